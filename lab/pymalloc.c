@@ -1,0 +1,1214 @@
+/* lab/pymalloc.c: a model of CPython's small-object allocator (pymalloc).
+ *
+ * ============================================================================
+ * Design notes
+ * ============================================================================
+ *
+ * What is modelled
+ * ----------------
+ * CPython serves every request of 1..512 bytes from its own allocator,
+ * Objects/obmalloc.c, and sends the rest to the C library. The allocator is
+ * three layers of fixed-size pieces, each carved from the one above:
+ *
+ *   OS (mmap)
+ *    |  one arena = arena_size bytes (1 MiB; 256 KiB before 3.10),
+ *    |  mapped aligned to arena_size, so  arena base = p & ~(arena_size - 1)
+ *    v
+ *   +---------------------------------------------------------------+
+ *   | pool 0 | pool 1 | pool 2 | ... | pool_address -> never carved |  arena
+ *   +---------------------------------------------------------------+
+ *    |  one pool = pool_size bytes (16 KiB; 4 KiB before 3.10), holding
+ *    |  blocks of a single size class; pool base = p & ~(pool_size - 1)
+ *    v
+ *   +--------+-------+-------+-------+-------+-------+--------+-------+
+ *   | header | block | block | block | block | block | ...    | waste |
+ *   |  48 B  | alloc | free  | alloc | free  |       |        |       |
+ *   +--------+-------+---|---+-------+---^---+-------+--------+-------+
+ *      |  freeblock      |               |   ^
+ *      +-----------------+               |   nextoffset: blocks from here
+ *                        +-- next free --+   on are untouched (never used)
+ *
+ * Pool header fields: ref (blocks handed out), freeblock (head of a LIFO
+ * list threaded through the free blocks themselves), nextpool/prevpool
+ * (links in usedpools[class] or, singly, in the arena's freepools list),
+ * arenaindex, szidx (size class), nextoffset/maxnextoffset (lazy carving:
+ * a block is written to only when it is first needed, so untouched pages of
+ * a pool are never faulted in).
+ *
+ * Size classes: one per 16 bytes (ALIGNMENT = 16 since CPython 3.8).
+ *
+ *   request bytes   class  block  blocks/pool 16 KiB   blocks/pool 4 KiB
+ *   ------------------------------------------------------------------
+ *        1 -   16       0     16              1021                 253
+ *       17 -   32       1     32               510                 126
+ *       33 -   48       2     48               340                  84
+ *       49 -   64       3     64               255                  63
+ *       65 -   80       4     80               204                  50
+ *      ...            ...    ...               ...                 ...
+ *      497 -  512      31    512                31                   7
+ *   (blocks/pool = (pool_size - 48) / block; the remainder is waste)
+ *
+ *   0 bytes and > 512 bytes go to malloc(). CPython does the same: its
+ *   pymalloc_alloc tests "nbytes - 1 >= SMALL_REQUEST_THRESHOLD", which is
+ *   true for 0 by unsigned wrap-around, and the raw allocator then turns a
+ *   0-byte request into a 1-byte one so every call returns a unique pointer.
+ *
+ * Pool states (a pool is in exactly one):
+ *
+ *                   first block              last free block taken
+ *   untouched  -------------------> used  -------------------------->  full
+ *   (at or past the arena's      (ring in     <--------------------  (linked
+ *    pool_address)            usedpools[c])      one block freed     nowhere)
+ *                                  |    ^
+ *               last block freed   |    |   first block (same class: free
+ *                                  v    |   list still valid; else re-init)
+ *                                  empty
+ *                      (arena->freepools, singly linked)
+ *
+ *   A class whose only live block is freed and allocated again moves its
+ *   pool used -> empty -> used every time, as in CPython; that slow path
+ *   costs about twice the fast path.
+ *
+ *   An arena whose pools are all empty or untouched is unmapped, except when
+ *   it is the last arena of usable_arenas (CPython 3.9+, bpo-37257: keeping
+ *   one wholly free arena avoids mapping and unmapping an arena on every
+ *   iteration of a loop that allocates and frees one object).
+ *
+ * Block states: untouched (beyond nextoffset) -> allocated -> free (on the
+ * pool's freeblock list) -> allocated -> ... Blocks are carved two at a time
+ * when a pool is initialised and then one at a time, only when the free list
+ * runs dry, so a used pool always has freeblock != NULL.
+ *
+ * Arenas: an array of arena objects (address 0 = slot unused, the unused ones
+ * chained through nextarena). Arenas with at least one free pool form the
+ * doubly linked usable_arenas list, sorted by nfreepools ascending: new
+ * pools come from the fullest arena, so the emptiest arenas drain and can be
+ * returned to the OS. nfp2lasta[n] points to the last arena of the list with
+ * n free pools, so that when a pool empties the arena slides to its new place
+ * in O(1) instead of walking the list (CPython 3.8+).
+ *
+ * pym_free is told no size. It computes p's arena base and asks the arena
+ * map whether that base is one of our arenas (CPython 3.10+ asks a radix
+ * tree, arena_map_is_used). Only if it is does it read the pool header at
+ * p & ~(pool_size - 1); otherwise p came from malloc(). The map never reads
+ * memory at p, so a foreign pointer is classified without touching it.
+ *
+ * Simplifications vs CPython
+ * --------------------------
+ *  - The arena map is an open-addressing hash set keyed by p >> arena_shift,
+ *    not a three-level radix tree. Since our arenas are aligned to their
+ *    size, one key covers an arena exactly (CPython's arenas are only
+ *    page-aligned, so the radix tree marks two leaves per arena with a
+ *    split point).
+ *  - Alignment makes every pool of an arena usable: ntotalpools is exactly
+ *    arena_size / pool_size (CPython loses the first partial pool when the
+ *    mmap result is not pool-aligned).
+ *  - usedpools is a plain array of list heads (NULL = empty) instead of
+ *    CPython's trick of overlaying fake pool headers on the array.
+ *  - Large blocks carry a 32-byte header (doubly linked list + requested
+ *    size) in front of the malloc() result, so bytes_in_use is exact and
+ *    pym_delete can release them; CPython keeps no record of them.
+ *  - One allocator per pym_t, no global state; no debug hooks (PYMEM_DEBUG
+ *    padding, tracemalloc); no thread safety: like pymalloc, it relies on
+ *    the caller (the GIL, or lab/heap.c's lock).
+ *  - Running statistics are kept on the hot path (a few adds), which CPython
+ *    only computes on demand in _PyObject_DebugMallocStats.
+ */
+#define _DEFAULT_SOURCE 1   /* MAP_ANONYMOUS even under -std=c11 */
+#include "lab/pymalloc.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------
+ * Constants and compile-time invariants
+ * ------------------------------------------------------------------------- */
+
+#define NCLASSES PYM_NB_SMALL_SIZE_CLASSES
+#define MIN_POOL_SIZE ((size_t)4096)
+#define MAX_ARENA_SIZE ((size_t)64 << 20)
+
+#define CLASS_OF(n) (((n) - 1) >> 4)             /* request bytes -> class */
+#define CLASS_SIZE(c) (((size_t)(c) + 1) << 4)   /* class -> block bytes   */
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef unsigned char block;
+
+/* At the start of every carved pool. */
+typedef struct pool_header {
+    uint32_t ref;                    /* blocks handed out; 0 = empty pool */
+    uint32_t szidx;                  /* size class (stale while empty) */
+    block *freeblock;                /* LIFO free list; NULL iff pool full */
+    struct pool_header *nextpool;    /* usedpools ring, or freepools chain */
+    struct pool_header *prevpool;    /* usedpools ring only */
+    uint32_t arenaindex;             /* index into pym->arenas */
+    uint32_t nextoffset;             /* offset of the first untouched block */
+    uint32_t maxnextoffset;          /* largest valid nextoffset to carve at */
+} pool_header;
+
+#define POOL_OVERHEAD \
+    ((sizeof(pool_header) + PYM_ALIGNMENT - 1) & ~(size_t)(PYM_ALIGNMENT - 1))
+
+/* In front of every large block, to count its bytes and to free it in
+ * pym_delete. */
+typedef struct large_header {
+    struct large_header *prev, *next;
+    size_t size;                     /* bytes asked of malloc (0 counted 1) */
+    size_t pad;
+} large_header;
+
+typedef struct arena_object {
+    uintptr_t address;               /* base of the mapping; 0 = slot unused */
+    block *pool_address;             /* next never-carved pool */
+    uint32_t nfreepools;             /* empty + untouched pools */
+    uint32_t ntotalpools;
+    pool_header *freepools;          /* empty pools, singly linked */
+    struct arena_object *nextarena;  /* usable_arenas, or unused slots */
+    struct arena_object *prevarena;  /* usable_arenas only */
+} arena_object;
+
+_Static_assert((PYM_ALIGNMENT & (PYM_ALIGNMENT - 1)) == 0,
+               "alignment must be a power of two");
+_Static_assert(PYM_ALIGNMENT == 16, "CLASS_OF/CLASS_SIZE shift by 4");
+_Static_assert(PYM_SMALL_REQUEST_THRESHOLD % PYM_ALIGNMENT == 0,
+               "alignment must divide the small-request threshold");
+_Static_assert(NCLASSES == 32, "16-byte classes up to 512 bytes");
+_Static_assert(PYM_ALIGNMENT >= sizeof(block *),
+               "a free block must hold the free-list link");
+_Static_assert(POOL_OVERHEAD % PYM_ALIGNMENT == 0, "blocks stay aligned");
+_Static_assert(POOL_OVERHEAD + 2 * PYM_SMALL_REQUEST_THRESHOLD <= MIN_POOL_SIZE,
+               "a pool is initialised by carving two blocks of any class");
+_Static_assert(sizeof(large_header) % PYM_ALIGNMENT == 0,
+               "large blocks keep malloc's alignment");
+_Static_assert(PYM_DEFAULT_ARENA_SIZE % PYM_DEFAULT_POOL_SIZE == 0,
+               "arena size not an exact multiple of pool size");
+_Static_assert(MAX_ARENA_SIZE <= UINT32_MAX, "pool offsets fit in uint32_t");
+
+/* ---------------------------------------------------------------------------
+ * The allocator
+ * ------------------------------------------------------------------------- */
+
+#define MAP_EMPTY UINTPTR_MAX        /* no key is >= 2^(64 - 12) */
+
+struct pym {
+    /* hot: touched by every malloc/free */
+    pool_header *usedpools[NCLASSES];        /* head = where blocks come from */
+    uint64_t blocks_allocated[NCLASSES];
+    uint64_t bytes_in_use, bytes_peak, mallocs, frees;
+    uintptr_t arena_mask, pool_mask;         /* size - 1 */
+    uintptr_t *map_keys;                     /* arena map: hash set of bases */
+    size_t map_mask;                         /* capacity - 1 */
+    unsigned map_shift;                      /* 64 - log2(capacity) */
+    unsigned arena_shift;                    /* log2(arena_size) */
+
+    /* arenas */
+    arena_object *arenas;
+    uint32_t maxarenas;
+    arena_object *unused_arena_objects;
+    arena_object *usable_arenas;
+    arena_object **nfp2lasta;                /* [0 .. ntotalpools] */
+    size_t map_count;
+
+    /* geometry */
+    size_t arena_size, pool_size;
+    uint32_t ntotalpools;
+    uint32_t capacity[NCLASSES];             /* blocks per pool */
+
+    /* large blocks: circular list through a sentinel */
+    large_header large;
+    uint64_t large_allocs;
+
+    /* cold counters */
+    uint64_t pools_used[NCLASSES], pools_full[NCLASSES];
+    uint64_t pools_empty, pools_untouched;
+    uint64_t arenas_current, arenas_allocated, arenas_freed, arenas_peak;
+};
+
+/* ---------------------------------------------------------------------------
+ * Arena map: is `p` inside one of our arenas? Keys are p >> arena_shift.
+ * Linear probing at load <= 1/2, backward-shift deletion (no tombstones).
+ * ------------------------------------------------------------------------- */
+
+static inline size_t map_slot(const pym_t *pym, uintptr_t key)
+{
+    return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >>
+                    pym->map_shift);
+}
+
+static inline bool map_has(const pym_t *pym, uintptr_t key)
+{
+    size_t i = map_slot(pym, key);
+    for (;;) {
+        uintptr_t k = pym->map_keys[i];
+        if (k == key)
+            return true;
+        if (k == MAP_EMPTY)
+            return false;
+        i = (i + 1) & pym->map_mask;
+    }
+}
+
+static void map_put(uintptr_t *keys, size_t mask, unsigned shift,
+                    uintptr_t key)
+{
+    size_t i = (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >>
+                        shift);
+    while (keys[i] != MAP_EMPTY)
+        i = (i + 1) & mask;
+    keys[i] = key;
+}
+
+static uintptr_t *map_alloc(size_t cap)
+{
+    uintptr_t *keys = malloc(cap * sizeof *keys);
+    if (keys)
+        for (size_t i = 0; i < cap; i++)
+            keys[i] = MAP_EMPTY;
+    return keys;
+}
+
+/* On error (out of memory) returns -1 and the map is unchanged. */
+static int map_insert(pym_t *pym, uintptr_t key)
+{
+    if ((pym->map_count + 1) * 2 > pym->map_mask + 1) {
+        size_t cap = (pym->map_mask + 1) * 2;
+        uintptr_t *keys = map_alloc(cap);
+        if (!keys)
+            return -1;
+        unsigned shift = pym->map_shift - 1;
+        for (size_t i = 0; i <= pym->map_mask; i++)
+            if (pym->map_keys[i] != MAP_EMPTY)
+                map_put(keys, cap - 1, shift, pym->map_keys[i]);
+        free(pym->map_keys);
+        pym->map_keys = keys;
+        pym->map_mask = cap - 1;
+        pym->map_shift = shift;
+    }
+    map_put(pym->map_keys, pym->map_mask, pym->map_shift, key);
+    pym->map_count++;
+    return 0;
+}
+
+static void map_remove(pym_t *pym, uintptr_t key)
+{
+    size_t mask = pym->map_mask;
+    size_t i = map_slot(pym, key);
+    while (pym->map_keys[i] != key) {
+        assert(pym->map_keys[i] != MAP_EMPTY);
+        i = (i + 1) & mask;
+    }
+    /* Shift later members of the probe run back into the hole. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; pym->map_keys[j] != MAP_EMPTY;
+         j = (j + 1) & mask) {
+        size_t home = map_slot(pym, pym->map_keys[j]);
+        /* j may move to the hole iff its home is not in (hole, j]. */
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            pym->map_keys[hole] = pym->map_keys[j];
+            hole = j;
+        }
+    }
+    pym->map_keys[hole] = MAP_EMPTY;
+    pym->map_count--;
+}
+
+/* ---------------------------------------------------------------------------
+ * Arenas
+ * ------------------------------------------------------------------------- */
+
+/* mmap arena_size bytes aligned to arena_size: map twice as much, trim.
+ * On error returns NULL. */
+static void *map_aligned(size_t size)
+{
+    size_t span = 2 * size;
+    void *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t start = (uintptr_t)raw;
+    uintptr_t base = (start + size - 1) & ~(uintptr_t)(size - 1);
+    size_t head = base - start, tail = span - head - size;
+    if (head)
+        munmap(raw, head);
+    if (tail)
+        munmap((void *)(base + size), tail);
+    return (void *)base;
+}
+
+/* Map a fresh arena and take an arena object for it. Called only when
+ * usable_arenas is empty, so growing (moving) the arena array cannot
+ * invalidate a list pointer, as in CPython's new_arena. On error returns
+ * NULL with errno = ENOMEM. */
+static arena_object *new_arena(pym_t *pym)
+{
+    assert(pym->usable_arenas == NULL);
+    if (pym->unused_arena_objects == NULL) {
+        uint32_t n = pym->maxarenas ? pym->maxarenas * 2 : 16;
+        if (n <= pym->maxarenas)
+            goto nomem;
+        arena_object *a = realloc(pym->arenas, n * sizeof *a);
+        if (!a)
+            goto nomem;
+        pym->arenas = a;
+        for (uint32_t i = pym->maxarenas; i < n; i++) {
+            a[i].address = 0;
+            a[i].nextarena = i + 1 < n ? &a[i + 1] : NULL;
+        }
+        pym->unused_arena_objects = &a[pym->maxarenas];
+        pym->maxarenas = n;
+    }
+
+    void *base = map_aligned(pym->arena_size);
+    if (!base)
+        goto nomem;
+    if (map_insert(pym, (uintptr_t)base >> pym->arena_shift) < 0) {
+        munmap(base, pym->arena_size);
+        goto nomem;
+    }
+
+    arena_object *ao = pym->unused_arena_objects;
+    pym->unused_arena_objects = ao->nextarena;
+    ao->address = (uintptr_t)base;
+    ao->pool_address = base;
+    ao->nfreepools = ao->ntotalpools = pym->ntotalpools;
+    ao->freepools = NULL;
+    ao->nextarena = ao->prevarena = NULL;
+
+    pym->pools_untouched += pym->ntotalpools;
+    pym->arenas_current++;
+    pym->arenas_allocated++;
+    if (pym->arenas_current > pym->arenas_peak)
+        pym->arenas_peak = pym->arenas_current;
+    return ao;
+
+nomem:
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* Return a wholly free arena (already unlinked) to the OS. */
+static void free_arena(pym_t *pym, arena_object *ao)
+{
+    uint64_t untouched =
+        (ao->address + pym->arena_size - (uintptr_t)ao->pool_address) /
+        pym->pool_size;
+    pym->pools_untouched -= untouched;
+    pym->pools_empty -= ao->ntotalpools - untouched;
+
+    map_remove(pym, ao->address >> pym->arena_shift);
+    munmap((void *)ao->address, pym->arena_size);
+    ao->address = 0;
+    ao->nextarena = pym->unused_arena_objects;
+    ao->prevarena = NULL;
+    pym->unused_arena_objects = ao;
+    pym->arenas_current--;
+    pym->arenas_freed++;
+}
+
+static void unlink_arena(pym_t *pym, arena_object *ao)
+{
+    if (ao->prevarena)
+        ao->prevarena->nextarena = ao->nextarena;
+    else
+        pym->usable_arenas = ao->nextarena;
+    if (ao->nextarena)
+        ao->nextarena->prevarena = ao->prevarena;
+    ao->nextarena = ao->prevarena = NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Pools
+ * ------------------------------------------------------------------------- */
+
+/* Slow path of malloc: class c has no used pool. Take a pool from the
+ * fullest usable arena and hand out its first block. On error returns NULL
+ * with errno = ENOMEM. */
+static void *alloc_from_new_pool(pym_t *pym, unsigned c)
+{
+    if (UNLIKELY(pym->usable_arenas == NULL)) {
+        arena_object *fresh = new_arena(pym);
+        if (!fresh)
+            return NULL;
+        pym->usable_arenas = fresh;
+        assert(pym->nfp2lasta[fresh->nfreepools] == NULL);
+        pym->nfp2lasta[fresh->nfreepools] = fresh;
+    }
+    arena_object *ao = pym->usable_arenas;
+    assert(ao->nfreepools > 0 && ao->prevarena == NULL);
+
+    /* ao stays at the head: it only gets fuller. Fix the nfp2lasta
+     * entries for its old and new counts. */
+    if (pym->nfp2lasta[ao->nfreepools] == ao)
+        pym->nfp2lasta[ao->nfreepools] = NULL;
+    if (ao->nfreepools > 1) {
+        assert(pym->nfp2lasta[ao->nfreepools - 1] == NULL);
+        pym->nfp2lasta[ao->nfreepools - 1] = ao;
+    }
+
+    pool_header *pool = ao->freepools;
+    bool same_class = false;
+    if (pool) {
+        ao->freepools = pool->nextpool;
+        pym->pools_empty--;
+        same_class = pool->szidx == c;
+    } else {
+        pool = (pool_header *)ao->pool_address;
+        ao->pool_address += pym->pool_size;
+        pym->pools_untouched--;
+        pool->arenaindex = (uint32_t)(ao - pym->arenas);
+    }
+    if (--ao->nfreepools == 0)       /* full arena: linked nowhere */
+        unlink_arena(pym, ao);
+
+    pool->nextpool = pool->prevpool = pool;
+    pym->usedpools[c] = pool;
+    pym->pools_used[c]++;
+    pool->ref = 1;
+
+    block *bp;
+    if (same_class) {
+        /* Its free list (at least the two blocks carved at init) and
+         * nextoffset are still valid: no need to touch the blocks. */
+        bp = pool->freeblock;
+        assert(bp != NULL);
+        pool->freeblock = *(block **)bp;
+        assert(pool->freeblock != NULL);   /* >= 2 blocks were free */
+        return bp;
+    }
+    size_t size = CLASS_SIZE(c);
+    pool->szidx = c;
+    bp = (block *)pool + POOL_OVERHEAD;
+    pool->nextoffset = (uint32_t)(POOL_OVERHEAD + 2 * size);
+    pool->maxnextoffset = (uint32_t)(pym->pool_size - size);
+    pool->freeblock = bp + size;
+    *(block **)pool->freeblock = NULL;
+    return bp;
+}
+
+/* The pool's free list just ran dry: carve one untouched block, or, if
+ * none is left, the pool is full and leaves usedpools. */
+static void pool_extend(pym_t *pym, pool_header *pool, unsigned c)
+{
+    if (pool->nextoffset <= pool->maxnextoffset) {
+        pool->freeblock = (block *)pool + pool->nextoffset;
+        pool->nextoffset += (uint32_t)CLASS_SIZE(c);
+        *(block **)pool->freeblock = NULL;
+        return;
+    }
+    /* used -> full. pool is the head of usedpools[c]. */
+    assert(pym->usedpools[c] == pool);
+    pool_header *next = pool->nextpool;
+    if (next == pool) {
+        pym->usedpools[c] = NULL;
+    } else {
+        pool_header *prev = pool->prevpool;
+        next->prevpool = prev;
+        prev->nextpool = next;
+        pym->usedpools[c] = next;
+    }
+    pool->nextpool = pool->prevpool = NULL;
+    pym->pools_used[c]--;
+    pym->pools_full[c]++;
+}
+
+/* full -> used: link at the front of usedpools so the block just freed is
+ * the next one handed out (CPython: insert_to_usedpool). */
+static void pool_full_to_used(pym_t *pym, pool_header *pool, unsigned c)
+{
+    pool_header *head = pym->usedpools[c];
+    if (head) {
+        pool_header *prev = head->prevpool;
+        pool->nextpool = head;
+        pool->prevpool = prev;
+        head->prevpool = pool;
+        prev->nextpool = pool;
+    } else {
+        pool->nextpool = pool->prevpool = pool;
+    }
+    pym->usedpools[c] = pool;
+    pym->pools_full[c]--;
+    pym->pools_used[c]++;
+}
+
+/* used -> empty: the pool goes to its arena's freepools, and the arena
+ * moves right in usable_arenas (or is unmapped). CPython:
+ * insert_to_freepool. */
+static void pool_used_to_empty(pym_t *pym, pool_header *pool, unsigned c)
+{
+    pool_header *next = pool->nextpool, *prev = pool->prevpool;
+    if (next == pool) {
+        pym->usedpools[c] = NULL;
+    } else {
+        next->prevpool = prev;
+        prev->nextpool = next;
+        if (pym->usedpools[c] == pool)
+            pym->usedpools[c] = next;
+    }
+    pym->pools_used[c]--;
+    pym->pools_empty++;
+
+    arena_object *ao = &pym->arenas[pool->arenaindex];
+    pool->prevpool = NULL;
+    pool->nextpool = ao->freepools;
+    ao->freepools = pool;
+
+    uint32_t nf = ao->nfreepools;
+    arena_object *lastnf = pym->nfp2lasta[nf];   /* NULL when nf == 0 */
+    if (lastnf == ao) {
+        arena_object *p = ao->prevarena;
+        pym->nfp2lasta[nf] = (p && p->nfreepools == nf) ? p : NULL;
+    }
+    ao->nfreepools = ++nf;
+
+    if (nf == 1) {
+        /* The arena was full, so it is not on usable_arenas. A wholly free
+         * arena (only possible when it holds a single pool) would land at
+         * the head with others after it: unmap it unless it is alone. */
+        if (nf == ao->ntotalpools && pym->usable_arenas != NULL) {
+            free_arena(pym, ao);
+            return;
+        }
+        ao->prevarena = NULL;
+        ao->nextarena = pym->usable_arenas;
+        if (pym->usable_arenas)
+            pym->usable_arenas->prevarena = ao;
+        pym->usable_arenas = ao;
+        if (pym->nfp2lasta[1] == NULL)
+            pym->nfp2lasta[1] = ao;
+        return;
+    }
+
+    /* Wholly free: unmap it, unless it is the last arena of usable_arenas
+     * (bpo-37257, see the notes at the top). */
+    if (nf == ao->ntotalpools && ao->nextarena != NULL) {
+        unlink_arena(pym, ao);
+        free_arena(pym, ao);
+        return;
+    }
+
+    if (pym->nfp2lasta[nf] == NULL)
+        pym->nfp2lasta[nf] = ao;
+    if (ao == lastnf)       /* already right of every arena with nf - 1 */
+        return;
+    /* Slide ao right, to just after lastnf (the last arena that still has
+     * the old count). */
+    assert(lastnf != NULL && ao->nextarena != NULL);
+    unlink_arena(pym, ao);
+    ao->prevarena = lastnf;
+    ao->nextarena = lastnf->nextarena;
+    if (lastnf->nextarena)
+        lastnf->nextarena->prevarena = ao;
+    lastnf->nextarena = ao;
+}
+
+/* ---------------------------------------------------------------------------
+ * Large blocks (malloc with a header)
+ * ------------------------------------------------------------------------- */
+
+static void large_link(pym_t *pym, large_header *h)
+{
+    h->prev = &pym->large;
+    h->next = pym->large.next;
+    pym->large.next->prev = h;
+    pym->large.next = h;
+}
+
+static void add_bytes(pym_t *pym, uint64_t n)
+{
+    pym->bytes_in_use += n;
+    if (pym->bytes_in_use > pym->bytes_peak)
+        pym->bytes_peak = pym->bytes_in_use;
+}
+
+/* On error returns NULL with errno = ENOMEM. */
+static void *large_malloc(pym_t *pym, size_t size)
+{
+    if (size == 0)
+        size = 1;                   /* as PyMem_RawMalloc */
+    if (size > SIZE_MAX - sizeof(large_header)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    large_header *h = malloc(sizeof *h + size);
+    if (!h)
+        return NULL;
+    h->size = size;
+    h->pad = 0;
+    large_link(pym, h);
+    pym->large_allocs++;
+    pym->mallocs++;
+    add_bytes(pym, size);
+    return h + 1;
+}
+
+static void large_free(pym_t *pym, void *ptr)
+{
+    large_header *h = (large_header *)ptr - 1;
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
+    pym->large_allocs--;
+    pym->frees++;
+    pym->bytes_in_use -= h->size;
+    free(h);
+}
+
+/* On error returns NULL, the block is untouched. */
+static void *large_realloc(pym_t *pym, void *ptr, size_t size)
+{
+    large_header *h = (large_header *)ptr - 1;
+    if (size == 0)
+        size = 1;
+    if (size > SIZE_MAX - sizeof(large_header)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t old = h->size;
+    large_header *n = realloc(h, sizeof *n + size);
+    if (!n)
+        return NULL;
+    n->prev->next = n;              /* the links moved with the header */
+    n->next->prev = n;
+    n->size = size;
+    pym->bytes_in_use -= old;
+    add_bytes(pym, size);
+    return n + 1;
+}
+
+/* ---------------------------------------------------------------------------
+ * Public API
+ * ------------------------------------------------------------------------- */
+
+static bool is_pow2(size_t x) { return x && (x & (x - 1)) == 0; }
+
+pym_t *pym_new(const pym_config_t *config)
+{
+    size_t arena = config && config->arena_size ? config->arena_size
+                                                : PYM_DEFAULT_ARENA_SIZE;
+    size_t pool = config && config->pool_size ? config->pool_size
+                                              : PYM_DEFAULT_POOL_SIZE;
+    long page = sysconf(_SC_PAGESIZE);
+    if (!is_pow2(arena) || !is_pow2(pool) || pool < MIN_POOL_SIZE ||
+        arena < pool || arena % pool != 0 || arena > MAX_ARENA_SIZE ||
+        (page > 0 && arena % (size_t)page != 0)) {
+        errno = EINVAL;
+        return NULL;
+    }
+
+    pym_t *pym = calloc(1, sizeof *pym);
+    if (!pym)
+        goto nomem;
+    pym->arena_size = arena;
+    pym->pool_size = pool;
+    pym->arena_mask = arena - 1;
+    pym->pool_mask = pool - 1;
+    pym->arena_shift = (unsigned)__builtin_ctzll(arena);
+    pym->ntotalpools = (uint32_t)(arena / pool);
+    for (unsigned c = 0; c < NCLASSES; c++)
+        pym->capacity[c] = (uint32_t)((pool - POOL_OVERHEAD) / CLASS_SIZE(c));
+    pym->large.prev = pym->large.next = &pym->large;
+
+    pym->nfp2lasta = calloc(pym->ntotalpools + 1, sizeof *pym->nfp2lasta);
+    if (!pym->nfp2lasta)
+        goto nomem;
+    enum { MAP_INITIAL = 64 };
+    pym->map_keys = map_alloc(MAP_INITIAL);
+    if (!pym->map_keys)
+        goto nomem;
+    pym->map_mask = MAP_INITIAL - 1;
+    pym->map_shift = 64 - 6;
+    return pym;
+
+nomem:
+    pym_delete(pym);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void pym_delete(pym_t *pym)
+{
+    if (!pym)
+        return;
+    for (uint32_t i = 0; i < pym->maxarenas; i++)
+        if (pym->arenas[i].address)
+            munmap((void *)pym->arenas[i].address, pym->arena_size);
+    if (pym->large.next) {
+        for (large_header *h = pym->large.next, *next; h != &pym->large;
+             h = next) {
+            next = h->next;
+            free(h);
+        }
+    }
+    free(pym->arenas);
+    free(pym->nfp2lasta);
+    free(pym->map_keys);
+    free(pym);
+}
+
+void *pym_malloc(pym_t *pym, size_t size)
+{
+    if (LIKELY(size - 1 < PYM_SMALL_REQUEST_THRESHOLD)) {
+        unsigned c = (unsigned)CLASS_OF(size);
+        pool_header *pool = pym->usedpools[c];
+        block *bp;
+        if (LIKELY(pool != NULL)) {
+            bp = pool->freeblock;
+            assert(bp != NULL);
+            pool->ref++;
+            pool->freeblock = *(block **)bp;
+            if (UNLIKELY(pool->freeblock == NULL))
+                pool_extend(pym, pool, c);
+        } else {
+            bp = alloc_from_new_pool(pym, c);
+            if (UNLIKELY(bp == NULL))
+                return NULL;
+        }
+        pym->blocks_allocated[c]++;
+        pym->mallocs++;
+        add_bytes(pym, CLASS_SIZE(c));
+        return bp;
+    }
+    return large_malloc(pym, size);
+}
+
+void pym_free(pym_t *pym, void *ptr)
+{
+    if (UNLIKELY(ptr == NULL))
+        return;
+    uintptr_t p = (uintptr_t)ptr;
+    if (UNLIKELY(!map_has(pym, p >> pym->arena_shift))) {
+        large_free(pym, ptr);
+        return;
+    }
+    pool_header *pool = (pool_header *)(p & ~pym->pool_mask);
+    unsigned c = pool->szidx;
+    assert(pool->ref > 0 && c < NCLASSES);
+    block *last = pool->freeblock;
+    *(block **)ptr = last;
+    pool->freeblock = (block *)ptr;
+    pool->ref--;
+    pym->blocks_allocated[c]--;
+    pym->frees++;
+    pym->bytes_in_use -= CLASS_SIZE(c);
+    if (UNLIKELY(last == NULL)) {
+        /* full -> used; ref > 0 since a pool holds >= 7 blocks */
+        pool_full_to_used(pym, pool, c);
+        return;
+    }
+    if (UNLIKELY(pool->ref == 0))
+        pool_used_to_empty(pym, pool, c);
+}
+
+void *pym_realloc(pym_t *pym, void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return pym_malloc(pym, size);
+    uintptr_t p = (uintptr_t)ptr;
+    if (!map_has(pym, p >> pym->arena_shift)) {
+        /* CPython never moves a malloc()ed block into pymalloc, even when
+         * it shrinks below 512 bytes. */
+        return large_realloc(pym, ptr, size);
+    }
+    const pool_header *pool = (const pool_header *)(p & ~pym->pool_mask);
+    size_t have = CLASS_SIZE(pool->szidx);
+    size_t keep = have;
+    if (size <= have) {
+        /* Same class, or shrinking by at most a quarter: stay in place
+         * (CPython: pymalloc_realloc). */
+        if (4 * size > 3 * have)
+            return ptr;
+        keep = size;
+    }
+    void *n = pym_malloc(pym, size);
+    if (!n)
+        return NULL;
+    memcpy(n, ptr, keep);
+    pym_free(pym, ptr);
+    return n;
+}
+
+void pym_get_stats(const pym_t *pym, pym_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->arenas_current = pym->arenas_current;
+    out->arenas_allocated = pym->arenas_allocated;
+    out->arenas_freed = pym->arenas_freed;
+    out->arenas_peak = pym->arenas_peak;
+    out->pools_empty = pym->pools_empty;
+    out->pools_untouched = pym->pools_untouched;
+    out->bytes_in_use = pym->bytes_in_use;
+    out->bytes_peak = pym->bytes_peak;
+    out->large_allocs = pym->large_allocs;
+    out->mallocs = pym->mallocs;
+    out->frees = pym->frees;
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        pym_class_stats_t *cs = &out->classes[c];
+        cs->blocks_allocated = pym->blocks_allocated[c];
+        cs->pools_used = pym->pools_used[c];
+        cs->pools_full = pym->pools_full[c];
+        /* "avail blocks" of sys._debugmallocstats: capacity of the used
+         * pools minus what they hand out (full pools contribute 0). */
+        cs->blocks_free = pym->capacity[c] * (cs->pools_used + cs->pools_full) -
+                          cs->blocks_allocated;
+        out->pools_used += cs->pools_used;
+        out->pools_full += cs->pools_full;
+    }
+}
+
+size_t pym_arena_size(const pym_t *pym) { return pym->arena_size; }
+size_t pym_pool_size(const pym_t *pym) { return pym->pool_size; }
+
+/* ---------------------------------------------------------------------------
+ * pym_check: the expensive walk
+ * ------------------------------------------------------------------------- */
+
+#define FAIL(...)                                   \
+    do {                                            \
+        if (err && errlen)                          \
+            snprintf(err, errlen, __VA_ARGS__);     \
+        rc = -1;                                    \
+        goto out;                                   \
+    } while (0)
+
+static bool in_our_arena(const pym_t *pym, const void *p)
+{
+    return map_has(pym, (uintptr_t)p >> pym->arena_shift);
+}
+
+int pym_check(const pym_t *pym, char *err, size_t errlen)
+{
+    int rc = 0;
+    uint64_t used[NCLASSES] = {0}, full[NCLASSES] = {0}, blocks[NCLASSES] = {0};
+    uint64_t narenas = 0, nempty = 0, nuntouched = 0, nusable = 0;
+    uint64_t small_bytes = 0;
+    const size_t ps = pym->pool_size;
+    const uint32_t ntotal = pym->ntotalpools;
+    unsigned char *mark = calloc(ntotal, 1);
+    if (!mark) {
+        if (err && errlen)
+            snprintf(err, errlen, "pym_check: out of memory");
+        return -1;
+    }
+
+    /* 1. Every arena, every pool, every free list. */
+    uint64_t nunused = 0;
+    for (const arena_object *u = pym->unused_arena_objects; u; u = u->nextarena) {
+        if (u->address != 0)
+            FAIL("arena slot %td is on the unused list but mapped",
+                 u - pym->arenas);
+        if (++nunused > pym->maxarenas)
+            FAIL("unused arena list has a cycle");
+    }
+    for (uint32_t i = 0; i < pym->maxarenas; i++) {
+        const arena_object *ao = &pym->arenas[i];
+        if (ao->address == 0)
+            continue;
+        narenas++;
+        if (ao->address & pym->arena_mask)
+            FAIL("arena %u at %#" PRIxPTR " is not aligned", i, ao->address);
+        if (!in_our_arena(pym, (void *)ao->address))
+            FAIL("arena %u is missing from the arena map", i);
+        if (ao->ntotalpools != ntotal)
+            FAIL("arena %u has %u pools, expected %u", i, ao->ntotalpools,
+                 ntotal);
+        uintptr_t pa = (uintptr_t)ao->pool_address;
+        if (pa < ao->address || pa > ao->address + pym->arena_size ||
+            (pa - ao->address) % ps)
+            FAIL("arena %u: pool_address out of range", i);
+        uint32_t carved = (uint32_t)((pa - ao->address) / ps);
+        uint32_t untouched = ntotal - carved;
+
+        memset(mark, 0, ntotal);
+        uint32_t nfree = 0;
+        for (const pool_header *p = ao->freepools; p; p = p->nextpool) {
+            uintptr_t a = (uintptr_t)p;
+            if (a < ao->address || a >= pa || (a - ao->address) % ps)
+                FAIL("arena %u: free pool %p outside its carved pools", i,
+                     (void *)p);
+            size_t k = (a - ao->address) / ps;
+            if (mark[k])
+                FAIL("arena %u: free pool list has a cycle", i);
+            mark[k] = 1;
+            if (p->ref != 0)
+                FAIL("arena %u: empty pool %zu has ref %u", i, k, p->ref);
+            nfree++;
+        }
+        if (ao->nfreepools != nfree + untouched)
+            FAIL("arena %u: nfreepools %u != %u empty + %u untouched", i,
+                 ao->nfreepools, nfree, untouched);
+        nempty += nfree;
+        nuntouched += untouched;
+        if (ao->nfreepools > 0)
+            nusable++;
+
+        for (uint32_t k = 0; k < carved; k++) {
+            if (mark[k])
+                continue;
+            const block *base = (const block *)(ao->address + k * ps);
+            const pool_header *p = (const pool_header *)base;
+            if (p->arenaindex != i)
+                FAIL("arena %u pool %u: arenaindex %u", i, k, p->arenaindex);
+            if (p->szidx >= NCLASSES)
+                FAIL("arena %u pool %u: bad size class %u", i, k, p->szidx);
+            if (p->ref == 0)
+                FAIL("arena %u pool %u: ref 0 but not on freepools", i, k);
+            unsigned c = p->szidx;
+            size_t size = CLASS_SIZE(c);
+            if (p->maxnextoffset != ps - size ||
+                p->nextoffset < POOL_OVERHEAD + 2 * size ||
+                p->nextoffset > p->maxnextoffset + size ||
+                (p->nextoffset - POOL_OVERHEAD) % size)
+                FAIL("arena %u pool %u: bad nextoffset %u", i, k,
+                     p->nextoffset);
+            uint32_t ncarved = (uint32_t)((p->nextoffset - POOL_OVERHEAD) / size);
+            const block *lo = base + POOL_OVERHEAD, *hi = base + p->nextoffset;
+            uint32_t flen = 0;
+            for (const block *b = p->freeblock; b; b = *(block *const *)b) {
+                if (b < lo || b >= hi || (size_t)(b - lo) % size)
+                    FAIL("arena %u pool %u: free block %p outside the pool or "
+                         "misaligned for %zu-byte blocks", i, k, (void *)b, size);
+                if (++flen > ncarved)
+                    FAIL("arena %u pool %u: free list has a cycle", i, k);
+            }
+            if (flen != ncarved - p->ref)
+                FAIL("arena %u pool %u: %u free blocks != %u carved - %u ref",
+                     i, k, flen, ncarved, p->ref);
+            blocks[c] += p->ref;
+            small_bytes += (uint64_t)p->ref * size;
+            if (p->freeblock == NULL) {
+                if (ncarved != pym->capacity[c])
+                    FAIL("arena %u pool %u: no free block but %u untouched",
+                         i, k, pym->capacity[c] - ncarved);
+                if (p->nextpool || p->prevpool)
+                    FAIL("arena %u pool %u: full pool is still linked", i, k);
+                full[c]++;
+            } else {
+                used[c]++;
+            }
+        }
+    }
+    if (narenas != pym->arenas_current)
+        FAIL("walk found %" PRIu64 " arenas, stats say %" PRIu64, narenas,
+             pym->arenas_current);
+    if (narenas + nunused != pym->maxarenas)
+        FAIL("%" PRIu64 " mapped + %" PRIu64 " unused arena slots != %u",
+             narenas, nunused, pym->maxarenas);
+    if (pym->map_count != narenas)
+        FAIL("arena map holds %zu keys for %" PRIu64 " arenas", pym->map_count,
+             narenas);
+    if (nempty != pym->pools_empty)
+        FAIL("walk found %" PRIu64 " empty pools, stats say %" PRIu64, nempty,
+             pym->pools_empty);
+    if (nuntouched != pym->pools_untouched)
+        FAIL("walk found %" PRIu64 " untouched pools, stats say %" PRIu64,
+             nuntouched, pym->pools_untouched);
+    if (pym->arenas_current != pym->arenas_allocated - pym->arenas_freed ||
+        pym->arenas_peak < pym->arenas_current)
+        FAIL("arena counters disagree (current %" PRIu64 ", allocated %" PRIu64
+             ", freed %" PRIu64 ", peak %" PRIu64 ")", pym->arenas_current,
+             pym->arenas_allocated, pym->arenas_freed, pym->arenas_peak);
+
+    /* 2. usedpools rings agree with the walk. */
+    uint64_t allocated = 0;
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        if (used[c] != pym->pools_used[c] || full[c] != pym->pools_full[c])
+            FAIL("class %u: walk found %" PRIu64 " used/%" PRIu64
+                 " full pools, stats say %" PRIu64 "/%" PRIu64, c, used[c],
+                 full[c], pym->pools_used[c], pym->pools_full[c]);
+        if (blocks[c] != pym->blocks_allocated[c])
+            FAIL("class %u: pools hold %" PRIu64 " blocks, stats say %" PRIu64,
+                 c, blocks[c], pym->blocks_allocated[c]);
+        allocated += blocks[c];
+        const pool_header *head = pym->usedpools[c];
+        uint64_t n = 0;
+        if (head) {
+            const pool_header *p = head;
+            do {
+                if (!in_our_arena(pym, p) || ((uintptr_t)p & pym->pool_mask))
+                    FAIL("usedpools[%u] links to %p, not a pool", c, (void *)p);
+                if (p->szidx != c || p->ref == 0 || p->freeblock == NULL)
+                    FAIL("usedpools[%u] holds a pool that is not used/class %u",
+                         c, c);
+                if (p->nextpool->prevpool != p)
+                    FAIL("usedpools[%u] ring has a broken back link", c);
+                if (++n > used[c])
+                    FAIL("usedpools[%u] ring longer than %" PRIu64 " pools", c,
+                         used[c]);
+                p = p->nextpool;
+            } while (p != head);
+        }
+        if (n != used[c])
+            FAIL("usedpools[%u] ring has %" PRIu64 " pools, walk found %" PRIu64,
+                 c, n, used[c]);
+    }
+
+    /* 3. usable_arenas: sorted by nfreepools, nfp2lasta exact, at most one
+     * wholly free arena and only at the tail. */
+    uint64_t nlist = 0;
+    const arena_object *prev = NULL;
+    for (const arena_object *a = pym->usable_arenas; a; a = a->nextarena) {
+        if (a->address == 0 || a->nfreepools == 0)
+            FAIL("usable_arenas holds an unmapped or full arena");
+        if (a->prevarena != prev)
+            FAIL("usable_arenas has a broken back link");
+        if (prev && prev->nfreepools > a->nfreepools)
+            FAIL("usable_arenas not sorted (%u before %u free pools)",
+                 prev->nfreepools, a->nfreepools);
+        bool last_of_count = !a->nextarena ||
+                             a->nextarena->nfreepools != a->nfreepools;
+        if (last_of_count && pym->nfp2lasta[a->nfreepools] != a)
+            FAIL("nfp2lasta[%u] is not the last arena with that count",
+                 a->nfreepools);
+        if (a->nfreepools == ntotal && a->nextarena)
+            FAIL("a wholly free arena is not the tail of usable_arenas");
+        if (++nlist > narenas)
+            FAIL("usable_arenas has a cycle");
+        prev = a;
+    }
+    if (nlist != nusable)
+        FAIL("usable_arenas holds %" PRIu64 " arenas, %" PRIu64
+             " have free pools", nlist, nusable);
+    for (uint32_t n = 0; n <= ntotal; n++) {
+        const arena_object *a = pym->nfp2lasta[n];
+        if (!a)
+            continue;
+        if (a->address == 0 || a->nfreepools != n ||
+            (a->nextarena && a->nextarena->nfreepools == n))
+            FAIL("nfp2lasta[%u] is stale", n);
+        bool found = false;
+        for (const arena_object *b = pym->usable_arenas; b; b = b->nextarena)
+            found |= b == a;
+        if (!found)
+            FAIL("nfp2lasta[%u] points outside usable_arenas", n);
+    }
+
+    /* 4. Large blocks and the byte/call counters. */
+    uint64_t nlarge = 0, large_bytes = 0;
+    for (const large_header *h = pym->large.next; h != &pym->large;
+         h = h->next) {
+        if (h->next->prev != h)
+            FAIL("large block list has a broken back link");
+        if (in_our_arena(pym, h))
+            FAIL("large block %p lies inside an arena", (void *)(h + 1));
+        if (++nlarge > pym->large_allocs)
+            FAIL("more large blocks linked than large_allocs %" PRIu64,
+                 pym->large_allocs);
+        large_bytes += h->size;
+    }
+    if (nlarge != pym->large_allocs)
+        FAIL("%" PRIu64 " large blocks linked, stats say %" PRIu64, nlarge,
+             pym->large_allocs);
+    if (small_bytes + large_bytes != pym->bytes_in_use)
+        FAIL("blocks hold %" PRIu64 " bytes, bytes_in_use says %" PRIu64,
+             small_bytes + large_bytes, pym->bytes_in_use);
+    if (pym->bytes_peak < pym->bytes_in_use)
+        FAIL("bytes_peak %" PRIu64 " below bytes_in_use %" PRIu64,
+             pym->bytes_peak, pym->bytes_in_use);
+    if (pym->mallocs - pym->frees != allocated + nlarge)
+        FAIL("mallocs - frees = %" PRIu64 " but %" PRIu64 " blocks are live",
+             pym->mallocs - pym->frees, allocated + nlarge);
+
+out:
+    free(mark);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Teaching views
+ * ------------------------------------------------------------------------- */
+
+static void print_size(FILE *out, size_t bytes)
+{
+    if (bytes % (1u << 20) == 0)
+        fprintf(out, "%zu MiB", bytes >> 20);
+    else
+        fprintf(out, "%zu KiB", bytes >> 10);
+}
+
+void pym_print_map(const pym_t *pym, FILE *out)
+{
+    enum { PER_LINE = 64 };
+    fprintf(out, "pymalloc map: %" PRIu64 " arena%s of ", pym->arenas_current,
+            pym->arenas_current == 1 ? "" : "s");
+    print_size(out, pym->arena_size);
+    fprintf(out, ", %u pools of ", pym->ntotalpools);
+    print_size(out, pym->pool_size);
+    fprintf(out, " each\n"
+                 "legend: '#' full  '+' used  '.' empty (initialised)  "
+                 "'_' untouched\n");
+    for (uint32_t i = 0; i < pym->maxarenas; i++) {
+        const arena_object *ao = &pym->arenas[i];
+        if (!ao->address)
+            continue;
+        uint32_t carved = (uint32_t)(((uintptr_t)ao->pool_address -
+                                      ao->address) / pym->pool_size);
+        unsigned nfull = 0, nused = 0;
+        fprintf(out, "arena %3u %#14" PRIxPTR " |", i, ao->address);
+        for (uint32_t k = 0; k < ao->ntotalpools; k++) {
+            if (k && k % PER_LINE == 0)
+                fprintf(out, "|\n%*s|", 25, "");
+            char ch = '_';
+            if (k < carved) {
+                const pool_header *p = (const pool_header *)(ao->address +
+                                                             k * pym->pool_size);
+                if (p->ref == 0)
+                    ch = '.';
+                else if (p->freeblock == NULL)
+                    ch = '#', nfull++;
+                else
+                    ch = '+', nused++;
+            }
+            fputc(ch, out);
+        }
+        fprintf(out, "| %u full, %u used, %u free\n", nfull, nused,
+                ao->nfreepools);
+    }
+}
+
+void pym_print_classes(const pym_t *pym, FILE *out)
+{
+    pym_stats_t st;
+    pym_get_stats(pym, &st);
+    fprintf(out, "Small block threshold = %u, in %u size classes.\n\n",
+            PYM_SMALL_REQUEST_THRESHOLD, NCLASSES);
+    fprintf(out, "class   size   num pools   blocks in use  avail blocks\n"
+                 "-----   ----   ---------   -------------  ------------\n");
+    uint64_t tpools = 0, tblocks = 0, tavail = 0;
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        const pym_class_stats_t *cs = &st.classes[c];
+        uint64_t npools = cs->pools_used + cs->pools_full;
+        if (npools == 0)
+            continue;
+        fprintf(out, "%5u %6zu %11" PRIu64 " %15" PRIu64 " %13" PRIu64 "\n",
+                c, CLASS_SIZE(c), npools, cs->blocks_allocated, cs->blocks_free);
+        tpools += npools;
+        tblocks += cs->blocks_allocated;
+        tavail += cs->blocks_free;
+    }
+    fprintf(out, "total %6s %11" PRIu64 " %15" PRIu64 " %13" PRIu64 "\n\n", "",
+            tpools, tblocks, tavail);
+    const char *fmt = "# %-32s = %20" PRIu64 "\n";
+    fprintf(out, fmt, "arenas allocated total", st.arenas_allocated);
+    fprintf(out, fmt, "arenas reclaimed", st.arenas_freed);
+    fprintf(out, fmt, "arenas highwater mark", st.arenas_peak);
+    fprintf(out, fmt, "arenas allocated current", st.arenas_current);
+    fprintf(out, fmt, "pools used / full", st.pools_used + st.pools_full);
+    fprintf(out, fmt, "pools empty (initialised)", st.pools_empty);
+    fprintf(out, fmt, "pools untouched", st.pools_untouched);
+    fprintf(out, fmt, "large blocks (malloc)", st.large_allocs);
+    fprintf(out, fmt, "bytes in use", st.bytes_in_use);
+    fprintf(out, fmt, "bytes peak", st.bytes_peak);
+    char label[64];
+    snprintf(label, sizeof label, "%" PRIu64 " arenas * %zu bytes/arena",
+             st.arenas_current, pym->arena_size);
+    fprintf(out, "%-34s = %20" PRIu64 "\n", label,
+            st.arenas_current * (uint64_t)pym->arena_size);
+}

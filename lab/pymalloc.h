@@ -1,0 +1,93 @@
+/* lab/pymalloc.h: a model of CPython's small-object allocator
+ * (Objects/obmalloc.c, "pymalloc"), with CPython 3.10+ geometry by default:
+ * 1 MiB arenas, 16 KiB pools, 16-byte size classes up to 512 bytes.
+ * Requests above 512 bytes (and of 0 bytes) go to the system malloc, as
+ * PyObject_Malloc does. The design picture lives at the top of pymalloc.c.
+ *
+ * Not thread-safe, exactly as pymalloc relies on the GIL; a no-GIL guard wraps
+ * it in one lock (lab/heap.c).
+ */
+#ifndef GL_PYMALLOC_H
+#define GL_PYMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PYM_ALIGNMENT 16u                   /* size-class step (ALIGNMENT) */
+#define PYM_SMALL_REQUEST_THRESHOLD 512u    /* largest pymalloc request */
+#define PYM_NB_SMALL_SIZE_CLASSES (PYM_SMALL_REQUEST_THRESHOLD / PYM_ALIGNMENT)
+
+#define PYM_DEFAULT_ARENA_SIZE (1u << 20)   /* 1 MiB (ARENA_SIZE, 3.10+) */
+#define PYM_DEFAULT_POOL_SIZE (1u << 14)    /* 16 KiB (POOL_SIZE, 3.10+) */
+
+typedef struct pym_config {
+    size_t arena_size;   /* power of two, a multiple of pool_size; 0 = default */
+    size_t pool_size;    /* power of two, >= 4 KiB;                 0 = default */
+} pym_config_t;
+
+/* Counters kept as the allocator runs (cheap), in the spirit of
+ * sys._debugmallocstats() and tracemalloc's current/peak. */
+typedef struct pym_class_stats {
+    uint64_t blocks_allocated;   /* blocks of this class currently handed out */
+    uint64_t blocks_free;        /* free blocks in used pools of this class */
+    uint64_t pools_used;         /* pools of this class neither empty nor full */
+    uint64_t pools_full;         /* pools of this class with no free block */
+} pym_class_stats_t;
+
+typedef struct pym_stats {
+    uint64_t arenas_current;     /* arenas mapped now */
+    uint64_t arenas_allocated;   /* arenas ever mapped */
+    uint64_t arenas_freed;       /* arenas returned to the OS */
+    uint64_t arenas_peak;        /* most arenas mapped at once */
+    uint64_t pools_used;         /* pools in state "used" (all classes) */
+    uint64_t pools_full;         /* pools in state "full" */
+    uint64_t pools_empty;        /* initialised pools on arena free lists */
+    uint64_t pools_untouched;    /* never carved pools left in mapped arenas */
+    uint64_t bytes_in_use;       /* small blocks (class size) + large requests */
+    uint64_t bytes_peak;         /* high-water mark of bytes_in_use */
+    uint64_t large_allocs;       /* large requests currently live */
+    uint64_t mallocs;            /* calls that returned memory (small + large) */
+    uint64_t frees;              /* calls that released memory */
+    pym_class_stats_t classes[PYM_NB_SMALL_SIZE_CLASSES];
+} pym_stats_t;
+
+typedef struct pym pym_t;
+
+/* Create an allocator. On error (bad geometry, out of memory) returns NULL and
+ * sets errno (EINVAL or ENOMEM). */
+pym_t *pym_new(const pym_config_t *config);
+
+/* Release every arena and every live large block. NULL is accepted. */
+void pym_delete(pym_t *pym);
+
+/* PyObject_Malloc: on out-of-memory returns NULL. pym_malloc(p, 0) returns a
+ * unique pointer, as CPython does. */
+void *pym_malloc(pym_t *pym, size_t size);
+
+/* PyObject_Realloc: NULL `ptr` acts as malloc; on failure returns NULL and
+ * leaves `ptr` untouched. */
+void *pym_realloc(pym_t *pym, void *ptr, size_t size);
+
+/* PyObject_Free: NULL is accepted. Decides small vs large with the arena map
+ * (CPython: address_in_range), not with a size argument. */
+void pym_free(pym_t *pym, void *ptr);
+
+/* Copy the running counters. Cannot fail. */
+void pym_get_stats(const pym_t *pym, pym_stats_t *out);
+
+/* The expensive check: walks every arena, pool and free list and verifies
+ * that they agree with the counters and with the state invariants. Returns 0
+ * when consistent; -1 with a one-line reason in `err` otherwise. */
+int pym_check(const pym_t *pym, char *err, size_t errlen);
+
+/* Teaching views for `gil-lab heap`: one line per arena with one character
+ * per pool, and the size-class table of sys._debugmallocstats(). */
+void pym_print_map(const pym_t *pym, FILE *out);
+void pym_print_classes(const pym_t *pym, FILE *out);
+
+/* The geometry actually in use. */
+size_t pym_arena_size(const pym_t *pym);
+size_t pym_pool_size(const pym_t *pym);
+
+#endif

@@ -1,0 +1,685 @@
+/* tests/test_pymalloc.c: the pymalloc model (lab/pymalloc.c) against the
+ * behaviour of CPython's obmalloc it claims to reproduce. Every test ends
+ * with pym_check, the full heap walk. */
+#define _DEFAULT_SOURCE 1   /* open_memstream, msync */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lab/pymalloc.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+static void check_ok(const pym_t *pym)
+{
+    char err[256] = "";
+    int rc = pym_check(pym, err, sizeof err);
+    cr_assert_eq(rc, 0, "pym_check: %s", err);
+}
+
+static pym_stats_t stats_of(const pym_t *pym)
+{
+    pym_stats_t st;
+    pym_get_stats(pym, &st);
+    return st;
+}
+
+static pym_t *make(size_t arena, size_t pool)
+{
+    pym_config_t cfg = {.arena_size = arena, .pool_size = pool};
+    pym_t *pym = pym_new(&cfg);
+    cr_assert_not_null(pym, "pym_new(%zu, %zu): %s", arena, pool,
+                       strerror(errno));
+    return pym;
+}
+
+static size_t class_bytes(size_t n) { return (n + 15) / 16 * 16; }
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed * 31u + i * 7u);
+}
+
+static int intact(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(seed * 31u + i * 7u))
+            return 0;
+    return 1;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------------ */
+
+Test(pymalloc, defaults_and_geometry)
+{
+    pym_t *pym = pym_new(NULL);
+    cr_assert_not_null(pym);
+    cr_assert_eq(pym_arena_size(pym), PYM_DEFAULT_ARENA_SIZE);
+    cr_assert_eq(pym_pool_size(pym), PYM_DEFAULT_POOL_SIZE);
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.arenas_current, 0, "no arena before the first malloc");
+    check_ok(pym);
+    pym_delete(pym);
+
+    pym = make(256 * KiB, 4 * KiB);
+    cr_assert_eq(pym_arena_size(pym), 256 * KiB);
+    cr_assert_eq(pym_pool_size(pym), 4 * KiB);
+    void *p = pym_malloc(pym, 8);
+    st = stats_of(pym);
+    cr_assert_eq(st.arenas_current, 1);
+    cr_assert_eq(st.pools_untouched, 256 / 4 - 1);
+    pym_free(pym, p);
+    check_ok(pym);
+    pym_delete(pym);
+    pym_delete(NULL);
+}
+
+Test(pymalloc, rejects_bad_geometry)
+{
+    static const pym_config_t bad[] = {
+        {.arena_size = 1 * MiB, .pool_size = 2 * KiB},       /* pool < 4 KiB */
+        {.arena_size = 1 * MiB, .pool_size = 12 * KiB},      /* not pow2 */
+        {.arena_size = 768 * KiB, .pool_size = 16 * KiB},    /* not pow2 */
+        {.arena_size = 8 * KiB, .pool_size = 16 * KiB},      /* arena < pool */
+        {.arena_size = 128 * MiB, .pool_size = 16 * KiB},    /* > 64 MiB */
+        {.arena_size = 1 * MiB, .pool_size = 3},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        pym_t *pym = pym_new(&bad[i]);
+        cr_assert_null(pym, "config %zu accepted", i);
+        cr_assert_eq(errno, EINVAL, "config %zu: errno %d", i, errno);
+    }
+    pym_t *ok = make(64 * MiB, 4 * KiB);   /* the extremes are allowed */
+    pym_delete(ok);
+}
+
+Test(pymalloc, round_trip_all_sizes)
+{
+    pym_t *pym = pym_new(NULL);
+    enum { NSMALL = 513, NLARGE = 6 };
+    static const size_t large[NLARGE] = {513, 600, 1024, 4096, 65536, 1 << 20};
+    void *p[NSMALL + NLARGE];
+    size_t sz[NSMALL + NLARGE];
+    uint64_t expect = 0;
+    for (size_t i = 0; i < NSMALL + NLARGE; i++) {
+        sz[i] = i < NSMALL ? i : large[i - NSMALL];   /* 0..512, then large */
+        p[i] = pym_malloc(pym, sz[i]);
+        cr_assert_not_null(p[i], "malloc(%zu)", sz[i]);
+        fill(p[i], sz[i], (unsigned)i);
+        expect += sz[i] == 0 ? 1 : sz[i] <= 512 ? class_bytes(sz[i]) : sz[i];
+    }
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, expect);
+    cr_assert_eq(st.large_allocs, NLARGE + 1, "0 bytes and >512 go to malloc");
+    cr_assert_eq(st.mallocs, NSMALL + NLARGE);
+    check_ok(pym);
+
+    /* Small blocks: 16-byte aligned and non-overlapping. */
+    uintptr_t a[NSMALL];
+    for (size_t i = 1; i < NSMALL; i++) {
+        cr_assert_eq((uintptr_t)p[i] % 16, 0, "malloc(%zu) misaligned", sz[i]);
+        a[i - 1] = (uintptr_t)p[i];
+    }
+    qsort(a, NSMALL - 1, sizeof a[0], cmp_ptr);
+    for (size_t i = 0; i + 1 < NSMALL - 1; i++)
+        cr_assert_lt(a[i], a[i + 1], "two live blocks share an address");
+    for (size_t i = 0; i < NSMALL + NLARGE; i++)
+        cr_assert(intact(p[i], sz[i], (unsigned)i), "block %zu (%zu bytes) "
+                  "was overwritten", i, sz[i]);
+    for (size_t i = 0; i < NSMALL + NLARGE; i++)
+        pym_free(pym, p[i]);
+    st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, 0);
+    cr_assert_eq(st.large_allocs, 0);
+    cr_assert_eq(st.frees, NSMALL + NLARGE);
+    pym_free(pym, NULL);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+Test(pymalloc, size_class_selection)
+{
+    pym_t *pym = pym_new(NULL);
+    for (size_t n = 1; n <= 512; n++) {
+        void *p = pym_malloc(pym, n);
+        pym_stats_t st = stats_of(pym);
+        unsigned c = (unsigned)((n - 1) / 16);
+        for (unsigned k = 0; k < PYM_NB_SMALL_SIZE_CLASSES; k++)
+            cr_assert_eq(st.classes[k].blocks_allocated, k == c,
+                         "malloc(%zu) should use class %u (checked %u)", n, c, k);
+        cr_assert_eq(st.bytes_in_use, (c + 1) * 16u, "malloc(%zu)", n);
+        cr_assert_eq(st.large_allocs, 0);
+        pym_free(pym, p);
+    }
+    void *z = pym_malloc(pym, 0), *z2 = pym_malloc(pym, 0);
+    cr_assert(z && z2 && z != z2, "malloc(0) returns unique pointers");
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.large_allocs, 2, "malloc(0) goes to the system, as CPython");
+    pym_free(pym, z);
+    pym_free(pym, z2);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+/* Fill one pool of the 48-byte class and watch it go used -> full -> used
+ * -> empty. */
+static void pool_states(size_t arena, size_t pool)
+{
+    pym_t *pym = make(arena, pool);
+    const unsigned c = 2;   /* 33..48 bytes */
+    void *first = pym_malloc(pym, 48);
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.classes[c].pools_used, 1);
+    uint64_t cap = st.classes[c].blocks_allocated + st.classes[c].blocks_free;
+    cr_assert_eq(cap, (pool - 48) / 48, "blocks per pool");
+
+    void **b = calloc(cap, sizeof *b);
+    b[0] = first;
+    uintptr_t base = (uintptr_t)first & ~(uintptr_t)(pool - 1);
+    for (uint64_t i = 1; i < cap; i++) {
+        st = stats_of(pym);
+        cr_assert_eq(st.classes[c].pools_full, 0, "full after %lu of %lu",
+                     (unsigned long)i, (unsigned long)cap);
+        b[i] = pym_malloc(pym, 40);
+        cr_assert_eq((uintptr_t)b[i] & ~(uintptr_t)(pool - 1), base,
+                     "block %lu left the first pool early", (unsigned long)i);
+    }
+    st = stats_of(pym);
+    cr_assert_eq(st.classes[c].pools_full, 1, "used -> full");
+    cr_assert_eq(st.classes[c].pools_used, 0);
+    cr_assert_eq(st.classes[c].blocks_free, 0);
+    check_ok(pym);
+
+    pym_free(pym, b[cap / 2]);
+    st = stats_of(pym);
+    cr_assert_eq(st.classes[c].pools_full, 0, "full -> used on one free");
+    cr_assert_eq(st.classes[c].pools_used, 1);
+    cr_assert_eq(st.classes[c].blocks_free, 1);
+    check_ok(pym);
+
+    uint64_t empty_before = st.pools_empty;
+    for (uint64_t i = 0; i < cap; i++)
+        if (i != cap / 2)
+            pym_free(pym, b[i]);
+    st = stats_of(pym);
+    cr_assert_eq(st.classes[c].pools_used, 0, "used -> empty on last free");
+    cr_assert_eq(st.pools_empty, empty_before + 1);
+    cr_assert_eq(st.arenas_current, 1, "the only arena is kept");
+    check_ok(pym);
+
+    /* The empty pool is reused by another class, re-initialised. */
+    void *q = pym_malloc(pym, 500);
+    cr_assert_eq((uintptr_t)q & ~(uintptr_t)(pool - 1), base,
+                 "an empty pool is taken before an untouched one");
+    st = stats_of(pym);
+    cr_assert_eq(st.pools_empty, empty_before);
+    cr_assert_eq(st.classes[31].pools_used, 1);
+    pym_free(pym, q);
+    check_ok(pym);
+    free(b);
+    pym_delete(pym);
+}
+
+Test(pymalloc, pool_state_transitions_16k) { pool_states(1 * MiB, 16 * KiB); }
+Test(pymalloc, pool_state_transitions_4k) { pool_states(256 * KiB, 4 * KiB); }
+
+Test(pymalloc, lifo_reuse)
+{
+    pym_t *pym = pym_new(NULL);
+    void *a = pym_malloc(pym, 24), *b = pym_malloc(pym, 24),
+         *c = pym_malloc(pym, 32);
+    cr_assert(a != b && b != c && a != c);
+    pym_free(pym, b);
+    cr_assert_eq(pym_malloc(pym, 17), b, "the block just freed comes back");
+    pym_free(pym, a);
+    pym_free(pym, c);
+    cr_assert_eq(pym_malloc(pym, 30), c, "last in, first out");
+    cr_assert_eq(pym_malloc(pym, 30), a);
+    pym_free(pym, a);
+    pym_free(pym, b);
+    pym_free(pym, c);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+/* A full pool that gets a block back goes to the front of its class's used
+ * list, so that block is the next one handed out. */
+Test(pymalloc, full_pool_returns_to_front)
+{
+    pym_t *pym = make(256 * KiB, 4 * KiB);
+    enum { CAP = (4096 - 48) / 512 };   /* 7 blocks of 512 per pool */
+    void *first[CAP], *second;
+    for (int i = 0; i < CAP; i++)
+        first[i] = pym_malloc(pym, 512);
+    second = pym_malloc(pym, 512);   /* opens a second, used pool */
+    cr_assert_neq((uintptr_t)second & ~(uintptr_t)4095,
+                  (uintptr_t)first[0] & ~(uintptr_t)4095);
+    cr_assert_eq(stats_of(pym).classes[31].pools_full, 1);
+    pym_free(pym, first[3]);
+    cr_assert_eq(pym_malloc(pym, 512), first[3],
+                 "the refilled pool should be used first");
+    for (int i = 0; i < CAP; i++)
+        pym_free(pym, first[i]);
+    pym_free(pym, second);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+/* Fill arenas with 512-byte blocks until `n` arenas are mapped. Returns the
+ * pointer array; *count receives its length. */
+static void **fill_arenas(pym_t *pym, uint64_t n, size_t *count)
+{
+    size_t cap = 1024, len = 0;
+    void **v = malloc(cap * sizeof *v);
+    for (;;) {
+        void *p = pym_malloc(pym, 512);
+        cr_assert_not_null(p);
+        if (len == cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+        v[len++] = p;
+        if (stats_of(pym).arenas_current == n)
+            break;
+    }
+    *count = len;
+    return v;
+}
+
+static void arenas_returned(size_t arena, size_t pool)
+{
+    pym_t *pym = make(arena, pool);
+    size_t n;
+    void **v = fill_arenas(pym, 3, &n);
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.arenas_current, 3);
+    cr_assert_eq(st.arenas_freed, 0);
+    check_ok(pym);
+
+    /* Empty the first arena while the third still has blocks: it is
+     * returned to the OS. */
+    uintptr_t first = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
+    for (size_t i = 0; i < n; i++)
+        if (((uintptr_t)v[i] & ~(uintptr_t)(arena - 1)) == first) {
+            pym_free(pym, v[i]);
+            v[i] = NULL;
+        }
+    st = stats_of(pym);
+    cr_assert_eq(st.arenas_current, 2, "an empty arena is unmapped");
+    cr_assert_eq(st.arenas_freed, 1);
+    cr_assert_eq(st.arenas_peak, 3);
+    errno = 0;
+    cr_assert_eq(msync((void *)first, 4096, MS_ASYNC), -1,
+                 "the arena's pages are still mapped");
+    cr_assert_eq(errno, ENOMEM);
+    check_ok(pym);
+
+    /* Empty everything: CPython keeps the last usable arena (bpo-37257). */
+    for (size_t i = 0; i < n; i++)
+        pym_free(pym, v[i]);
+    st = stats_of(pym);
+    cr_assert_eq(st.arenas_current, 1, "one wholly free arena is kept");
+    cr_assert_eq(st.arenas_freed, 2);
+    cr_assert_eq(st.bytes_in_use, 0);
+    check_ok(pym);
+
+    /* ... and reused without mapping a new one. */
+    void *p = pym_malloc(pym, 100);
+    st = stats_of(pym);
+    cr_assert_eq(st.arenas_allocated, 3);
+    cr_assert_eq(st.arenas_current, 1);
+    pym_free(pym, p);
+    check_ok(pym);
+    free(v);
+    pym_delete(pym);
+}
+
+Test(pymalloc, arena_returned_1m) { arenas_returned(1 * MiB, 16 * KiB); }
+Test(pymalloc, arena_returned_256k) { arenas_returned(256 * KiB, 4 * KiB); }
+
+/* The fullest arena serves new pools, so emptier arenas can drain. */
+Test(pymalloc, fullest_arena_first)
+{
+    const size_t arena = 256 * KiB, pool = 4 * KiB;
+    pym_t *pym = make(arena, pool);
+    size_t n;
+    void **v = fill_arenas(pym, 2, &n);
+    /* Arena A (first) is full, B has one pool. Freeing the first half of
+     * the blocks empties about half of A's pools: A is still fuller than
+     * B, so it heads usable_arenas. */
+    uintptr_t a = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
+    uintptr_t b = (uintptr_t)v[n - 1] & ~(uintptr_t)(arena - 1);
+    cr_assert_neq(a, b);
+    for (size_t i = 0; i < n / 2; i++) {
+        pym_free(pym, v[i]);
+        v[i] = NULL;
+    }
+    check_ok(pym);
+    /* A new class needs a new pool: it must come from A (fewer free pools). */
+    void *p = pym_malloc(pym, 16);
+    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), a,
+                 "new pool not taken from the fullest arena");
+    pym_free(pym, p);
+    for (size_t i = 0; i < n; i++)
+        pym_free(pym, v[i]);
+    check_ok(pym);
+    free(v);
+    pym_delete(pym);
+}
+
+/* Free the blocks of `npools` whole pools of 512-byte blocks in `arena`
+ * (7 blocks per 4 KiB pool); v is in allocation order. */
+static void empty_pools(pym_t *pym, void **v, size_t n, uintptr_t arena,
+                        size_t npools)
+{
+    size_t freed = 0;
+    for (size_t i = 0; i < n && freed < npools * 7; i++)
+        if (v[i] && ((uintptr_t)v[i] & ~(uintptr_t)(256 * KiB - 1)) == arena) {
+            pym_free(pym, v[i]);
+            v[i] = NULL;
+            freed++;
+        }
+}
+
+/* usable_arenas stays sorted by free pools: an arena that gains free pools
+ * slides right past arenas that now have fewer (the nfp2lasta trick). */
+Test(pymalloc, arena_slides_right)
+{
+    const size_t arena = 256 * KiB;
+    pym_t *pym = make(arena, 4 * KiB);
+    size_t n;
+    void **v = fill_arenas(pym, 3, &n);
+    uintptr_t a = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
+    uintptr_t b = (uintptr_t)v[n - 8] & ~(uintptr_t)(arena - 1);
+    cr_assert_neq(a, b, "A and B are the two full arenas");
+    empty_pools(pym, v, n, b, 10);   /* B: 10 free pools */
+    empty_pools(pym, v, n, a, 5);    /* A: 5, so A heads the list */
+    check_ok(pym);
+    void *p = pym_malloc(pym, 16);
+    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), a);
+    pym_free(pym, p);
+    empty_pools(pym, v, n, a, 10);   /* A: 15 > B: 10, A moves after B */
+    check_ok(pym);
+    p = pym_malloc(pym, 16);
+    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), b,
+                 "B is now the fullest usable arena");
+    pym_free(pym, p);
+    for (size_t i = 0; i < n; i++)
+        pym_free(pym, v[i]);
+    check_ok(pym);
+    free(v);
+    pym_delete(pym);
+}
+
+Test(pymalloc, large_blocks_counted)
+{
+    pym_t *pym = pym_new(NULL);
+    unsigned char *p = pym_malloc(pym, 513);
+    unsigned char *q = pym_malloc(pym, 100000);
+    cr_assert(p && q);
+    fill(p, 513, 1);
+    fill(q, 100000, 2);
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.large_allocs, 2);
+    cr_assert_eq(st.bytes_in_use, 513 + 100000);
+    cr_assert_eq(st.arenas_current, 0, "large blocks do not map arenas");
+    check_ok(pym);
+    cr_assert(intact(p, 513, 1) && intact(q, 100000, 2));
+    pym_free(pym, p);
+    st = stats_of(pym);
+    cr_assert_eq(st.large_allocs, 1);
+    cr_assert_eq(st.bytes_in_use, 100000);
+    /* pym_delete releases live large blocks (ASan/LSan would complain). */
+    pym_delete(pym);
+}
+
+Test(pymalloc, realloc_across_boundary)
+{
+    pym_t *pym = pym_new(NULL);
+    unsigned char *p = pym_realloc(pym, NULL, 100);   /* acts as malloc */
+    cr_assert_not_null(p);
+    fill(p, 100, 7);
+    cr_assert_eq(stats_of(pym).classes[6].blocks_allocated, 1);
+
+    /* Within the class, and shrinking by <= 25%: in place. */
+    cr_assert_eq(pym_realloc(pym, p, 112), p);
+    cr_assert_eq(pym_realloc(pym, p, 90), p);
+
+    /* Small -> large. */
+    unsigned char *l = pym_realloc(pym, p, 5000);
+    cr_assert_not_null(l);
+    cr_assert(intact(l, 100, 7), "data lost crossing 512 bytes upwards");
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.large_allocs, 1);
+    cr_assert_eq(st.classes[6].blocks_allocated, 0);
+    cr_assert_eq(st.bytes_in_use, 5000);
+    fill(l, 5000, 8);
+
+    /* Large -> small size: CPython leaves it with the system allocator. */
+    unsigned char *s = pym_realloc(pym, l, 64);
+    cr_assert_not_null(s);
+    cr_assert(intact(s, 64, 8), "data lost shrinking a large block");
+    st = stats_of(pym);
+    cr_assert_eq(st.large_allocs, 1);
+    cr_assert_eq(st.bytes_in_use, 64);
+    check_ok(pym);
+    pym_free(pym, s);
+
+    /* Small -> smaller class, shrinking by more than 25%: moves. */
+    unsigned char *m = pym_malloc(pym, 512);
+    fill(m, 512, 9);
+    unsigned char *m2 = pym_realloc(pym, m, 100);
+    cr_assert_neq(m2, m);
+    cr_assert(intact(m2, 100, 9));
+    st = stats_of(pym);
+    cr_assert_eq(st.classes[31].blocks_allocated, 0);
+    cr_assert_eq(st.classes[6].blocks_allocated, 1);
+    pym_free(pym, m2);
+    st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, 0);
+    cr_assert_eq(st.mallocs, st.frees);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+Test(pymalloc, bytes_peak_is_high_water)
+{
+    pym_t *pym = pym_new(NULL);
+    void *v[10];
+    for (int i = 0; i < 10; i++)
+        v[i] = pym_malloc(pym, 100);   /* 112-byte class */
+    pym_stats_t st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, 1120);
+    cr_assert_eq(st.bytes_peak, 1120);
+    for (int i = 0; i < 10; i++)
+        pym_free(pym, v[i]);
+    st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, 0);
+    cr_assert_eq(st.bytes_peak, 1120, "peak must not fall");
+    void *a = pym_malloc(pym, 1);
+    cr_assert_eq(stats_of(pym).bytes_peak, 1120);
+    void *l = pym_malloc(pym, 10000);
+    st = stats_of(pym);
+    cr_assert_eq(st.bytes_peak, 10016);
+    pym_free(pym, l);
+    pym_free(pym, a);
+    cr_assert_eq(stats_of(pym).bytes_peak, 10016);
+    check_ok(pym);
+    pym_delete(pym);
+}
+
+/* Thousands of seeded random operations; the running counters must agree
+ * with a shadow model and with the heap walk throughout. */
+static size_t accounted(size_t n, int large)
+{
+    return large ? (n == 0 ? 1 : n) : class_bytes(n);
+}
+
+static void random_ops(size_t arena, size_t pool, uint64_t seed)
+{
+    enum { SLOTS = 10000, OPS = 80000 };
+    pym_t *pym = make(arena, pool);
+    unsigned char **p = calloc(SLOTS, sizeof *p);
+    size_t *len = calloc(SLOTS, sizeof *len);    /* bytes of pattern */
+    size_t *acct = calloc(SLOTS, sizeof *acct);  /* bytes counted */
+    char *large = calloc(SLOTS, 1);
+    uint64_t live = 0, bytes = 0, nlarge = 0, s = seed;
+    for (int op = 0; op < OPS; op++) {
+        size_t i = xorshift(&s) % SLOTS;
+        uint64_t r = xorshift(&s);
+        size_t n = r % 100 < 90 ? (size_t)(r >> 8) % 513          /* 0..512 */
+                                : 513 + (size_t)(r >> 8) % 4000;
+        if (p[i])
+            cr_assert(intact(p[i], len[i], (unsigned)i), "op %d: corrupted", op);
+        if (p[i] && r % 7 == 0) {
+            unsigned char *q = pym_realloc(pym, p[i], n);
+            cr_assert_not_null(q);
+            size_t keep = n < len[i] ? n : len[i];
+            cr_assert(intact(q, keep, (unsigned)i), "op %d: realloc lost data",
+                      op);
+            bytes -= acct[i];
+            if (large[i]) {                 /* stays with malloc (CPython) */
+                acct[i] = accounted(n, 1);
+            } else if (n != 0 && n <= acct[i] && 4 * n > 3 * acct[i]) {
+                cr_assert_eq(q, p[i], "op %d: realloc %zu -> %zu should stay "
+                             "in place", op, acct[i], n);
+            } else {
+                cr_assert_neq(q, p[i], "op %d: realloc should move", op);
+                large[i] = n == 0 || n > 512;
+                nlarge += large[i];
+                acct[i] = accounted(n, large[i]);
+            }
+            bytes += acct[i];
+            p[i] = q;
+            len[i] = n;
+            fill(q, n, (unsigned)i);
+        } else if (p[i]) {
+            pym_free(pym, p[i]);
+            bytes -= acct[i];
+            nlarge -= large[i];
+            p[i] = NULL;
+            live--;
+        } else {
+            p[i] = pym_malloc(pym, n);
+            cr_assert_not_null(p[i]);
+            len[i] = n;
+            large[i] = n == 0 || n > 512;
+            acct[i] = accounted(n, large[i]);
+            fill(p[i], n, (unsigned)i);
+            bytes += acct[i];
+            nlarge += large[i];
+            live++;
+        }
+        if (op % 2000 == 0 || op == OPS - 1) {
+            pym_stats_t st = stats_of(pym);
+            cr_assert_eq(st.mallocs - st.frees, live, "op %d", op);
+            cr_assert_eq(st.large_allocs, nlarge, "op %d", op);
+            cr_assert_eq(st.bytes_in_use, bytes, "op %d", op);
+            cr_assert_geq(st.bytes_peak, st.bytes_in_use);
+            check_ok(pym);
+        }
+    }
+    pym_stats_t st = stats_of(pym);
+    cr_assert_gt(st.arenas_peak, 1, "the run should span several arenas");
+    /* Tear down in slot order (random heap order), walking the heap as
+     * arenas drain, slide right and get unmapped. */
+    for (size_t i = 0; i < SLOTS; i++) {
+        pym_free(pym, p[i]);
+        if (i % 500 == 0)
+            check_ok(pym);
+    }
+    st = stats_of(pym);
+    cr_assert_eq(st.bytes_in_use, 0);
+    cr_assert_eq(st.mallocs, st.frees);
+    cr_assert_eq(st.arenas_current, 1, "all but the reserve arena returned");
+    check_ok(pym);
+    free(p);
+    free(len);
+    free(acct);
+    free(large);
+    pym_delete(pym);
+}
+
+Test(pymalloc, random_ops_1m_16k) { random_ops(1 * MiB, 16 * KiB, 0x9e3779b97f4a7c15u); }
+Test(pymalloc, random_ops_256k_4k) { random_ops(256 * KiB, 4 * KiB, 12345); }
+
+Test(pymalloc, check_detects_corruption)
+{
+    pym_t *pym = pym_new(NULL);
+    void *a = pym_malloc(pym, 64), *b = pym_malloc(pym, 64);
+    pym_free(pym, a);
+    check_ok(pym);
+    /* Point a's free-list link into the middle of b. */
+    void *saved = *(void **)a;
+    *(void **)a = (unsigned char *)b + 8;
+    char err[256] = "";
+    cr_assert_eq(pym_check(pym, err, sizeof err), -1, "corruption missed");
+    cr_assert(strstr(err, "free block") != NULL, "reason: %s", err);
+    *(void **)a = saved;
+    check_ok(pym);
+    pym_free(pym, b);
+    pym_delete(pym);
+}
+
+Test(pymalloc, print_views)
+{
+    pym_t *pym = make(256 * KiB, 4 * KiB);
+    size_t n;
+    void **v = fill_arenas(pym, 2, &n);
+    void *x = pym_malloc(pym, 48);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    pym_print_map(pym, f);
+    fclose(f);
+    cr_assert(strstr(buf, "2 arenas") != NULL, "map: %s", buf);
+    cr_assert(strstr(buf, "legend") != NULL);
+    cr_assert(strstr(buf, "################") != NULL, "full pools: %s", buf);
+    cr_assert(strstr(buf, "+") != NULL && strstr(buf, "_") != NULL);
+    int arenas = 0;
+    for (char *s = buf; (s = strstr(s, "\narena ")); s++)
+        arenas++;
+    cr_assert_eq(arenas, 2, "one line per arena: %s", buf);
+    free(buf);
+
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    pym_print_classes(pym, f);
+    fclose(f);
+    cr_assert(strstr(buf, "arenas allocated current") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "   31    512          65") != NULL, "class 31 row: %s", buf);
+    cr_assert(strstr(buf, "    2     48           1               1            83") != NULL,
+              "class 2 row: %s", buf);
+    cr_assert(strstr(buf, "    0     16") == NULL, "empty class printed");
+    free(buf);
+
+    pym_free(pym, x);
+    for (size_t i = 0; i < n; i++)
+        pym_free(pym, v[i]);
+    free(v);
+    check_ok(pym);
+    pym_delete(pym);
+}
