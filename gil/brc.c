@@ -1,0 +1,147 @@
+/* gil/brc.c: the slow paths of biased reference counting: queueing an
+ * object to its owner, merging the two counts, and freeing exactly once.
+ * The design is described in gil/brc.h; the fast paths are in
+ * gil/guard_biased.c. Each function names the CPython function it models.
+ */
+#include "gil/brc.h"
+
+#include <stdlib.h>
+
+#include "lab/interp.h"
+
+void brc_queue_init(brc_queue_t *q)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_init(&q->mutex, NULL));
+    q->items = NULL;
+    q->count = 0;
+    q->capacity = 0;
+}
+
+void brc_queue_destroy(brc_queue_t *q)
+{
+    free(q->items);
+    q->items = NULL;
+    q->count = q->capacity = 0;
+    GL_PTHREAD_CHECK(pthread_mutex_destroy(&q->mutex));
+}
+
+static void brc_dealloc(tstate_t *ts, obj_t *o)
+{
+    o->type->dealloc(ts, o);
+}
+
+/* _Py_ExplicitMergeRefcount: fold the owner's and the shared counts into the
+ * shared field, mark it MERGED and give up ownership. `extra` is added to
+ * the total (-1 drops the queue's reference). Returns the merged count.
+ * Only the owner, or anyone once the owner is gone, may call it: it writes
+ * ref_local. */
+static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
+{
+    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    intptr_t local = (intptr_t)__atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    intptr_t total, merged;
+    do {
+        /* The shared field is count << 2 | state; the count may be negative
+         * (non-owners released references the owner counted), and the
+         * arithmetic shift keeps its sign (GCC and Clang guarantee it). */
+        total = (shared >> BRC_SHARED_SHIFT) + local + extra;
+        merged = (total << BRC_SHARED_SHIFT) | BRC_MERGED;
+    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, merged, 0, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED));
+    __atomic_store_n(&o->ref_local, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
+    return total;
+}
+
+/* _Py_brc_queue_object: hand `o` to its owner, or merge it here when the
+ * owner has exited. The interp lock is held while pushing so that the owner
+ * cannot be deleted between the look-up and the push. */
+static void brc_queue_object(tstate_t *ts, obj_t *o)
+{
+    interp_t *interp = ts->interp;
+    uintptr_t owner_id = __atomic_load_n(&o->tid, __ATOMIC_RELAXED);
+    ts->brc_queued++;
+
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    tstate_t *owner = interp->threads;
+    while (owner != NULL && owner->id != owner_id)
+        owner = owner->next;
+    if (owner != NULL) {
+        brc_queue_t *q = &owner->brc;
+        GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+        if (q->count == q->capacity) {
+            size_t cap = q->capacity ? q->capacity * 2 : 64;
+            obj_t **items = realloc(q->items, cap * sizeof(*items));
+            if (items == NULL) {
+                fprintf(stderr, "gil-lab: fatal: out of memory in the biased-refcount queue\n");
+                abort();
+            }
+            q->items = items;
+            q->capacity = cap;
+        }
+        q->items[q->count++] = o;
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+        __atomic_fetch_or(&owner->eval_breaker, EB_BRC_MERGE, __ATOMIC_RELAXED);
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+        return;
+    }
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+
+    /* The owner is gone: nobody will write ref_local again, merge now. */
+    if (brc_explicit_merge(o, -1) == 0)
+        brc_dealloc(ts, o);
+}
+
+void brc_decref_shared(tstate_t *ts, obj_t *o)
+{
+    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    intptr_t next;
+    int queue;
+    do {
+        /* Shared count zero in the default state: the reference being
+         * dropped was counted by the owner. Don't subtract; queue it, and
+         * let the queue hold that reference until the owner merges. */
+        queue = shared == 0;
+        next = queue ? BRC_QUEUED : shared - ((intptr_t)1 << BRC_SHARED_SHIFT);
+    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, next, 0, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED));
+    if (queue)
+        brc_queue_object(ts, o);
+    else if (next == BRC_MERGED)   /* merged and now zero: last reference */
+        brc_dealloc(ts, o);
+}
+
+void brc_merge_zero_local(tstate_t *ts, obj_t *o)
+{
+    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_ACQUIRE);
+    if (shared == 0) {   /* fast path: nobody else ever counted it */
+        brc_dealloc(ts, o);
+        return;
+    }
+    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
+    intptr_t merged;
+    do {
+        merged = (shared & ~BRC_FLAG_MASK) | BRC_MERGED;
+    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, merged, 0, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+    if (merged == BRC_MERGED)
+        brc_dealloc(ts, o);
+}
+
+void brc_merge_queue(tstate_t *ts)
+{
+    brc_queue_t *q = &ts->brc;
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+    obj_t **items = q->items;
+    size_t count = q->count;
+    q->items = NULL;
+    q->count = q->capacity = 0;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+
+    for (size_t i = 0; i < count; i++) {
+        ts->brc_merged++;
+        if (brc_explicit_merge(items[i], -1) == 0)
+            brc_dealloc(ts, items[i]);
+    }
+    free(items);
+}

@@ -1,0 +1,60 @@
+/* gil/brc.h: the slow paths of biased reference counting (Choi, Shull and
+ * Torrellas, PACT 2018), as free-threaded CPython implements them
+ * (Python/brc.c and Objects/object.c, PEP 703).
+ *
+ * The fast paths (owner increments ref_local without atomics, everyone else
+ * does an atomic add on the shared count) are inline in gil/guard_biased.c.
+ * What lives here is what happens when counts must meet:
+ *
+ *  - A non-owner decref that finds the shared count at zero cannot subtract
+ *    (the owner may still hold local references). It marks the object
+ *    QUEUED and pushes it on the owner's queue, keeping one reference for
+ *    the queue, then sets the owner's EB_BRC_MERGE eval-breaker bit.
+ *  - The owner, at its next eval-breaker check, merges every queued object:
+ *    counts are folded into the shared field with the MERGED state, the
+ *    queue's reference is dropped, and the object is freed if nothing is
+ *    left.
+ *  - When the owner's local count reaches zero it merges too, and frees the
+ *    object if the shared count was zero.
+ *  - If the owner has already exited, the non-owner merges on the spot.
+ *
+ * Thread ids are never reused in the lab, so "owner not found" really means
+ * the owner has gone (CPython reuses ids and copes; the README says so).
+ */
+#ifndef GL_BRC_H
+#define GL_BRC_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct obj obj_t;
+typedef struct tstate tstate_t;
+
+/* The per-owner queue of objects handed over by other threads. */
+typedef struct brc_queue {
+    pthread_mutex_t mutex;
+    obj_t **items;
+    size_t count;
+    size_t capacity;
+} brc_queue_t;
+
+/* Initialise an empty queue. Cannot fail. */
+void brc_queue_init(brc_queue_t *q);
+/* Free an empty queue's storage. Cannot fail. */
+void brc_queue_destroy(brc_queue_t *q);
+
+/* Non-owner decref slow path (CPython _Py_DecRefShared): the shared count of
+ * `o` is being dropped by `ts`, which is not the owner. Frees the object when
+ * this was the last reference. Cannot fail (out of memory for the queue is
+ * fatal, as in CPython). */
+void brc_decref_shared(tstate_t *ts, obj_t *o);
+
+/* Owner's local count reached zero (CPython _Py_MergeZeroLocalRefcount). */
+void brc_merge_zero_local(tstate_t *ts, obj_t *o);
+
+/* Owner's eval-breaker handler (CPython _Py_brc_merge_refcounts): merge and
+ * possibly free every object queued to `ts`. */
+void brc_merge_queue(tstate_t *ts);
+
+#endif

@@ -1,0 +1,90 @@
+/* gil/guard.h: the registry of guard strategies, the ways the lab protects
+ * its refcounted heap from concurrent threads.
+ *
+ *   none    plain counts, no lock: the single-thread baseline that measures
+ *           what the GIL itself costs (only legal with one thread)
+ *   gil     one global interpreter lock (CPython's default build)
+ *   atomic  every incref/decref an atomic read-modify-write, per-object
+ *           locks on container mutation (the Gilectomy's approach)
+ *   biased  biased reference counting (PEP 703, free-threaded CPython)
+ *
+ * Each guard is its own translation unit (gil/guard_<name>.c) that defines
+ * its refcount primitives and then includes the interpreter loop template
+ * (lab/eval_impl.h), so the loop is compiled once per guard: choosing a guard
+ * costs one indirect call per run, never a branch per refcount operation.
+ * The guard_ops_t table below is for everything outside the hot loop (setup,
+ * tests, teardown). Adding a guard: one file plus one line in GUARD_LIST.
+ */
+#ifndef GL_GUARD_H
+#define GL_GUARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lab/heap.h"
+
+/* X(name, threadsafe, default allocator, description) */
+#define GUARD_LIST(X)                                                          \
+    X(none, false, HEAP_pymalloc,                                              \
+      "plain refcounts and no lock: single-thread baseline, unsafe with threads") \
+    X(gil, true, HEAP_pymalloc,                                                \
+      "one global interpreter lock, CPython's new GIL (3.2+)")                 \
+    X(atomic, true, HEAP_mimalloc,                                             \
+      "per-object atomic refcounts and per-object locks, no GIL")              \
+    X(biased, true, HEAP_mimalloc,                                             \
+      "biased refcounting: owner-local + shared atomic counts (PEP 703)")
+
+typedef enum guard_kind {
+#define X(name, ts, alloc, desc) GUARD_##name,
+    GUARD_LIST(X)
+#undef X
+    GUARD_COUNT
+} guard_kind_t;
+
+typedef struct interp interp_t;
+typedef struct tstate tstate_t;
+typedef struct obj obj_t;
+typedef struct code code_t;
+
+/* The per-guard operations, one table per guard translation unit, emitted
+ * by the template (lab/eval_impl.h). Function pointers are fine here: none of
+ * these is called per refcount operation inside the interpreter loop (eval
+ * is called once per worker run). */
+typedef struct guard_ops {
+    /* Run `code` to completion in `ts` with `args` as its first locals (the
+     * references are stolen). Returns the result (a new reference) or NULL
+     * on error with ts->error set. */
+    obj_t *(*eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs);
+    void (*incref)(tstate_t *ts, obj_t *o);
+    void (*decref)(tstate_t *ts, obj_t *o);
+    /* Object constructors and container operations of this guard, for setup
+     * code and tests. NULL (or -1) on out-of-memory with ts->error set. */
+    obj_t *(*int_new)(tstate_t *ts, int64_t v);
+    obj_t *(*list_new)(tstate_t *ts, intptr_t size);
+    int (*list_append)(tstate_t *ts, obj_t *list, obj_t *item);  /* steals item */
+    /* Thread attach/detach, called by every thread that runs bytecode before
+     * its first and after its last instruction (PyEval_RestoreThread /
+     * PyEval_SaveThread: the GIL is taken and dropped here; the biased guard
+     * merges the thread's queue on detach). The same pair brackets blocking
+     * calls, as Py_BEGIN/END_ALLOW_THREADS. */
+    void (*attach)(tstate_t *ts);
+    void (*detach)(tstate_t *ts);
+} guard_ops_t;
+
+/* A registered guard: the facts from GUARD_LIST and its operations. */
+typedef struct guard_info {
+    const char *name;
+    const char *description;
+    bool threadsafe;               /* may run with more than one thread */
+    heap_kind_t default_allocator; /* what CPython's build would use */
+    const guard_ops_t *ops;
+} guard_info_t;
+
+/* The registered guard `kind` (never NULL for a valid kind). */
+const guard_info_t *guard_get(guard_kind_t kind);
+/* Guard name of `kind`. */
+const char *guard_name(guard_kind_t kind);
+/* Guard by name; returns -1 when unknown. */
+int guard_find(const char *name);
+
+#endif

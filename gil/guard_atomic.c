@@ -1,0 +1,51 @@
+/* gil/guard_atomic.c: the "atomic" guard, every refcount operation an atomic
+ * read-modify-write and no GIL: the Gilectomy's design (Larry Hastings,
+ * 2016), whose lesson was that atomics on every incref/decref make single-
+ * threaded code markedly slower and make shared objects' counts bounce
+ * between cores.
+ *
+ * The thread that takes a count to zero (fetch_sub returned 1) is the only
+ * one that frees the object: exactly once. Immortal objects (PEP 683) are
+ * recognised by the same test as the default build and skipped, which is
+ * what keeps threads from fighting over the count of `1` or `True`. List
+ * mutation takes the list's one-byte lock (gil/objlock.h); reads are
+ * lock-free, as in free-threaded CPython.
+ */
+#include "gil/objlock.h"
+#include "lab/interp.h"
+
+#define GUARD_NAME atomic
+
+static inline void g_init_refs(tstate_t *ts, obj_t *o)
+{
+    (void)ts;
+    o->tid = 0;
+    o->ref_local = 0;
+    o->refcnt = 1;
+}
+
+static inline void g_incref(tstate_t *ts, obj_t *o)
+{
+    (void)ts;
+    if ((int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+        return;
+    __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+static inline void g_decref(tstate_t *ts, obj_t *o)
+{
+    if ((int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+        return;
+    /* acq_rel: the freeing thread must see every other thread's writes to
+     * the object before it tears it down. */
+    if (__atomic_fetch_sub(&o->refcnt, 1, __ATOMIC_ACQ_REL) == 1)
+        o->type->dealloc(ts, o);
+}
+
+static inline void g_lock(obj_t *o) { objlock_lock(o); }
+static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
+static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
+static void g_attach(tstate_t *ts) { (void)ts; }
+static void g_detach(tstate_t *ts) { (void)ts; }
+
+#include "lab/eval_impl.h"

@@ -1,0 +1,130 @@
+/* lab/code.h: bytecode, the lab's code objects (CPython's PyCodeObject).
+ *
+ * The opcodes are a handful of CPython 3.12's, with the same names and the
+ * same refcount and allocation work, so that a workload's cost per iteration
+ * has the same shape as in CPython:
+ *
+ *   LOAD_FAST i          push locals[i]                          incref
+ *   LOAD_CONST i         push consts[i]                          incref (no-op if immortal)
+ *   LOAD_GLOBAL i        push globals[i]                         incref (shared object!)
+ *   STORE_FAST i         locals[i] = pop()                       decref old value (may free)
+ *   POP_TOP              pop()                                   decref
+ *   BINARY_OP op         push(l op r)                            allocate result outside the
+ *                                                                small-int cache; decref l, r
+ *   COMPARE_OP op        push(l op r)                            True/False; decref l, r
+ *   BINARY_SUBSCR        push(list[i])                           incref item; decref list, i
+ *   POP_JUMP_IF_FALSE t  if not pop(): jump to t                 decref
+ *   JUMP_BACKWARD t      jump to t                               poll the eval breaker
+ *   BUILD_LIST n         push a new list of the n popped items   allocate list (+ items)
+ *   LIST_APPEND i        stack[-i].append(pop())                 may realloc items
+ *   RETURN_VALUE         return pop()                            decref every local
+ *
+ * Constants are stored as integers and materialised as objects when a worker
+ * starts (small ones come from the small-int cache and are immortal), so the
+ * same code can run under any guard.
+ */
+#ifndef GL_CODE_H
+#define GL_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* X(name, has_arg) */
+#define OPCODE_LIST(X)                                                         \
+    X(LOAD_FAST, 1)                                                            \
+    X(LOAD_CONST, 1)                                                           \
+    X(LOAD_GLOBAL, 1)                                                          \
+    X(STORE_FAST, 1)                                                           \
+    X(POP_TOP, 0)                                                              \
+    X(BINARY_OP, 1)                                                            \
+    X(COMPARE_OP, 1)                                                           \
+    X(BINARY_SUBSCR, 0)                                                        \
+    X(POP_JUMP_IF_FALSE, 1)                                                    \
+    X(JUMP_BACKWARD, 1)                                                        \
+    X(BUILD_LIST, 1)                                                           \
+    X(LIST_APPEND, 1)                                                          \
+    X(RETURN_VALUE, 0)
+
+typedef enum opcode {
+#define X(name, has_arg) OP_##name,
+    OPCODE_LIST(X)
+#undef X
+    OP_COUNT
+} opcode_t;
+
+/* X(name, symbol) — BINARY_OP arguments, CPython's NB_* order subset. */
+#define BINOP_LIST(X) X(ADD, "+") X(SUB, "-") X(MUL, "*") X(MOD, "%") X(INPLACE_ADD, "+=") X(INPLACE_SUB, "-=")
+typedef enum binop {
+#define X(name, sym) BINOP_##name,
+    BINOP_LIST(X)
+#undef X
+    BINOP_COUNT
+} binop_t;
+
+/* X(name, symbol) — COMPARE_OP arguments. */
+#define CMP_LIST(X) X(LT, "<") X(LE, "<=") X(EQ, "==") X(NE, "!=") X(GT, ">") X(GE, ">=")
+typedef enum cmpop {
+#define X(name, sym) CMP_##name,
+    CMP_LIST(X)
+#undef X
+    CMP_COUNT
+} cmpop_t;
+
+typedef struct instr {
+    uint8_t op;
+    int32_t arg;
+} instr_t;
+
+#define CODE_MAX_INSTRS 64
+#define CODE_MAX_CONSTS 8
+#define CODE_MAX_LOCALS 8
+#define CODE_MAX_STACK 8
+#define CODE_CONST_NONE INT64_MIN   /* the constant None */
+
+typedef struct code {
+    const char *name;                        /* function name, for dis */
+    const char *source;                      /* the Python it models, for dis */
+    instr_t instrs[CODE_MAX_INSTRS];
+    int ninstrs;
+    int64_t consts[CODE_MAX_CONSTS];         /* CODE_CONST_NONE for None */
+    int nconsts;
+    const char *localnames[CODE_MAX_LOCALS]; /* local 0 is the argument */
+    int nlocals;
+    const char *globalnames[CODE_MAX_LOCALS];
+    int nglobals;
+} code_t;
+
+/* Start a code object. Cannot fail. */
+void code_init(code_t *code, const char *name, const char *source);
+
+/* Append an instruction; returns its index (the target of a later jump), or
+ * -1 when the code is full (a bug in the workload, reported by code_check). */
+int code_emit(code_t *code, opcode_t op, int32_t arg);
+
+/* Patch the argument of instruction `at` (forward jumps). */
+void code_patch(code_t *code, int at, int32_t arg);
+
+/* Index of a constant (added if new); -1 when the table is full. */
+int code_const(code_t *code, int64_t value);
+
+/* Index of a local by name (added if new); -1 when full. */
+int code_local(code_t *code, const char *name);
+
+/* Index of a global by name (added if new); -1 when full. */
+int code_global(code_t *code, const char *name);
+
+/* Verify the code can run: indices in range, jumps in range, the stack depth
+ * never exceeds CODE_MAX_STACK nor goes negative, the last instruction
+ * returns. Returns 0, or -1 with a one-line reason in `err`. */
+int code_check(const code_t *code, char *err, size_t errlen);
+
+/* Print the code like Python's dis.dis. */
+void code_dis(const code_t *code, FILE *out);
+
+/* Opcode and operator names. */
+const char *opcode_name(opcode_t op);
+const char *binop_symbol(binop_t op);
+const char *cmpop_symbol(cmpop_t op);
+
+#endif

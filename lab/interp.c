@@ -1,0 +1,167 @@
+/* lab/interp.c: creating and tearing down interpreters and thread states
+ * (CPython's pystate.c, in miniature): the statically allocated singletons
+ * and small-int cache, the thread registry, the leak-check totals, and the
+ * re-initialisation a forked child needs.
+ */
+#include "lab/interp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A static object: immortal (PEP 683) unless the run asked for
+ * --no-immortal, in which case it carries the one reference the interpreter
+ * holds, with no owner and in the merged state so that every thread counts
+ * it through the shared field under the biased guard (and plain guards read
+ * refcnt == 1). Either way it is never freed: the interpreter's reference
+ * never goes away. */
+static void interp_static_object(interp_t *interp, obj_t *o, const type_t *type)
+{
+    memset(o, 0, sizeof(*o));
+    o->type = type;
+    if (interp->immortal) {
+        obj_set_immortal(o);
+    } else {
+        o->tid = 0;
+        o->ref_local = 0;
+        o->refcnt = interp->guard == GUARD_biased
+                        ? ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED
+                        : 1;
+    }
+}
+
+int interp_init(interp_t *interp, const interp_config_t *config, char *err, size_t errlen)
+{
+    memset(interp, 0, sizeof(*interp));
+    interp->guard = config->guard;
+    interp->ops = guard_get(config->guard)->ops;
+    interp->immortal = config->immortal;
+
+    /* pymalloc needs a lock exactly when no GIL serialises its callers. */
+    bool locked = config->guard != GUARD_gil && config->guard != GUARD_none;
+    if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc) < 0) {
+        snprintf(err, errlen, "cannot set up the %s heap: %s", heap_kind_name(config->allocator),
+                 strerror(errno));
+        return -1;
+    }
+    gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
+                                                      : GIL_DEFAULT_INTERVAL_US);
+    GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
+    interp->next_tid = 1;
+
+    interp_static_object(interp, &interp->none, &none_type);
+    interp_static_object(interp, &interp->true_obj.ob, &bool_type);
+    interp->true_obj.value = 1;
+    interp_static_object(interp, &interp->false_obj.ob, &bool_type);
+    interp->false_obj.value = 0;
+    for (int i = 0; i < SMALL_INT_COUNT; i++) {
+        interp_static_object(interp, &interp->small_ints[i].ob, &int_type);
+        interp->small_ints[i].value = SMALL_INT_MIN + i;
+    }
+    return 0;
+}
+
+void interp_destroy(interp_t *interp)
+{
+    gil_destroy(&interp->gil);
+    GL_PTHREAD_CHECK(pthread_mutex_destroy(&interp->lock));
+    heap_destroy(&interp->heap);
+}
+
+tstate_t *tstate_new(interp_t *interp)
+{
+    tstate_t *ts = aligned_alloc(64, sizeof(tstate_t));
+    if (ts == NULL)
+        return NULL;
+    memset(ts, 0, sizeof(*ts));
+    ts->interp = interp;
+    ts->heap = &interp->heap;
+    ts->gil.eval_breaker = &ts->eval_breaker;
+    ts->gil.drop_bit = EB_GIL_DROP_REQUEST;
+    brc_queue_init(&ts->brc);
+
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    ts->id = interp->next_tid++;
+    ts->next = interp->threads;
+    interp->threads = ts;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+    return ts;
+}
+
+void tstate_delete(tstate_t *ts)
+{
+    interp_t *interp = ts->interp;
+
+    /* Unlink first: from here on, threads that release an object this one
+     * owned find no owner and merge it themselves (gil/brc.c). */
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    for (tstate_t **p = &interp->threads; *p != NULL; p = &(*p)->next) {
+        if (*p == ts) {
+            *p = ts->next;
+            break;
+        }
+    }
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+
+    /* What was queued before the unlink is merged here, as CPython's
+     * _Py_brc_remove_thread does. */
+    brc_merge_queue(ts);
+    brc_queue_destroy(&ts->brc);
+
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    interp->gone_allocated += ts->objects_allocated;
+    interp->gone_freed += ts->objects_freed;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+    free(ts);
+}
+
+void interp_clear_globals(tstate_t *ts)
+{
+    interp_t *interp = ts->interp;
+    for (int i = 0; i < INTERP_MAX_GLOBALS; i++) {
+        obj_t *o = interp->globals[i];
+        interp->globals[i] = NULL;
+        if (o != NULL)
+            interp->ops->decref(ts, o);
+    }
+}
+
+int64_t interp_live_objects(interp_t *interp)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    int64_t live = (int64_t)(interp->gone_allocated - interp->gone_freed);
+    for (tstate_t *t = interp->threads; t != NULL; t = t->next)
+        live += (int64_t)(__atomic_load_n(&t->objects_allocated, __ATOMIC_RELAXED) -
+                          __atomic_load_n(&t->objects_freed, __ATOMIC_RELAXED));
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+    return live;
+}
+
+void interp_after_fork_child(interp_t *interp, tstate_t *ts)
+{
+    /* Only the forking thread survives a fork. Its counters move into the
+     * totals so the child's leak check starts from what it inherited. */
+    GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
+    for (tstate_t *t = interp->threads; t != NULL; t = t->next) {
+        if (t != ts) {
+            interp->gone_allocated += t->objects_allocated;
+            interp->gone_freed += t->objects_freed;
+        }
+    }
+    interp->threads = ts;
+    ts->next = NULL;
+    GL_PTHREAD_CHECK(pthread_mutex_init(&ts->brc.mutex, NULL));
+    gil_reinit_after_fork(&interp->gil, &ts->gil);
+    gil_drop(&interp->gil, &ts->gil);
+    heap_after_fork_child(&interp->heap);
+}
+
+void *tstate_error(tstate_t *ts, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ts->error, sizeof(ts->error), fmt, ap);
+    va_end(ap);
+    return NULL;
+}

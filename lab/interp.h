@@ -1,0 +1,119 @@
+/* lab/interp.h: the interpreter state and the thread state, the lab's
+ * PyInterpreterState and PyThreadState.
+ *
+ * One interp_t owns what CPython keeps per interpreter: the heap (allocator),
+ * the GIL, the statically allocated singletons and small-int cache, the
+ * module globals, and the registry of threads that biased refcounting needs
+ * to find an object's owner. Each thread that runs bytecode has a tstate_t:
+ * its eval-breaker word (polled on every backward jump, as CPython 3.13 keeps
+ * eval_breaker per thread), its GIL client, its biased-refcount merge queue,
+ * and its counters. A tstate is padded to a cache line so that one thread's
+ * counters never share a line with another's.
+ *
+ * A forked child inherits a copy of everything; interp_after_fork_child()
+ * re-creates the locks, as PyOS_AfterFork_Child does.
+ */
+#ifndef GL_INTERP_H
+#define GL_INTERP_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gil/brc.h"
+#include "gil/gil.h"
+#include "gil/guard.h"
+#include "lab/heap.h"
+#include "lab/object.h"
+
+/* Eval-breaker bits (CPython: _PY_GIL_DROP_REQUEST_BIT, _PY_EVAL_EXPLICIT_MERGE_BIT). */
+#define EB_GIL_DROP_REQUEST 1u
+#define EB_BRC_MERGE 2u
+
+#define INTERP_MAX_GLOBALS 8
+#define TSTATE_ERROR_LEN 160
+
+typedef struct interp_config {
+    guard_kind_t guard;
+    heap_kind_t allocator;
+    bool immortal;              /* PEP 683 on (default) or off (--no-immortal) */
+    uint64_t switch_interval_us;
+    pym_config_t pymalloc;      /* zeros = CPython's geometry */
+} interp_config_t;
+
+struct tstate {
+    alignas(64) uint32_t eval_breaker;   /* EB_* bits, __atomic access only */
+    interp_t *interp;
+    heap_t *heap;                /* == &interp->heap, one load less per allocation */
+    uintptr_t id;                /* unique, never reused; owner id for biased */
+    gil_client_t gil;
+    brc_queue_t brc;             /* objects other threads handed to this owner */
+    /* Counters, written only by this thread. */
+    uint64_t objects_allocated;
+    uint64_t objects_freed;
+    uint64_t rc_local;           /* biased: owner-local ops (GL_RC_STATS builds) */
+    uint64_t rc_shared;          /* biased: shared atomic ops */
+    uint64_t brc_queued;         /* biased: objects this thread queued to an owner */
+    uint64_t brc_merged;         /* biased: objects this owner merged */
+    tstate_t *next;              /* interp's list of live threads */
+    char error[TSTATE_ERROR_LEN];/* the current exception, as text */
+};
+
+struct interp {
+    guard_kind_t guard;
+    const guard_ops_t *ops;
+    bool immortal;
+    heap_t heap;
+    gil_t gil;
+
+    /* Statically allocated objects, as CPython keeps them in _PyRuntime. */
+    obj_t none;
+    int_obj_t true_obj;
+    int_obj_t false_obj;
+    int_obj_t small_ints[SMALL_INT_COUNT];
+
+    obj_t *globals[INTERP_MAX_GLOBALS];   /* module globals, LOAD_GLOBAL */
+
+    /* Threads: the live list (for biased owner look-ups) and the totals of
+     * threads that have gone, under `lock`. */
+    pthread_mutex_t lock;
+    tstate_t *threads;
+    uintptr_t next_tid;
+    uint64_t gone_allocated;
+    uint64_t gone_freed;
+};
+
+/* Set up an interpreter. Returns 0, or -1 with a one-line reason in err. */
+int interp_init(interp_t *interp, const interp_config_t *config, char *err, size_t errlen);
+
+/* Tear down an interpreter whose threads have all been deleted and whose
+ * globals have been cleared. Cannot fail. */
+void interp_destroy(interp_t *interp);
+
+/* Create a thread state (detached: it holds no GIL yet). NULL on OOM. */
+tstate_t *tstate_new(interp_t *interp);
+
+/* Delete a detached thread state: its counters go to the interp totals and,
+ * under biased, objects still queued to it are merged first. Cannot fail. */
+void tstate_delete(tstate_t *ts);
+
+/* Drop the interpreter's references to its globals (ts must be attached). */
+void interp_clear_globals(tstate_t *ts);
+
+/* Objects allocated minus objects freed, over every thread live or gone: the
+ * leak check compares this before and after a run. */
+int64_t interp_live_objects(interp_t *interp);
+
+/* In a forked child: re-create every lock (GIL, heap lock, thread registry)
+ * and forget the threads that did not survive the fork; `ts` (the forking
+ * thread) stays, detached. Cannot fail. */
+void interp_after_fork_child(interp_t *interp, tstate_t *ts);
+
+/* Record an exception in ts->error (printf-style). Always returns NULL so
+ * that error paths read `return tstate_error(ts, ...)`. */
+void *tstate_error(tstate_t *ts, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The singletons. */
+static inline obj_t *interp_none(interp_t *interp) { return &interp->none; }
+
+#endif

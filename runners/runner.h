@@ -1,0 +1,119 @@
+/* runners/runner.h: how a workload is run and what one run measures.
+ *
+ * A run_spec_t names one configuration (workload, mode, guard, allocator,
+ * workers, size); run_row() executes its warm-ups and repeats and fills a
+ * run_row_t with one run_sample_t per repeat. The four modes mirror the seed
+ * notebook's four ways of running the countdown:
+ *
+ *   single     the calling thread does the whole size (main thread in Python)
+ *   threads    W pthreads share one interpreter, one heap and one guard
+ *   processes  W forked children, each its own interpreter (multiprocessing
+ *              Process with the fork start method)
+ *   pool       W children forked once per row, fed tasks over pipes
+ *              (multiprocessing.Pool); their start-up has its own column
+ *
+ * Wall time spans creating, running and joining the workers, as the seed
+ * measures it; each worker also records its own run time, started from a
+ * common barrier, for the fairness columns.
+ */
+#ifndef GL_RUNNER_H
+#define GL_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gil/guard.h"
+#include "lab/heap.h"
+#include "workloads/workload.h"
+
+/* X(name, description) — the single list behind the enum, the names, the
+ * CLI validation and the help text. */
+#define RUN_MODE_LIST(X)                                                        \
+    X(single, "one worker, the calling thread, does the whole size")           \
+    X(threads, "W threads share one interpreter and its guard")                \
+    X(processes, "W forked processes, each with its own interpreter")          \
+    X(pool, "W pre-forked processes fed tasks over pipes")
+
+typedef enum run_mode {
+#define X(name, desc) RUN_MODE_##name,
+    RUN_MODE_LIST(X)
+#undef X
+    RUN_MODE_COUNT
+} run_mode_t;
+
+/* Name of a mode ("single"...). */
+const char *run_mode_name(run_mode_t mode);
+/* One-line description of a mode. */
+const char *run_mode_description(run_mode_t mode);
+/* Mode by name; returns -1 when unknown. */
+int run_mode_find(const char *name);
+
+typedef enum run_pin { RUN_PIN_NONE, RUN_PIN_CORES } run_pin_t;
+
+#define RUN_MAX_WORKERS 1024
+
+typedef struct run_spec {
+    const workload_t *workload;
+    int64_t params[WL_MAX_PARAMS];   /* workload parameters, defaults filled */
+    int64_t size;                    /* total iterations, split over workers */
+    run_mode_t mode;
+    guard_kind_t guard;
+    heap_kind_t allocator;
+    int workers;                     /* 1 for single */
+    uint64_t switch_interval_us;
+    run_pin_t pin;
+    bool immortal;                   /* PEP 683 immortal small ints/singletons */
+    int warmup;
+    int repeats;
+} run_spec_t;
+
+/* Everything measured in one repeat. */
+typedef struct run_sample {
+    double wall_s;             /* create + run + join */
+    double startup_s;          /* pool: forking the pool (once per row); else 0 */
+    double cpu_user_s;         /* this process plus children for processes/pool */
+    double cpu_sys_s;
+    long max_rss_kib;          /* peak RSS: this process, or the largest child */
+    long vol_ctx_switches;
+    long invol_ctx_switches;
+    double worker_min_s;       /* fastest worker's own run time */
+    double worker_max_s;       /* slowest worker's own run time */
+    double worker_mean_s;
+    /* guard statistics, summed over workers (zero where not applicable) */
+    uint64_t gil_switches;
+    uint64_t gil_acquisitions;
+    uint64_t gil_forced_drops;
+    uint64_t gil_drop_requests;
+    double gil_wait_s;
+    uint64_t rc_local;         /* biased: owner-local operations */
+    uint64_t rc_shared;        /* biased: shared (atomic) operations */
+    uint64_t brc_queued;       /* biased: objects queued to their owner */
+    uint64_t brc_merged;       /* biased: objects merged */
+    uint64_t objects_allocated;
+    uint64_t heap_bytes_peak;  /* pymalloc: high-water mark; else 0 */
+} run_sample_t;
+
+typedef struct run_row {
+    run_spec_t spec;
+    int nsamples;                   /* == spec.repeats on success */
+    run_sample_t *samples;          /* owned; free with run_row_free */
+} run_row_t;
+
+/* Progress callback, called after each warm-up and repeat (outside any timed
+ * region). `done` counts finished runs of `total` (warm-ups included). */
+typedef void (*run_progress_fn)(const run_spec_t *spec, int done, int total, void *arg);
+
+/* Run warm-ups then repeats. On error returns -1 with a one-line message in
+ * `err` (the row is left empty); samples already gathered are discarded. */
+int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress,
+            void *progress_arg, char *err, size_t errlen);
+
+/* Release a row's samples. NULL-safe. */
+void run_row_free(run_row_t *row);
+
+/* Validate a spec before anything runs (guard/mode/allocator compatibility,
+ * worker and size bounds). Returns 0, or -1 with the reason in `err`. */
+int run_spec_check(const run_spec_t *spec, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,29 @@
+/* runners/single.c: mode `single`, the seed's "SINGLE THREAD (MAIN)": the
+ * calling thread runs the whole size. No thread is created, so the main
+ * thread is also the owner of the globals under the biased guard, as in a
+ * Python script that builds a list and then loops over it. */
+#include "lab/clock.h"
+#include "runners/internal.h"
+
+int run_single(run_ctx_t *ctx, run_sample_t *sample)
+{
+    if (ctx->pin != NULL && pin_worker(ctx->pin, 0, 0, ctx->err, ctx->errlen) < 0)
+        return -1;
+    usage_t before, after, delta;
+    usage_get(&before, 0);
+    uint64_t t0 = clock_now_ns();
+    int rc = worker_run(ctx->main_ts, ctx->code, ctx->spec->size, &ctx->results[0]);
+    uint64_t t1 = clock_now_ns();
+    usage_get(&after, 0);
+    usage_delta(&delta, &before, &after);
+
+    sample->wall_s = clock_seconds(t1 - t0);
+    sample->cpu_user_s = delta.user_s;
+    sample->cpu_sys_s = delta.sys_s;
+    sample->max_rss_kib = delta.max_rss_kib;
+    sample->vol_ctx_switches = delta.vol_cs;
+    sample->invol_ctx_switches = delta.invol_cs;
+    if (rc < 0)
+        snprintf(ctx->err, ctx->errlen, "worker 0: %s", ctx->results[0].error);
+    return rc;
+}

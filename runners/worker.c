@@ -1,0 +1,47 @@
+/* runners/worker.c: the body every worker runs, whatever the mode: attach
+ * to the interpreter (take the GIL, under that guard), create the argument,
+ * run the bytecode, drop the result, detach. The clock is read once before
+ * and once after: nothing in between is instrumented beyond what the guard
+ * itself counts. */
+#include <string.h>
+
+#include "lab/clock.h"
+#include "runners/internal.h"
+
+int64_t worker_share(int64_t size, int workers, int i)
+{
+    int64_t base = size / workers;
+    return base + (i < size % workers ? 1 : 0);
+}
+
+int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t *out)
+{
+    const guard_ops_t *ops = ts->interp->ops;
+    tstate_t before = *ts;
+
+    uint64_t t0 = clock_now_ns();
+    ops->attach(ts);
+    obj_t *arg = ops->int_new(ts, share);
+    obj_t *res = arg != NULL ? ops->eval(ts, code, &arg, 1) : NULL;
+    if (res != NULL)
+        ops->decref(ts, res);
+    ops->detach(ts);
+    uint64_t t1 = clock_now_ns();
+
+    out->run_s = clock_seconds(t1 - t0);
+    out->gil.acquisitions = ts->gil.stats.acquisitions - before.gil.stats.acquisitions;
+    out->gil.forced_drops = ts->gil.stats.forced_drops - before.gil.stats.forced_drops;
+    out->gil.drop_requests = ts->gil.stats.drop_requests - before.gil.stats.drop_requests;
+    out->gil.wait_ns = ts->gil.stats.wait_ns - before.gil.stats.wait_ns;
+    out->rc_local = ts->rc_local - before.rc_local;
+    out->rc_shared = ts->rc_shared - before.rc_shared;
+    out->brc_queued = ts->brc_queued - before.brc_queued;
+    out->brc_merged = ts->brc_merged - before.brc_merged;
+    out->objects_allocated = ts->objects_allocated - before.objects_allocated;
+    if (res == NULL) {
+        snprintf(out->error, sizeof(out->error), "%s", ts->error[0] ? ts->error : "unknown error");
+        return -1;
+    }
+    out->error[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* workloads/registry.c: the table of workloads, generated from WL_LIST. */
+#include <string.h>
+
+#include "workloads/workload.h"
+
+static const workload_t *const workloads[] = {
+#define X(name) &wl_##name,
+    WL_LIST(X)
+#undef X
+};
+
+size_t wl_count(void)
+{
+    return sizeof(workloads) / sizeof(workloads[0]);
+}
+
+const workload_t *wl_at(size_t i)
+{
+    return i < wl_count() ? workloads[i] : NULL;
+}
+
+const workload_t *wl_find(const char *name)
+{
+    for (size_t i = 0; i < wl_count(); i++)
+        if (strcmp(workloads[i]->name, name) == 0)
+            return workloads[i];
+    return NULL;
+}
+
+int wl_param_find(const workload_t *wl, const char *name)
+{
+    for (int i = 0; i < wl->nparams; i++)
+        if (strcmp(wl->params[i].name, name) == 0)
+            return i;
+    return -1;
+}

@@ -1,0 +1,61 @@
+/* workloads/workload.h: what a workload is. A workload is a small bytecode
+ * program (lab/code.h) that the interpreter loop runs once per worker with
+ * that worker's share of the size, plus optional setup that builds globals
+ * before the workers start. Each workload lives in its own file and is
+ * registered by one line in WL_LIST (workloads/registry.c): the CLI, `gil-lab
+ * list`, the help text and the parameter validation all come from that table.
+ */
+#ifndef GL_WORKLOAD_H
+#define GL_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct interp interp_t;
+typedef struct tstate tstate_t;
+typedef struct code code_t;
+
+#define WL_MAX_PARAMS 4
+
+/* A bounded integer parameter, settable with -P name=value. */
+typedef struct wl_param {
+    const char *name;
+    const char *help;
+    int64_t def, min, max;
+} wl_param_t;
+
+typedef struct workload {
+    const char *name;
+    const char *description;
+    int64_t default_size;      /* total iterations for the whole run */
+    int64_t min_size;          /* smallest meaningful size */
+    int64_t max_size;
+    const wl_param_t *params;  /* nparams entries */
+    int nparams;
+    /* Build the bytecode one worker runs into `code`; the worker's share of
+     * the size arrives at run time as local 0, the function's argument.
+     * Returns 0, or -1 on out-of-memory. */
+    int (*build)(code_t *code, const int64_t *params);
+    /* Optional (may be NULL): create globals before the workers start, in
+     * the calling thread `ts` (the main thread). Returns 0, or -1 with
+     * ts->error set. Globals are released by the interpreter. */
+    int (*setup)(tstate_t *ts, const int64_t *params);
+} workload_t;
+
+/* X(name): the registered workloads, in the order `gil-lab list` prints. */
+#define WL_LIST(X) X(countdown) X(alloc) X(shared)
+
+#define X(name) extern const workload_t wl_##name;
+WL_LIST(X)
+#undef X
+
+/* Number of registered workloads. */
+size_t wl_count(void);
+/* The i-th registered workload (i < wl_count()). */
+const workload_t *wl_at(size_t i);
+/* Workload by name; NULL when unknown. */
+const workload_t *wl_find(const char *name);
+/* Index of a parameter by name in `wl`; -1 when unknown. */
+int wl_param_find(const workload_t *wl, const char *name);
+
+#endif
