@@ -14,6 +14,7 @@
 struct pin {
     hwloc_topology_t topo;
     int ncores;
+    hwloc_bitmap_t saved;   /* the calling thread's binding before pinning */
 };
 
 pin_t *pin_open(char *err, size_t errlen)
@@ -28,6 +29,13 @@ pin_t *pin_open(char *err, size_t errlen)
         free(pin);
         return NULL;
     }
+    /* `single` pins the calling thread itself: remember its binding so
+     * that pin_close can give it back for the rows that follow. */
+    pin->saved = hwloc_bitmap_alloc();
+    if (pin->saved != NULL && hwloc_get_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD) < 0) {
+        hwloc_bitmap_free(pin->saved);
+        pin->saved = NULL;
+    }
     pin->ncores = hwloc_get_nbobjs_by_type(pin->topo, HWLOC_OBJ_CORE);
     if (pin->ncores <= 0) {
         snprintf(err, errlen, "hwloc reports no cores");
@@ -41,6 +49,10 @@ void pin_close(pin_t *pin)
 {
     if (pin == NULL)
         return;
+    if (pin->saved != NULL) {
+        hwloc_set_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD);
+        hwloc_bitmap_free(pin->saved);
+    }
     hwloc_topology_destroy(pin->topo);
     free(pin);
 }

@@ -165,6 +165,12 @@ static int run_finish(run_ctx_t *ctx, run_sample_t *sample, int rc)
     interp_clear_globals(ts);
     interp->ops->detach(ts);
     int64_t live = interp_live_objects(interp);
+    char heap_err[160] = "";
+#ifdef GL_DEBUG_CHECKS
+    /* The expensive check: walk every arena, pool and free list. */
+    if (interp->heap.kind == HEAP_pymalloc)
+        pym_check(interp->heap.pym, heap_err, sizeof(heap_err));
+#endif
     if (interp->heap.kind == HEAP_pymalloc && sample != NULL) {
         pym_stats_t st;
         pym_get_stats(interp->heap.pym, &st);
@@ -176,6 +182,10 @@ static int run_finish(run_ctx_t *ctx, run_sample_t *sample, int rc)
     if (rc == 0 && live != 0) {
         snprintf(ctx->err, ctx->errlen, "leak check failed: %lld objects still alive after the run",
                  (long long)live);
+        return -1;
+    }
+    if (rc == 0 && heap_err[0] != '\0') {
+        snprintf(ctx->err, ctx->errlen, "heap check failed: %s", heap_err);
         return -1;
     }
     return rc;
