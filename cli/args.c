@@ -1,0 +1,340 @@
+/* cli/args.c: `gil-lab run`'s options, from argv to a checked
+ * cli_run_args_t. Every name is looked up in its registry (WL_LIST,
+ * RUN_MODE_LIST, GUARD_LIST, HEAP_LIST), every number in its bounds (the
+ * workload's size and parameter tables, RUN_MAX_WORKERS, the limits in
+ * args.h), so a typo costs one line on stderr and exit status 2 before any
+ * folder is created or any worker started. Options whose bounds depend on the
+ * workload (-n, -P) are checked after the loop, since -w may come last.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/parse.h"
+#include "gil/gil.h"
+#include "report/report.h"
+
+#define MAX_PARAM_ARGS 16
+
+enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT };
+
+static const struct option long_options[] = {
+    {"workload", required_argument, NULL, 'w'},
+    {"mode", required_argument, NULL, 'm'},
+    {"guard", required_argument, NULL, 'g'},
+    {"allocator", required_argument, NULL, 'a'},
+    {"workers", required_argument, NULL, 'j'},
+    {"size", required_argument, NULL, 'n'},
+    {"param", required_argument, NULL, 'P'},
+    {"repeat", required_argument, NULL, 'r'},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"switch-interval", required_argument, NULL, OPT_SWITCH},
+    {"pin", required_argument, NULL, OPT_PIN},
+    {"no-immortal", no_argument, NULL, OPT_NO_IMMORTAL},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"no-plot", no_argument, NULL, OPT_NO_PLOT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *const format_list[] = {"table", "csv", "json"};
+
+static const char *workload_at(int i) { return wl_at((size_t)i)->name; }
+static const char *mode_at(int i) { return run_mode_name((run_mode_t)i); }
+static const char *guard_at(int i) { return guard_name((guard_kind_t)i); }
+static const char *heap_at(int i) { return heap_kind_name((heap_kind_t)i); }
+static const char *pin_at(int i) { return rep_pin_name((run_pin_t)i); }
+static const char *format_at(int i) { return format_list[i]; }
+
+static const cli_names_t mode_names = {"mode", RUN_MODE_COUNT, mode_at};
+static const cli_names_t guard_names = {"guard", GUARD_COUNT, guard_at};
+static const cli_names_t heap_names = {"allocator", HEAP_COUNT, heap_at};
+static const cli_names_t pin_names = {"pinning", RUN_PIN_CORES + 1, pin_at};
+static const cli_names_t format_names = {"format", 3, format_at};
+
+static cli_names_t workload_names(void)
+{
+    return (cli_names_t){"workload", (int)wl_count(), workload_at};
+}
+
+void cli_workload_names(char *buf, size_t len)
+{
+    cli_names_t names = workload_names();
+
+    cli_names_join(&names, buf, len);
+}
+
+/* "<option>: <why>" into err; returns -1. */
+static int fail(char *err, size_t errlen, const char *option, const char *why)
+{
+    snprintf(err, errlen, "%s: %s", option, why);
+    return -1;
+}
+
+static void set_defaults(cli_run_args_t *a)
+{
+    static const run_mode_t default_modes[] = {RUN_MODE_single, RUN_MODE_threads, RUN_MODE_pool,
+                                               RUN_MODE_processes};
+
+    memset(a, 0, sizeof *a);
+    a->workload = wl_find("countdown");
+    if (!a->workload)
+        a->workload = wl_at(0);
+    for (size_t k = 0; k < sizeof default_modes / sizeof default_modes[0]; k++)
+        a->modes[a->nmodes++] = default_modes[k];
+    a->guards[a->nguards++] = GUARD_gil;
+    a->workers[a->nworkers++] = 2;
+    a->repeats = 5;
+    a->warmup = 1;
+    a->switch_interval_us = GIL_DEFAULT_INTERVAL_US;
+    a->pin = RUN_PIN_NONE;
+    a->immortal = true;
+    a->format = CLI_FORMAT_TABLE;
+    a->plot = true;
+}
+
+/* Apply the -P NAME=VALUE arguments, after the workload's defaults. */
+static int apply_params(cli_run_args_t *a, const char *const *args, int nargs, char *err,
+                        size_t errlen)
+{
+    const workload_t *wl = a->workload;
+    bool given[WL_MAX_PARAMS] = {false};
+    char name[64], why[512], valid[256];
+
+    for (int p = 0; p < wl->nparams; p++)
+        a->params[p] = wl->params[p].def;
+    for (int k = 0; k < nargs; k++) {
+        const char *eq = strchr(args[k], '=');
+        size_t len = eq ? (size_t)(eq - args[k]) : 0;
+        int p;
+
+        if (!eq || len == 0 || len >= sizeof name) {
+            snprintf(why, sizeof why, "expected NAME=VALUE, got '%s'", args[k]);
+            return fail(err, errlen, "-P/--param", why);
+        }
+        memcpy(name, args[k], len);
+        name[len] = '\0';
+        p = wl_param_find(wl, name);
+        if (p < 0) {
+            size_t used = 0;
+            valid[0] = '\0';
+            for (int q = 0; q < wl->nparams && used < sizeof valid; q++)
+                used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", q ? ", " : "",
+                                         wl->params[q].name);
+            if (wl->nparams)
+                snprintf(why, sizeof why, "unknown parameter '%s' for %s (valid: %s)", name,
+                         wl->name, valid);
+            else
+                snprintf(why, sizeof why, "unknown parameter '%s': %s has no parameters", name,
+                         wl->name);
+            return fail(err, errlen, "-P/--param", why);
+        }
+        if (given[p]) {
+            snprintf(why, sizeof why, "parameter '%s' given twice", name);
+            return fail(err, errlen, "-P/--param", why);
+        }
+        given[p] = true;
+        if (cli_parse_int_range(eq + 1, wl->params[p].min, wl->params[p].max, &a->params[p], why,
+                                sizeof why) < 0) {
+            char option[96];
+            snprintf(option, sizeof option, "-P %s", name);
+            return fail(err, errlen, option, why);
+        }
+    }
+    return 0;
+}
+
+/* A name-list option: -1 with err set, or the count. */
+static int name_list(const char *s, const cli_names_t *names, int *out, int maxn,
+                     const char *option, char *err, size_t errlen)
+{
+    char why[384];
+    int n = cli_parse_name_list(s, names, out, maxn, why, sizeof why);
+
+    return n < 0 ? fail(err, errlen, option, why) : n;
+}
+
+/* An integer option in [min, max]: 0, or -1 with err set. */
+static int int_option(const char *s, int64_t min, int64_t max, int64_t *out, const char *option,
+                      char *err, size_t errlen)
+{
+    char why[256];
+
+    return cli_parse_int_range(s, min, max, out, why, sizeof why) < 0
+               ? fail(err, errlen, option, why)
+               : 0;
+}
+
+/* A one-of-names option: the index, or -1 with err set. */
+static int one_name(const char *s, const cli_names_t *names, const char *option, char *err,
+                    size_t errlen)
+{
+    char why[384];
+    int i = cli_parse_name(s, names, why, sizeof why);
+
+    return i < 0 ? fail(err, errlen, option, why) : i;
+}
+
+int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t errlen)
+{
+    const char *param_args[MAX_PARAM_ARGS], *size_arg = NULL;
+    cli_names_t wl_names = workload_names();
+    int nparam_args = 0, opt, k;
+    int64_t v;
+    char why[256];
+
+    set_defaults(a);
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":w:m:g:a:j:n:P:r:o:h", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'w':
+            if ((k = one_name(optarg, &wl_names, "-w/--workload", err, errlen)) < 0)
+                return -1;
+            a->workload = wl_at((size_t)k);
+            break;
+        case 'm':
+            a->nmodes = name_list(optarg, &mode_names, a->modes, RUN_MODE_COUNT, "-m/--mode",
+                                  err, errlen);
+            if (a->nmodes < 0)
+                return -1;
+            break;
+        case 'g':
+            a->nguards = name_list(optarg, &guard_names, a->guards, GUARD_COUNT, "-g/--guard",
+                                   err, errlen);
+            if (a->nguards < 0)
+                return -1;
+            break;
+        case 'a':
+            a->nallocators = name_list(optarg, &heap_names, a->allocators, HEAP_COUNT,
+                                       "-a/--allocator", err, errlen);
+            if (a->nallocators < 0)
+                return -1;
+            break;
+        case 'j':
+            a->nworkers = cli_parse_int_list(optarg, 1, RUN_MAX_WORKERS, a->workers,
+                                             CLI_MAX_WORKER_COUNTS, why, sizeof why);
+            if (a->nworkers < 0)
+                return fail(err, errlen, "-j/--workers", why);
+            break;
+        case 'n':
+            size_arg = optarg;
+            break;
+        case 'P':
+            if (nparam_args == MAX_PARAM_ARGS)
+                return fail(err, errlen, "-P/--param", "too many parameters");
+            param_args[nparam_args++] = optarg;
+            break;
+        case 'r':
+            if (int_option(optarg, 1, CLI_MAX_REPEATS, &v, "-r/--repeat", err, errlen) < 0)
+                return -1;
+            a->repeats = (int)v;
+            break;
+        case OPT_WARMUP:
+            if (int_option(optarg, 0, CLI_MAX_WARMUP, &v, "--warmup", err, errlen) < 0)
+                return -1;
+            a->warmup = (int)v;
+            break;
+        case OPT_SWITCH:
+            if (int_option(optarg, 1, CLI_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
+                return -1;
+            a->switch_interval_us = (uint64_t)v;
+            break;
+        case OPT_PIN:
+            if ((k = one_name(optarg, &pin_names, "--pin", err, errlen)) < 0)
+                return -1;
+            a->pin = (run_pin_t)k;
+            break;
+        case OPT_NO_IMMORTAL:
+            a->immortal = false;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case OPT_FORMAT:
+            if ((k = one_name(optarg, &format_names, "--format", err, errlen)) < 0)
+                return -1;
+            a->format = (cli_format_t)k;
+            break;
+        case OPT_NO_PLOT:
+            a->plot = false;
+            break;
+        case 'h':
+            cli_args_usage(stdout);
+            return 1;
+        case ':':
+            snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        default:
+            if (optopt)
+                snprintf(err, errlen, "unknown option '-%c' (see gil-lab run --help)", optopt);
+            else
+                snprintf(err, errlen, "unknown option '%s' (see gil-lab run --help)",
+                         argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    a->size = a->workload->default_size;
+    if (size_arg && int_option(size_arg, a->workload->min_size > 1 ? a->workload->min_size : 1,
+                               a->workload->max_size, &a->size, "-n/--size", err, errlen) < 0)
+        return -1;
+    return apply_params(a, param_args, nparam_args, err, errlen);
+}
+
+void cli_args_usage(FILE *f)
+{
+    char workloads[256], modes[128], guards[128], heaps[128];
+
+    cli_workload_names(workloads, sizeof workloads);
+    cli_names_join(&mode_names, modes, sizeof modes);
+    cli_names_join(&guard_names, guards, sizeof guards);
+    cli_names_join(&heap_names, heaps, sizeof heaps);
+    fprintf(f,
+            "Usage: gil-lab run [OPTIONS]\n"
+            "\n"
+            "Measure one workload over the cross product of modes x guards x allocators x\n"
+            "worker counts; one row per combination (single ignores -j and runs first: it\n"
+            "is the baseline of every speedup). Prints a table, writes results.csv,\n"
+            "results.json and chart.png/.svg into the output folder.\n"
+            "\n"
+            "What runs:\n"
+            "  -w, --workload NAME      %s (default countdown)\n"
+            "  -m, --mode LIST          %s\n"
+            "                           (default single,threads,pool,processes)\n"
+            "  -g, --guard LIST         %s (default gil)\n"
+            "  -a, --allocator LIST     %s\n"
+            "                           (default: each guard's own, see gil-lab list)\n"
+            "  -j, --workers LIST       worker counts, 1 to %d (default 2)\n"
+            "  -n, --size N             total iterations, split over the workers (default:\n"
+            "                           the workload's); 50M, 2e6, 50_000_000, 1k, 1G\n"
+            "  -P, --param NAME=V       a workload parameter (repeatable; see gil-lab list)\n"
+            "\n"
+            "How it is measured:\n"
+            "  -r, --repeat R           timed runs per row, 1 to %d (default 5)\n"
+            "      --warmup W           untimed runs before them, 0 to %d (default 1)\n"
+            "      --switch-interval US GIL switch interval in microseconds (default %u,\n"
+            "                           as sys.getswitchinterval() = 0.005)\n"
+            "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
+            "      --no-immortal        count references on small ints and singletons too\n"
+            "                           (before PEP 683)\n"
+            "\n"
+            "Output:\n"
+            "  -o, --output DIR         results folder, created if needed, files replaced\n"
+            "                           (default: a new ./results/<date>-<time>-<workload>)\n"
+            "      --format F           table, csv or json: what goes to stdout (default\n"
+            "                           table); the files are written in every format, and\n"
+            "                           notes and progress go to stderr\n"
+            "      --no-plot            do not run gnuplot\n"
+            "  -h, --help               this help\n"
+            "\n"
+            "Exit status: 0 done, 1 a run failed, 2 bad usage (nothing ran), 130 interrupted\n"
+            "(the files keep every finished row).\n",
+            workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
+            GIL_DEFAULT_INTERVAL_US);
+}

@@ -1,0 +1,51 @@
+/* cli/args.h: the options of `gil-lab run`, parsed and checked against the
+ * registries (workloads, modes, guards, allocators) before anything runs.
+ * What the options mean is in cli_args_usage(); what they become (the cross
+ * product of rows) is cmd_run.c's business.
+ */
+#ifndef GL_CLI_ARGS_H
+#define GL_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runners/runner.h"
+
+#define CLI_MAX_WORKER_COUNTS 64   /* items in -j */
+#define CLI_MAX_REPEATS 1000
+#define CLI_MAX_WARMUP 1000
+#define CLI_MAX_SWITCH_US 60000000 /* one minute */
+
+typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
+
+typedef struct cli_run_args {
+    const workload_t *workload;
+    int modes[RUN_MODE_COUNT];
+    int nmodes;
+    int guards[GUARD_COUNT];
+    int nguards;
+    int allocators[HEAP_COUNT];
+    int nallocators;                  /* 0: each guard's default allocator */
+    int workers[CLI_MAX_WORKER_COUNTS];
+    int nworkers;
+    int64_t size;
+    int64_t params[WL_MAX_PARAMS];    /* defaults, then -P */
+    int repeats;
+    int warmup;
+    uint64_t switch_interval_us;
+    run_pin_t pin;
+    bool immortal;
+    const char *output;               /* -o; NULL: a new folder under ./results */
+    cli_format_t format;
+    bool plot;
+} cli_run_args_t;
+
+/* Parse the options of `run` (argv[0] is "run"). Returns 0 when a run is
+ * ready, 1 when --help was printed, or -1 with a one-line reason in err. */
+int cli_args_parse(int argc, char **argv, cli_run_args_t *args, char *err, size_t errlen);
+
+/* The help of `run`, with the names from the registries. Cannot fail. */
+void cli_args_usage(FILE *f);
+
+#endif

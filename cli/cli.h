@@ -1,0 +1,41 @@
+/* cli/cli.h: the subcommands of gil-lab, one function each, and the exit
+ * statuses they share. main.c dispatches on argv[1]; every command receives
+ * its own argv (argv[0] is the command's name) and returns the process exit
+ * status. Errors are one line on stderr, "gil-lab: <what is wrong>".
+ */
+#ifndef GL_CLI_H
+#define GL_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1        /* a run failed at run time */
+#define CLI_EXIT_USAGE 2         /* bad input: nothing ran */
+#define CLI_EXIT_INTERRUPTED 130 /* SIGINT; finished rows are kept */
+
+/* `gil-lab run`, also the default experiment (cli/cmd_run.c). */
+int cmd_run(int argc, char **argv);
+/* `gil-lab list`: the registries (cli/cmd_info.c). */
+int cmd_list(int argc, char **argv);
+/* `gil-lab topo`: the hwloc topology and --pin cores (cli/cmd_info.c). */
+int cmd_topo(int argc, char **argv);
+/* `gil-lab dis`: a workload's bytecode (cli/cmd_lab.c). */
+int cmd_dis(int argc, char **argv);
+/* `gil-lab heap`: the pymalloc model (cli/cmd_lab.c). */
+int cmd_heap(int argc, char **argv);
+
+/* Helpers every command shares (cli/main.c, cli/args.c). */
+
+/* Print "gil-lab: <message>" and a newline on stderr. Cannot fail. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse an integer option value (cli/parse.h forms) in [min, max]. Returns
+ * 0, or -1 after printing "gil-lab: <option>: <why>". */
+int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max, int64_t *out);
+
+/* The registered workload names, "countdown, alloc, shared" (cli/args.c).
+ * Cannot fail (truncates). */
+void cli_workload_names(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,211 @@
+/* cli/cmd_lab.c: the two teaching views of the lab's own machinery.
+ *
+ *   gil-lab dis [WORKLOAD...]   the bytecode a workload runs, like dis.dis
+ *   gil-lab heap [options]      a small allocation story told by the
+ *                               pymalloc model's arena/pool map and its
+ *                               size-class table (sys._debugmallocstats)
+ *
+ * The heap story follows the seed notes (000, 003, 004): ints fill 48-byte
+ * blocks in 16 KiB pools inside 1 MiB arenas; freeing every other one leaves
+ * pools "used" with holes on their free lists; new ints reuse those holes
+ * first (LIFO); freeing everything empties the pools and gives arenas back
+ * to the operating system.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/parse.h"
+#include "lab/code.h"
+#include "lab/interp.h"
+#include "workloads/workload.h"
+
+static int dis_one(const workload_t *wl)
+{
+    int64_t params[WL_MAX_PARAMS];
+    for (int i = 0; i < wl->nparams; i++)
+        params[i] = wl->params[i].def;
+    code_t code;
+    char err[160] = "";
+    if (wl->build(&code, params) < 0 || code_check(&code, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gil-lab: cannot build %s: %s\n", wl->name, err[0] ? err : "code too long");
+        return 1;
+    }
+    code_dis(&code, stdout);
+    return 0;
+}
+
+int cmd_dis(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: gil-lab dis [WORKLOAD...]\n\n"
+               "Print the bytecode of each workload (all when none is named), as Python's\n"
+               "dis module would: offsets, jump targets (>>), opcodes and arguments.\n");
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (wl_find(argv[i]) == NULL) {
+            char names[256];
+            cli_workload_names(names, sizeof(names));
+            fprintf(stderr, "gil-lab: unknown workload '%s' (valid: %s)\n", argv[i], names);
+            return 2;
+        }
+    }
+    int rc = 0;
+    size_t n = argc > 1 ? (size_t)(argc - 1) : wl_count();
+    for (size_t i = 0; i < n; i++) {
+        const workload_t *wl = argc > 1 ? wl_find(argv[i + 1]) : wl_at(i);
+        if (i > 0)
+            putchar('\n');
+        rc |= dis_one(wl);
+    }
+    return rc;
+}
+
+static void heap_show(const interp_t *interp, const char *title)
+{
+    printf("\n=== %s (live objects: %lld)\n\n", title, (long long)interp_live_objects((interp_t *)interp));
+    pym_print_map(interp->heap.pym, stdout);
+    putchar('\n');
+    pym_print_classes(interp->heap.pym, stdout);
+}
+
+/* Replace the odd items of `list` by None: every other int is freed. */
+static void heap_punch_holes(tstate_t *ts, obj_t *list)
+{
+    const guard_ops_t *ops = ts->interp->ops;
+    list_obj_t *l = (list_obj_t *)list;
+    for (intptr_t i = 1; i < l->size; i += 2) {
+        obj_t *old = l->items[i];
+        ops->incref(ts, &ts->interp->none);
+        l->items[i] = &ts->interp->none;
+        ops->decref(ts, old);
+    }
+}
+
+/* Append `count` fresh ints starting at `first` (outside the small-int
+ * cache, so each is a 48-byte block). Returns 0, or -1 with ts->error. */
+static int heap_fill(tstate_t *ts, obj_t *list, int64_t first, int64_t count)
+{
+    const guard_ops_t *ops = ts->interp->ops;
+    for (int64_t i = 0; i < count; i++) {
+        obj_t *o = ops->int_new(ts, first + i);
+        if (o == NULL || ops->list_append(ts, list, o) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int heap_story(const pym_config_t *geometry, int64_t count, int verbose)
+{
+    interp_config_t cfg = {.guard = GUARD_gil, .allocator = HEAP_pymalloc, .immortal = true,
+                           .pymalloc = *geometry};
+    interp_t interp;
+    char err[160];
+    if (interp_init(&interp, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gil-lab: %s\n", err);
+        return 2;
+    }
+    tstate_t *ts = tstate_new(&interp);
+    if (ts == NULL) {
+        fprintf(stderr, "gil-lab: out of memory\n");
+        interp_destroy(&interp);
+        return 1;
+    }
+    const guard_ops_t *ops = interp.ops;
+    int rc = 1;
+    ops->attach(ts);
+    obj_t *list = ops->list_new(ts, 0);
+    if (list == NULL || heap_fill(ts, list, 1000, count) < 0)
+        goto fail;
+    printf("x = [i for i in range(1000, %lld)]   # %lld ints of %zu bytes -> %zu-byte blocks\n",
+           (long long)(1000 + count), (long long)count, sizeof(int_obj_t),
+           (sizeof(int_obj_t) + PYM_ALIGNMENT - 1) / PYM_ALIGNMENT * PYM_ALIGNMENT);
+    heap_show(&interp, "1. after building the list");
+
+    heap_punch_holes(ts, list);
+    if (verbose)
+        heap_show(&interp, "2. after x[1::2] = [None] * ...: every other int freed, pools full of holes");
+    else
+        printf("\n2. every other int freed: pools stay 'used', their free blocks on LIFO lists\n");
+
+    if (heap_fill(ts, list, 1000000, count / 2) < 0)
+        goto fail;
+    heap_show(&interp, "3. after appending count/2 new ints: the holes are reused first");
+
+    ops->decref(ts, list);
+    list = NULL;
+    heap_show(&interp, "4. after del x: pools empty, arenas returned to the OS (one is kept)");
+    rc = 0;
+fail:
+    if (rc != 0)
+        fprintf(stderr, "gil-lab: %s\n", ts->error);
+    if (list != NULL)
+        ops->decref(ts, list);
+    ops->detach(ts);
+    tstate_delete(ts);
+    interp_destroy(&interp);
+    return rc;
+}
+
+int cmd_heap(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"objects", required_argument, NULL, 'n'},
+        {"arena-size", required_argument, NULL, 'A'},
+        {"pool-size", required_argument, NULL, 'S'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    pym_config_t geometry = {0, 0};
+    int64_t count = 50000;
+    int verbose = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":n:vh", longopts, NULL)) != -1) {
+        int64_t v;
+        switch (c) {
+        case 'n':
+            if (cli_parse_count(optarg, "--objects", 2, 10000000, &count) < 0)
+                return 2;
+            break;
+        case 'A':
+        case 'S':
+            if (cli_parse_count(optarg, c == 'A' ? "--arena-size" : "--pool-size", 4096,
+                                64 << 20, &v) < 0)
+                return 2;
+            if (c == 'A')
+                geometry.arena_size = (size_t)v;
+            else
+                geometry.pool_size = (size_t)v;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            printf("usage: gil-lab heap [-n OBJECTS] [--arena-size BYTES] [--pool-size BYTES] [-v]\n\n"
+                   "Tell an allocation story with the pymalloc model and print, after each\n"
+                   "step, the arena/pool map and the size-class table:\n"
+                   "  1. build a list of OBJECTS ints (default 50000)\n"
+                   "  2. free every other int (shown with -v)\n"
+                   "  3. append OBJECTS/2 new ints: freed blocks are reused first\n"
+                   "  4. free everything: empty arenas go back to the OS\n"
+                   "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools; the seed\n"
+                   "notes' older figures are --arena-size 256k --pool-size 4k.\n");
+            return 0;
+        case ':':
+            fprintf(stderr, "gil-lab: option '%s' needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "gil-lab: unknown option '%s' for heap\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gil-lab: unexpected argument '%s' for heap\n", argv[optind]);
+        return 2;
+    }
+    return heap_story(&geometry, count, verbose);
+}

@@ -1,0 +1,109 @@
+/* cli/main.c: gil-lab's entry point. With no argument it runs the default
+ * experiment, the seed notebook's comparison (countdown of 50M: one thread,
+ * two threads, Pool(2), two Processes, under the GIL), so that `make demo`
+ * and a bare `gil-lab` reproduce the talk's first slide. Otherwise argv[1]
+ * names a command from the table below.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "build_info.h"
+#include "cli/cli.h"
+#include "cli/parse.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"run", cmd_run, "measure a workload across modes, guards, allocators, worker counts"},
+    {"list", cmd_list, "workloads (sizes, parameters), modes, guards and allocators"},
+    {"topo", cmd_topo, "this machine's topology, and the cores --pin cores uses"},
+    {"dis", cmd_dis, "a workload's bytecode"},
+    {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* The default experiment, as one explicit command line. */
+static char *default_argv[] = {
+    "run", "-w", "countdown", "-m", "single,threads,pool,processes", "-j", "2", "-n", "50M",
+    "-g", "gil", "-r", "5", "--warmup", "1", NULL,
+};
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("gil-lab: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max, int64_t *out)
+{
+    char why[256];
+
+    if (cli_parse_int_range(s, min, max, out, why, sizeof why) < 0) {
+        cli_error("%s: %s", option, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "gil-lab %s: measure what the GIL costs, and what removing it costs.\n"
+            "\n"
+            "Usage: gil-lab [COMMAND [OPTIONS]]\n"
+            "\n"
+            "Without a command, runs the default experiment (the seed notebook's):\n"
+            "  gil-lab",
+            GL_VERSION);
+    for (size_t k = 0; default_argv[k]; k++)
+        fprintf(f, " %s", default_argv[k]);
+    fputs("\n\nCommands:\n", f);
+    for (size_t k = 0; k < NCOMMANDS; k++)
+        fprintf(f, "  %-6s %s\n", commands[k].name, commands[k].summary);
+    fputs("\n"
+          "  -h, --help     this help; `gil-lab COMMAND --help` for a command's options\n"
+          "  -V, --version  version and git revision\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : NULL;
+
+    if (!name)
+        return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+        printf("gil-lab %s (git %s, %s build, %s)\n", GL_VERSION, GL_GIT_REV, GL_BUILD_TYPE,
+               GL_COMPILER);
+        return CLI_EXIT_OK;
+    }
+    for (size_t k = 0; k < NCOMMANDS; k++)
+        if (strcmp(name, commands[k].name) == 0)
+            return commands[k].run(argc - 1, argv + 1);
+    if (name[0] == '-') {
+        cli_error("unknown option '%s' (see gil-lab --help)", name);
+    } else {
+        char valid[128];
+        size_t used = 0;
+        for (size_t k = 0; k < NCOMMANDS && used < sizeof valid; k++)
+            used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", k ? ", " : "",
+                                     commands[k].name);
+        cli_error("unknown command '%s' (valid: %s)", name, valid);
+    }
+    return CLI_EXIT_USAGE;
+}

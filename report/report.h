@@ -1,0 +1,253 @@
+/* report/report.h: from measured rows to what a speaker puts on a slide.
+ *
+ * The report layer (gl_report) turns the run_row_t values of runners/runner.h
+ * into four outputs that must always agree with each other:
+ *
+ *   run_row_t ──rep_summarize()──► rep_row_t ──┬─► table.c  hyperfine-like console
+ *   (samples)   stats, medians,     (numbers)  ├─► csv.c    results.csv, stable header
+ *               speedup, outliers              ├─► json.c   results.json, Google Benchmark-like
+ *                                              └─► plot.c   chart.dat ► gnuplot ► chart.png/svg
+ *
+ * Every number is computed once, in rep_summarize() (stats.c); the writers
+ * only format. The CSV columns and the JSON scalar fields come from one
+ * table (rep_columns) and the per-repeat fields from one X-macro
+ * (REP_SAMPLE_FIELDS), so a new measurement is one line in each list.
+ *
+ * Definitions the outputs rely on (also the README's):
+ *   - wall statistics are over the R timed repeats (warm-ups excluded);
+ *     stddev uses R-1 and is undefined (NaN: empty in CSV, null in JSON)
+ *     for R = 1; cv = stddev / mean; mad = median absolute deviation.
+ *   - every other per-row number (cpu_user_s, counters, ...) is the median
+ *     over the repeats of that repeat's value.
+ *   - an outlier is a repeat whose modified z-score 0.6745 (x - median) / MAD
+ *     exceeds 3.5 (Iglewicz and Hoaglin; what hyperfine warns about).
+ *   - speedup: see rep_speedup().
+ */
+#ifndef GL_REPORT_H
+#define GL_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runners/runner.h"
+
+/* ------------------------------------------------------------------------
+ * Descriptive statistics (stats.c)
+ */
+
+#define REP_OUTLIER_Z 3.5
+
+typedef struct rep_stats {
+    int n;
+    double median, mean, stddev, cv, min, max, mad;  /* stddev, cv: NaN when n < 2 */
+    int outliers;                                     /* modified z-score > REP_OUTLIER_Z */
+} rep_stats_t;
+
+/* Statistics of x[0..n). Returns 0, or -1 when n < 1 or out of memory. */
+int rep_stats_compute(const double *x, int n, rep_stats_t *st);
+
+/* ------------------------------------------------------------------------
+ * Per-repeat fields: X(name, type) for every field of run_sample_t, in the
+ * order the JSON "repeats" objects list them. type is SEC (seconds) or NUM
+ * (a count, kibibytes or bytes). stats.c asserts that the list covers the
+ * whole struct.
+ */
+#define REP_SAMPLE_FIELDS(X)                                                   \
+    X(wall_s, SEC) X(startup_s, SEC) X(cpu_user_s, SEC) X(cpu_sys_s, SEC)      \
+    X(max_rss_kib, NUM) X(vol_ctx_switches, NUM) X(invol_ctx_switches, NUM)    \
+    X(worker_min_s, SEC) X(worker_max_s, SEC) X(worker_mean_s, SEC)           \
+    X(gil_switches, NUM) X(gil_acquisitions, NUM) X(gil_forced_drops, NUM)     \
+    X(gil_drop_requests, NUM) X(gil_wait_s, SEC)                               \
+    X(rc_local, NUM) X(rc_shared, NUM) X(brc_queued, NUM) X(brc_merged, NUM)   \
+    X(objects_allocated, NUM) X(heap_bytes_peak, NUM)
+
+typedef enum rep_field {
+#define X(name, type) REP_F_##name,
+    REP_SAMPLE_FIELDS(X)
+#undef X
+    REP_NFIELDS
+} rep_field_t;
+
+/* ------------------------------------------------------------------------
+ * One summarized row: what every writer formats.
+ */
+typedef struct rep_row {
+    const run_row_t *run;       /* spec and samples (not owned) */
+    rep_stats_t wall;           /* over the repeats' wall_s */
+    double med[REP_NFIELDS];    /* median over repeats of every sample field */
+    double speedup;             /* NaN when there is no single baseline */
+    char name[192];             /* "countdown/threads/gil/pymalloc/j:2/n:50000000" */
+    char params[128];           /* "depth=3 items=10"; "" without parameters */
+} rep_row_t;
+
+/* Summarize rows[0..n) into out[0..n) (speedups included). Every row needs
+ * nsamples >= 1. Returns 0, or -1 on out-of-memory or an empty row. */
+int rep_summarize(const run_row_t *rows, int n, rep_row_t *out);
+
+/* Speedup of rows[i]: the median wall time of the `single` row with the same
+ * workload, size, parameters, guard, allocator and immortal setting, divided
+ * by rows[i]'s median. The issue asks for "same workload and size"; with
+ * several guards or allocators in one sweep only the same-guard,
+ * same-allocator single row isolates the effect of the mode (comparing
+ * threads under gil with single under none would mix in the GIL's own cost).
+ * Returns NaN when there is no such row. Cannot fail. */
+double rep_speedup(const rep_row_t *rows, int n, int i);
+
+/* ------------------------------------------------------------------------
+ * Typed values and the column table shared by the CSV and JSON writers.
+ */
+typedef enum rep_vtype {
+    REP_V_STR,    /* s */
+    REP_V_INT,    /* i */
+    REP_V_BOOL,   /* i (0/1) */
+    REP_V_SEC,    /* d, seconds: %.6f */
+    REP_V_NUM,    /* d, a count or a median of counts: %.15g */
+    REP_V_RATIO,  /* d, a ratio: %.6g */
+} rep_vtype_t;
+
+typedef struct rep_value {
+    rep_vtype_t type;
+    const char *s;
+    int64_t i;
+    double d;     /* NaN: no value (empty CSV cell, JSON null) */
+} rep_value_t;
+
+typedef struct rep_column {
+    const char *name;
+    bool json;    /* also a scalar field of each JSON benchmark */
+    rep_value_t (*get)(const rep_row_t *r);
+} rep_column_t;
+
+/* The CSV columns, in header order. */
+extern const rep_column_t rep_columns[];
+extern const int rep_ncolumns;
+
+/* Name of a sample field ("wall_s"). Cannot fail. */
+const char *rep_field_name(rep_field_t f);
+/* Field f of one repeat as a typed value. Cannot fail. */
+rep_value_t rep_sample_value(const run_sample_t *s, rep_field_t f);
+/* A field's value holding d (its median, for instance). Cannot fail. */
+rep_value_t rep_field_value(rep_field_t f, double d);
+
+/* Name of a pinning policy ("none", "cores"). Cannot fail. */
+const char *rep_pin_name(run_pin_t pin);
+
+/* Format v into buf (strings unescaped, booleans as true/false). Returns
+ * false (buf = "") when it has no value (NaN or infinite). */
+bool rep_value_format(rep_value_t v, char *buf, size_t len);
+
+/* Short human form of a count (decimal units, as the size option reads):
+ * exact multiples print exactly (50000000 -> "50M", 100000 -> "100k"),
+ * others to 3 significant digits (1234567 -> "1.23M"), below 10000 as an
+ * integer (NaN -> "-"). Cannot fail. */
+void rep_fmt_count(double v, char *buf, size_t len);
+
+/* The unit a duration is shown in, as hyperfine picks it: s from 1 s (and
+ * for 0), else ms, else µs; `decimals` for the headline figure. */
+typedef struct rep_unit {
+    const char *name;
+    double scale;      /* multiply seconds by this */
+    int decimals;
+} rep_unit_t;
+
+/* The unit for a duration in seconds. Cannot fail. */
+rep_unit_t rep_time_unit(double seconds);
+
+/* A size in bytes with binary units: "32 KiB", "4.5 GiB". Cannot fail. */
+void rep_fmt_bytes(double bytes, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Machine facts (context.c)
+ */
+#define REP_MAX_CACHES 12
+
+typedef struct rep_cache {
+    char type[8];         /* "L1d", "L1i", "L2", "L3" */
+    int level;
+    uint64_t size;        /* bytes, one instance */
+    int num_sharing;      /* PUs sharing one instance */
+    int count;            /* instances in the machine */
+} rep_cache_t;
+
+typedef struct rep_context {
+    char date[40];        /* ISO 8601 local time with offset */
+    char host_name[256];
+    char executable[1024];
+    char cpu_model[160];
+    char os[320];         /* "Linux 6.1.0 x86_64 #1 SMP ..." */
+    int num_packages, num_cores, num_pus, numa_nodes;
+    rep_cache_t caches[REP_MAX_CACHES];
+    int ncaches;
+    char *command_line;   /* owned; shell-quoted argv */
+} rep_context_t;
+
+/* Gather the machine facts and record argv. Facts that cannot be read are
+ * left "unknown" or 0. Returns 0, or -1 on out-of-memory. */
+int rep_context_collect(rep_context_t *ctx, int argc, char **argv);
+/* Release what rep_context_collect allocated. NULL-safe. */
+void rep_context_free(rep_context_t *ctx);
+/* "AMD EPYC, 2 cores, 2 PUs" (cores/PUs omitted when unknown). Cannot fail. */
+void rep_machine_line(const rep_context_t *ctx, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * A results document: what the writers and the chart take.
+ */
+typedef struct rep_doc {
+    const rep_context_t *ctx;
+    const rep_row_t *rows;
+    int nrows;
+} rep_doc_t;
+
+/* A file body writer. Returns 0, or -1 when the stream failed. */
+typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc);
+
+/* csv.c: the header line. Cannot fail (stream errors show in ferror). */
+void rep_csv_header(FILE *f);
+/* csv.c: header and one line per row. Returns 0, or -1 on a stream error. */
+int rep_csv_write(FILE *f, const rep_doc_t *doc);
+
+/* json.c: s as a JSON string literal, quotes included; control characters
+ * escaped, invalid UTF-8 replaced by U+FFFD. Cannot fail (see ferror). */
+void rep_json_string(FILE *f, const char *s);
+/* json.c: the whole document. Returns 0, or -1 on a stream error. */
+int rep_json_write(FILE *f, const rep_doc_t *doc);
+
+/* table.c: the machine line printed above the blocks. Cannot fail. */
+void rep_table_machine(FILE *f, const rep_context_t *ctx);
+/* table.c: one hyperfine-like block for a row. Cannot fail. */
+void rep_table_block(FILE *f, const rep_row_t *r);
+/* table.c: the compact summary, one line per row. Cannot fail. */
+void rep_table_summary(FILE *f, const rep_row_t *rows, int n);
+
+/* ------------------------------------------------------------------------
+ * Output folder and atomic files (outdir.c)
+ */
+
+/* Choose and create the output folder and prove it writable by creating,
+ * fsyncing and removing a probe file. explicit_dir (may be NULL) is used as
+ * given, created with its parents, and may already hold results; otherwise a
+ * new ./results/<YYYYmmdd-HHMMSS>-<workload> is created (-2, -3... appended
+ * when taken). *created tells whether the folder is new. Returns 0, or -1
+ * with a one-line reason in err. */
+int rep_outdir_prepare(const char *explicit_dir, const char *workload, char *dir,
+                       size_t dirlen, bool *created, char *err, size_t errlen);
+
+/* Write dir/name atomically: fill dir/name.tmp.<pid>, fsync, rename over
+ * name, fsync the folder. Returns 0, or -1 with a reason in err (the
+ * temporary file is removed and any previous dir/name left intact). */
+int rep_write_file(const char *dir, const char *name, rep_fill_fn fill,
+                   const rep_doc_t *doc, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * Chart (plots/plot.c)
+ */
+
+/* Draw chart.png and chart.svg in dir from doc with gnuplot (the script
+ * GL_PLOTS_DIR/bars.gp; gnuplot's output goes to dir/chart.log). Returns 0,
+ * or -1 with the reason in err ("gnuplot not found", "gnuplot failed
+ * (exit 1), see .../chart.log"): the caller reports "chart skipped". */
+int plot_chart(const char *dir, const rep_doc_t *doc, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,369 @@
+/* report/stats.c: every number the outputs show, computed once.
+ *
+ * rep_summarize() turns a run_row_t (R samples) into a rep_row_t: the wall
+ * time statistics and outlier count, the median of every other sample field,
+ * the speedup against the matching single row, and the row's name. The three
+ * writers (table.c, csv.c, json.c) and the chart only format what is here,
+ * through the column table at the end of this file, so the console, the CSV,
+ * the JSON and the chart cannot disagree.
+ *
+ * Statistics on a handful of repeats: the median is the headline (robust to
+ * one slow run), stddev uses R-1 (sample estimate, undefined for R = 1), and
+ * outliers follow Iglewicz and Hoaglin's modified z-score
+ *
+ *     M_i = 0.6745 (x_i - median) / MAD,   outlier when |M_i| > 3.5
+ *
+ * where 0.6745 makes MAD comparable to sigma for normal data. When more than
+ * half the repeats are identical MAD is 0; the fallback is their
+ * mean-absolute-deviation form M_i = (x_i - median) / (1.253314 MeanAD).
+ *
+ * The small formatting rules every output shares (time units, human counts,
+ * byte sizes) live at the end, so the console, the chart and `gil-lab topo`
+ * print the same number the same way.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+
+/* Every run_sample_t field must appear in REP_SAMPLE_FIELDS: adding a
+ * measurement to the runner without reporting it fails to compile. */
+#define X(name, type) +sizeof(((run_sample_t *)0)->name)
+_Static_assert(0 REP_SAMPLE_FIELDS(X) == sizeof(run_sample_t),
+               "REP_SAMPLE_FIELDS must list every field of run_sample_t");
+#undef X
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of s[0..n), n >= 1, sorting s in place. */
+static double median_inplace(double *s, int n)
+{
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+static int count_outliers(const double *x, int n, double median, double mad)
+{
+    double scale, mean_ad = 0.0;
+    int i, count = 0;
+
+    if (mad > 0.0) {
+        scale = mad / 0.6745;
+    } else {
+        for (i = 0; i < n; i++)
+            mean_ad += fabs(x[i] - median);
+        mean_ad /= n;
+        if (mean_ad == 0.0)
+            return 0;  /* all repeats identical */
+        scale = 1.253314 * mean_ad;
+    }
+    for (i = 0; i < n; i++)
+        if (fabs(x[i] - median) / scale > REP_OUTLIER_Z)
+            count++;
+    return count;
+}
+
+int rep_stats_compute(const double *x, int n, rep_stats_t *st)
+{
+    double *s, sum = 0.0, ss = 0.0;
+    int i;
+
+    if (n < 1)
+        return -1;
+    s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        return -1;
+    memcpy(s, x, (size_t)n * sizeof *s);
+    st->n = n;
+    st->median = median_inplace(s, n);
+    st->min = s[0];
+    st->max = s[n - 1];
+    for (i = 0; i < n; i++)
+        sum += x[i];
+    st->mean = sum / n;
+    for (i = 0; i < n; i++)
+        ss += (x[i] - st->mean) * (x[i] - st->mean);
+    st->stddev = n > 1 ? sqrt(ss / (n - 1)) : NAN;
+    st->cv = st->mean != 0.0 ? st->stddev / st->mean : NAN;
+    for (i = 0; i < n; i++)
+        s[i] = fabs(x[i] - st->median);
+    st->mad = median_inplace(s, n);
+    st->outliers = count_outliers(x, n, st->median, st->mad);
+    free(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Sample fields
+ */
+
+static const char *const field_names[REP_NFIELDS] = {
+#define X(name, type) [REP_F_##name] = #name,
+    REP_SAMPLE_FIELDS(X)
+#undef X
+};
+
+static const rep_vtype_t field_types[REP_NFIELDS] = {
+#define X(name, type) [REP_F_##name] = REP_V_##type,
+    REP_SAMPLE_FIELDS(X)
+#undef X
+};
+
+const char *rep_field_name(rep_field_t f)
+{
+    return field_names[f];
+}
+
+rep_value_t rep_field_value(rep_field_t f, double d)
+{
+    return (rep_value_t){.type = field_types[f], .d = d};
+}
+
+rep_value_t rep_sample_value(const run_sample_t *s, rep_field_t f)
+{
+    switch (f) {
+#define X(name, type)                                                          \
+    case REP_F_##name:                                                         \
+        return rep_field_value(f, (double)s->name);
+        REP_SAMPLE_FIELDS(X)
+#undef X
+    case REP_NFIELDS:
+        break;
+    }
+    return (rep_value_t){.type = REP_V_NUM, .d = NAN};
+}
+
+const char *rep_pin_name(run_pin_t pin)
+{
+    return pin == RUN_PIN_CORES ? "cores" : "none";
+}
+
+/* ------------------------------------------------------------------------
+ * Rows
+ */
+
+static bool same_baseline(const run_spec_t *a, const run_spec_t *b)
+{
+    return a->workload == b->workload && a->size == b->size && a->guard == b->guard &&
+           a->allocator == b->allocator && a->immortal == b->immortal &&
+           memcmp(a->params, b->params, sizeof a->params) == 0;
+}
+
+double rep_speedup(const rep_row_t *rows, int n, int i)
+{
+    const run_spec_t *spec = &rows[i].run->spec;
+    int j;
+
+    for (j = 0; j < n; j++) {
+        const run_spec_t *base = &rows[j].run->spec;
+        if (base->mode == RUN_MODE_single && same_baseline(spec, base) &&
+            rows[i].wall.median > 0.0)
+            return rows[j].wall.median / rows[i].wall.median;
+    }
+    return NAN;
+}
+
+static void describe(rep_row_t *r)
+{
+    const run_spec_t *spec = &r->run->spec;
+    const workload_t *wl = spec->workload;
+    size_t used = 0;
+    int p;
+
+    snprintf(r->name, sizeof r->name, "%s/%s/%s/%s/j:%d/n:%lld", wl->name,
+             run_mode_name(spec->mode), guard_name(spec->guard),
+             heap_kind_name(spec->allocator), spec->workers, (long long)spec->size);
+    r->params[0] = '\0';
+    for (p = 0; p < wl->nparams && used < sizeof r->params; p++) {
+        int w = snprintf(r->params + used, sizeof r->params - used, "%s%s=%lld",
+                         p ? " " : "", wl->params[p].name, (long long)spec->params[p]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+int rep_summarize(const run_row_t *rows, int n, rep_row_t *out)
+{
+    double *x = NULL;
+    int i, k, maxs = 0;
+
+    for (i = 0; i < n; i++) {
+        if (rows[i].nsamples < 1)
+            return -1;
+        if (rows[i].nsamples > maxs)
+            maxs = rows[i].nsamples;
+    }
+    x = malloc((size_t)(maxs ? maxs : 1) * sizeof *x);
+    if (!x)
+        return -1;
+    for (i = 0; i < n; i++) {
+        rep_row_t *r = &out[i];
+        int ns = rows[i].nsamples;
+
+        memset(r, 0, sizeof *r);
+        r->run = &rows[i];
+        for (k = 0; k < ns; k++)
+            x[k] = rows[i].samples[k].wall_s;
+        if (rep_stats_compute(x, ns, &r->wall) < 0)
+            goto fail;
+        for (int f = 0; f < REP_NFIELDS; f++) {
+            for (k = 0; k < ns; k++)
+                x[k] = rep_sample_value(&rows[i].samples[k], (rep_field_t)f).d;
+            r->med[f] = median_inplace(x, ns);
+        }
+        describe(r);
+    }
+    for (i = 0; i < n; i++)
+        out[i].speedup = rep_speedup(out, n, i);
+    free(x);
+    return 0;
+fail:
+    free(x);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Values and the column table
+ */
+
+static rep_value_t v_str(const char *s) { return (rep_value_t){.type = REP_V_STR, .s = s}; }
+static rep_value_t v_int(int64_t i) { return (rep_value_t){.type = REP_V_INT, .i = i}; }
+static rep_value_t v_bool(bool b) { return (rep_value_t){.type = REP_V_BOOL, .i = b}; }
+static rep_value_t v_sec(double d) { return (rep_value_t){.type = REP_V_SEC, .d = d}; }
+static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO, .d = d}; }
+
+#define SPEC (&r->run->spec)
+#define MED(f) rep_field_value(REP_F_##f, r->med[REP_F_##f])
+
+/* X(column, in JSON, value): the CSV header order. The first fifteen are
+ * the contract of the issue; the rest follow; new columns go at the end.
+ * Columns that are not JSON scalars appear there in another form: the
+ * "repeats" array, "aggregates", "medians" and the "params" object. */
+#define REP_COLUMN_LIST(X)                                                     \
+    X(workload, true, v_str(SPEC->workload->name))                             \
+    X(mode, true, v_str(run_mode_name(SPEC->mode)))                            \
+    X(guard, true, v_str(guard_name(SPEC->guard)))                             \
+    X(workers, true, v_int(SPEC->workers))                                     \
+    X(size, true, v_int(SPEC->size))                                           \
+    X(repeats, false, v_int(r->wall.n))                                        \
+    X(wall_median_s, false, v_sec(r->wall.median))                             \
+    X(wall_mean_s, false, v_sec(r->wall.mean))                                 \
+    X(wall_stddev_s, false, v_sec(r->wall.stddev))                             \
+    X(wall_min_s, false, v_sec(r->wall.min))                                   \
+    X(wall_max_s, false, v_sec(r->wall.max))                                   \
+    X(cpu_user_s, false, MED(cpu_user_s))                                      \
+    X(cpu_sys_s, false, MED(cpu_sys_s))                                        \
+    X(max_rss_kib, false, MED(max_rss_kib))                                    \
+    X(speedup, true, v_ratio(r->speedup))                                      \
+    X(allocator, true, v_str(heap_kind_name(SPEC->allocator)))                 \
+    X(immortal, true, v_bool(SPEC->immortal))                                  \
+    X(switch_interval_us, true, v_int((int64_t)SPEC->switch_interval_us))      \
+    X(warmup, true, v_int(SPEC->warmup))                                       \
+    X(startup_s, false, MED(startup_s))                                        \
+    X(worker_min_s, false, MED(worker_min_s))                                  \
+    X(worker_max_s, false, MED(worker_max_s))                                  \
+    X(vol_ctx_switches, false, MED(vol_ctx_switches))                          \
+    X(invol_ctx_switches, false, MED(invol_ctx_switches))                      \
+    X(gil_switches, false, MED(gil_switches))                                  \
+    X(gil_forced_drops, false, MED(gil_forced_drops))                          \
+    X(gil_drop_requests, false, MED(gil_drop_requests))                        \
+    X(gil_wait_s, false, MED(gil_wait_s))                                      \
+    X(rc_local, false, MED(rc_local))                                          \
+    X(rc_shared, false, MED(rc_shared))                                        \
+    X(brc_queued, false, MED(brc_queued))                                      \
+    X(brc_merged, false, MED(brc_merged))                                      \
+    X(objects_allocated, false, MED(objects_allocated))                        \
+    X(heap_bytes_peak, false, MED(heap_bytes_peak))                            \
+    X(outliers, true, v_int(r->wall.outliers))                                 \
+    X(pin, true, v_str(rep_pin_name(SPEC->pin)))                               \
+    X(params, false, v_str(r->params))
+
+#define X(col, json, expr)                                                     \
+    static rep_value_t col_##col(const rep_row_t *r) { return expr; }
+REP_COLUMN_LIST(X)
+#undef X
+
+const rep_column_t rep_columns[] = {
+#define X(col, json, expr) {#col, json, col_##col},
+    REP_COLUMN_LIST(X)
+#undef X
+};
+const int rep_ncolumns = (int)(sizeof rep_columns / sizeof rep_columns[0]);
+
+bool rep_value_format(rep_value_t v, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    switch (v.type) {
+    case REP_V_STR:
+        snprintf(buf, len, "%s", v.s ? v.s : "");
+        return true;
+    case REP_V_INT:
+        snprintf(buf, len, "%lld", (long long)v.i);
+        return true;
+    case REP_V_BOOL:
+        snprintf(buf, len, "%s", v.i ? "true" : "false");
+        return true;
+    case REP_V_SEC:
+    case REP_V_NUM:
+    case REP_V_RATIO:
+        break;
+    }
+    if (!isfinite(v.d))
+        return false;
+    snprintf(buf, len, v.type == REP_V_SEC ? "%.6f" : v.type == REP_V_RATIO ? "%.6g" : "%.15g",
+             v.d);
+    return true;
+}
+
+void rep_fmt_count(double v, char *buf, size_t len)
+{
+    static const struct { double unit; const char *suffix; } units[] = {
+        {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"},
+    };
+    double a = fabs(v);
+
+    if (!isfinite(v)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        double q = v / units[u].unit;
+        if (a < units[u].unit)
+            continue;
+        if (q == floor(q))
+            snprintf(buf, len, "%.0f%s", q, units[u].suffix);
+        else if (a >= 1e4)
+            snprintf(buf, len, fabs(q) < 100 ? "%.3g%s" : "%.0f%s", q, units[u].suffix);
+        else
+            continue;  /* 1500 reads better as 1500 than as 1.5k */
+        return;
+    }
+    snprintf(buf, len, v == floor(v) ? "%.0f" : "%.1f", v);
+}
+
+rep_unit_t rep_time_unit(double seconds)
+{
+    if (!(seconds < 1.0) || seconds == 0.0)
+        return (rep_unit_t){"s", 1.0, 3};
+    if (seconds >= 1e-3)
+        return (rep_unit_t){"ms", 1e3, 1};
+    return (rep_unit_t){"µs", 1e6, 1};
+}
+
+void rep_fmt_bytes(double bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t u = 0;
+
+    while (bytes >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        bytes /= 1024.0;
+        u++;
+    }
+    snprintf(buf, len, bytes == floor(bytes) ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+}

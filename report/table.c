@@ -1,0 +1,265 @@
+/* report/table.c: the console, laid out like hyperfine so that the audience
+ * already knows how to read it:
+ *
+ *   countdown  threads  gil  pymalloc  j=2  n=50000000
+ *     Time (median ± σ):     4.760 s ±  0.012 s    [User: 4.71 s, System: 0.06 s]
+ *     Range (min … max):     4.741 s …  4.779 s    5 runs, 1 warm-up
+ *     Workers (own time):    min 4.70 s, max 4.75 s     GIL: 951 switches, 948 forced drops
+ *     1.00x slower than single
+ *
+ * then one summary line per row. The headline is the median (robust to one
+ * disturbed repeat) with the sample standard deviation; guard counters are
+ * shown only when nonzero, so a pool row does not pretend to have a GIL
+ * story. Every number comes from rep_row_t (stats.c); nothing is computed
+ * here except unit choice and layout.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gil/gil.h"
+#include "report/report.h"
+
+static void fmt_in(double seconds, rep_unit_t u, int width, char *buf, size_t len)
+{
+    if (isfinite(seconds))
+        snprintf(buf, len, "%*.*f %s", width, u.decimals, seconds * u.scale, u.name);
+    else
+        snprintf(buf, len, "%*s %s", width, "-", u.name);
+}
+
+/* A secondary duration in its own unit, one digit less precise than the
+ * headline ("0.60 s", "12.3 ms", "4 µs"). */
+static void fmt_time(double seconds, char *buf, size_t len)
+{
+    rep_unit_t u = rep_time_unit(seconds);
+    u.decimals = u.decimals > 0 ? u.decimals - 1 : 0;
+    fmt_in(seconds, u, 0, buf, len);
+}
+
+/* Columns printed with printf widths count bytes; these count characters. */
+static int display_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+static void put_padded(FILE *f, const char *s, int width, bool right)
+{
+    int pad = width - display_width(s);
+    if (right)
+        fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", s);
+    else
+        fprintf(f, "%s%*s", s, pad > 0 ? pad : 0, "");
+}
+
+static const char *plural(double n)
+{
+    return n == 1.0 ? "" : "s";
+}
+
+void rep_table_machine(FILE *f, const rep_context_t *ctx)
+{
+    char machine[320];
+
+    rep_machine_line(ctx, machine, sizeof machine);
+    fprintf(f, "Machine: %s; %s\n\n", machine, ctx->os);
+}
+
+/* The row's title line: its spec, plus whatever differs from the defaults. */
+static void block_title(FILE *f, const rep_row_t *r)
+{
+    const run_spec_t *s = &r->run->spec;
+
+    fprintf(f, "%s  %s  %s  %s  j=%d  n=%lld", s->workload->name, run_mode_name(s->mode),
+            guard_name(s->guard), heap_kind_name(s->allocator), s->workers,
+            (long long)s->size);
+    if (r->params[0])
+        fprintf(f, "  %s", r->params);
+    if (!s->immortal)
+        fputs("  no-immortal", f);
+    if (s->pin != RUN_PIN_NONE)
+        fprintf(f, "  pin=%s", rep_pin_name(s->pin));
+    if (s->switch_interval_us != GIL_DEFAULT_INTERVAL_US)
+        fprintf(f, "  switch=%lluus", (unsigned long long)s->switch_interval_us);
+    putc('\n', f);
+}
+
+/* "GIL: 951 switches, 948 forced drops, 1.20 s waiting" and the biased
+ * counters, each only when nonzero. Returns false when there is nothing. */
+static bool guard_stats(const rep_row_t *r, char *buf, size_t len)
+{
+    const double *m = r->med;
+    char a[32], b[32], c[32], d[32];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    if (m[REP_F_gil_switches] > 0 || m[REP_F_gil_forced_drops] > 0) {
+        rep_fmt_count(m[REP_F_gil_switches], a, sizeof a);
+        rep_fmt_count(m[REP_F_gil_forced_drops], b, sizeof b);
+        n += (size_t)snprintf(buf, len, "GIL: %s switch%s, %s forced drop%s", a,
+                              m[REP_F_gil_switches] == 1 ? "" : "es", b,
+                              plural(m[REP_F_gil_forced_drops]));
+        if (m[REP_F_gil_wait_s] > 0 && n < len) {
+            fmt_time(m[REP_F_gil_wait_s], c, sizeof c);
+            n += (size_t)snprintf(buf + n, len - n, ", %s waiting", c);
+        }
+    }
+    if ((m[REP_F_rc_local] > 0 || m[REP_F_rc_shared] > 0 || m[REP_F_brc_queued] > 0 ||
+         m[REP_F_brc_merged] > 0) && n < len) {
+        rep_fmt_count(m[REP_F_rc_local], a, sizeof a);
+        rep_fmt_count(m[REP_F_rc_shared], b, sizeof b);
+        rep_fmt_count(m[REP_F_brc_queued], c, sizeof c);
+        rep_fmt_count(m[REP_F_brc_merged], d, sizeof d);
+        snprintf(buf + n, len - n, "%sBRC: %s local, %s shared ops, %s queued, %s merged",
+                 n ? "; " : "", a, b, c, d);
+    }
+    return buf[0] != '\0';
+}
+
+void rep_table_block(FILE *f, const rep_row_t *r)
+{
+    const rep_stats_t *w = &r->wall;
+    const run_spec_t *s = &r->run->spec;
+    const double *m = r->med;
+    rep_unit_t u = rep_time_unit(w->median);
+    char t1[48], t2[48], t3[48], guard[256];
+    bool has_guard = guard_stats(r, guard, sizeof guard);
+
+    block_title(f, r);
+
+    fmt_in(w->median, u, 8, t1, sizeof t1);
+    fmt_time(m[REP_F_cpu_user_s], t2, sizeof t2);
+    fmt_time(m[REP_F_cpu_sys_s], t3, sizeof t3);
+    if (w->n > 1) {
+        char sd[48];
+        fmt_in(w->stddev, u, 6, sd, sizeof sd);
+        fprintf(f, "  Time (median ± σ):  %s ± %s    [User: %s, System: %s]\n", t1, sd, t2, t3);
+    } else {
+        fprintf(f, "  Time (one run):     %s    [User: %s, System: %s]\n", t1, t2, t3);
+    }
+
+    fmt_in(w->min, u, 8, t1, sizeof t1);
+    fmt_in(w->max, u, 6, t2, sizeof t2);
+    fprintf(f, "  Range (min … max):  %s … %s    %d run%s, %d warm-up%s", t1, t2, w->n,
+            plural(w->n), s->warmup, plural(s->warmup));
+    if (m[REP_F_startup_s] > 0) {
+        fmt_time(m[REP_F_startup_s], t3, sizeof t3);
+        fprintf(f, ", pool start-up %s", t3);
+    }
+    putc('\n', f);
+
+    if (s->workers > 1) {
+        fmt_time(m[REP_F_worker_min_s], t1, sizeof t1);
+        fmt_time(m[REP_F_worker_max_s], t2, sizeof t2);
+        fprintf(f, "  Workers (own time): min %s, max %s%s%s\n", t1, t2, has_guard ? "     " : "",
+                guard);
+    } else if (has_guard) {
+        fprintf(f, "  Guard:              %s\n", guard);
+    }
+
+    if (m[REP_F_objects_allocated] > 0 || m[REP_F_heap_bytes_peak] > 0) {
+        rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);
+        rep_fmt_count(m[REP_F_objects_allocated], t2, sizeof t2);
+        fprintf(f, "  Memory:             max RSS %s, %s objects allocated", t1, t2);
+        if (m[REP_F_heap_bytes_peak] > 0) {
+            rep_fmt_bytes(m[REP_F_heap_bytes_peak], t3, sizeof t3);
+            fprintf(f, ", heap peak %s", t3);
+        }
+        putc('\n', f);
+    }
+
+    if (s->mode != RUN_MODE_single && isfinite(r->speedup) && r->speedup > 0) {
+        if (r->speedup >= 1.0)
+            fprintf(f, "  %.2fx faster than single\n", r->speedup);
+        else
+            fprintf(f, "  %.2fx slower than single\n", 1.0 / r->speedup);
+    }
+    if (w->outliers > 0)
+        fprintf(f,
+                "  Warning: %d statistical outlier%s (modified z-score > %.1f); rerun on a "
+                "quieter system or with more --warmup.\n",
+                w->outliers, plural(w->outliers), REP_OUTLIER_Z);
+    putc('\n', f);
+}
+
+enum { COL_WORKLOAD, COL_MODE, COL_GUARD, COL_ALLOC, COL_WORKERS, COL_MEDIAN, COL_SIGMA,
+       COL_SPEEDUP, COL_NOTE, NCOLS };
+
+/* One summary line's cells. */
+static void summary_cells(const rep_row_t *r, rep_unit_t u, char cells[NCOLS][48])
+{
+    const run_spec_t *s = &r->run->spec;
+
+    snprintf(cells[COL_WORKLOAD], 48, "%s", s->workload->name);
+    snprintf(cells[COL_MODE], 48, "%s", run_mode_name(s->mode));
+    snprintf(cells[COL_GUARD], 48, "%s", guard_name(s->guard));
+    snprintf(cells[COL_ALLOC], 48, "%s", heap_kind_name(s->allocator));
+    snprintf(cells[COL_WORKERS], 48, "%d", s->workers);
+    fmt_in(r->wall.median, u, 0, cells[COL_MEDIAN], 48);
+    if (isfinite(r->wall.stddev))
+        fmt_in(r->wall.stddev, u, 0, cells[COL_SIGMA], 48);
+    else
+        snprintf(cells[COL_SIGMA], 48, "-");
+    if (isfinite(r->speedup))
+        snprintf(cells[COL_SPEEDUP], 48, "%.2fx", r->speedup);
+    else
+        snprintf(cells[COL_SPEEDUP], 48, "-");
+    if (r->wall.outliers)
+        snprintf(cells[COL_NOTE], 48, "%d outlier%s", r->wall.outliers, plural(r->wall.outliers));
+    else
+        cells[COL_NOTE][0] = '\0';
+}
+
+void rep_table_summary(FILE *f, const rep_row_t *rows, int n)
+{
+    static const char *const heads[NCOLS] = {"workload", "mode", "guard", "allocator", "workers",
+                                             "median", "σ", "speedup", ""};
+    static const bool right[NCOLS] = {[COL_WORKERS] = true, [COL_MEDIAN] = true,
+                                      [COL_SIGMA] = true, [COL_SPEEDUP] = true};
+    char cells[NCOLS][48];
+    int width[NCOLS], runs = n ? rows[0].wall.n : 0;
+    double longest = 0.0;
+    rep_unit_t u;
+
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (rows[i].wall.median > longest)
+            longest = rows[i].wall.median;
+        if (rows[i].wall.n != runs)
+            runs = 0;
+    }
+    u = rep_time_unit(longest);
+    for (int c = 0; c < NCOLS; c++)
+        width[c] = display_width(heads[c]);
+    for (int i = 0; i < n; i++) {
+        summary_cells(&rows[i], u, cells);
+        for (int c = 0; c < NCOLS; c++)
+            if (display_width(cells[c]) > width[c])
+                width[c] = display_width(cells[c]);
+    }
+
+    if (runs)
+        fprintf(f, "Summary (median of %d run%s; speedup = single ÷ row, same guard and "
+                   "allocator)\n", runs, plural(runs));
+    else
+        fputs("Summary (median over repeats; speedup = single ÷ row, same guard and "
+              "allocator)\n", f);
+    for (int i = -1; i < n; i++) {
+        if (i >= 0)
+            summary_cells(&rows[i], u, cells);
+        fputs(" ", f);
+        for (int c = 0; c < NCOLS; c++) {
+            const char *cell = i < 0 ? heads[c] : cells[c];
+            if (c == NCOLS - 1) {
+                fprintf(f, "%s%s", cell[0] ? "  " : "", cell);
+                break;
+            }
+            fputs(" ", f);
+            put_padded(f, cell, width[c], right[c]);
+        }
+        putc('\n', f);
+    }
+}

@@ -1,0 +1,522 @@
+/* tests/test_stats.c: the pure parts of the report and the command line:
+ * statistics, outliers, speedup, the value table, size and list parsing,
+ * JSON string escaping and the CSV header. No run, no file, no process:
+ * rows are built by hand.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/parse.h"
+#include "report/report.h"
+
+#define EPS 1e-9
+
+/* ------------------------------------------------------------------------
+ * Descriptive statistics
+ */
+
+Test(stats, odd_count)
+{
+    const double x[] = {3.0, 1.0, 2.0};
+    rep_stats_t st;
+
+    cr_assert_eq(rep_stats_compute(x, 3, &st), 0);
+    cr_assert_eq(st.n, 3);
+    cr_assert_float_eq(st.median, 2.0, EPS);
+    cr_assert_float_eq(st.mean, 2.0, EPS);
+    cr_assert_float_eq(st.stddev, 1.0, EPS);
+    cr_assert_float_eq(st.cv, 0.5, EPS);
+    cr_assert_float_eq(st.min, 1.0, EPS);
+    cr_assert_float_eq(st.max, 3.0, EPS);
+    cr_assert_float_eq(st.mad, 1.0, EPS);
+    cr_assert_eq(st.outliers, 0);
+}
+
+Test(stats, even_count)
+{
+    const double x[] = {4.0, 1.0, 3.0, 2.0};
+    rep_stats_t st;
+
+    cr_assert_eq(rep_stats_compute(x, 4, &st), 0);
+    cr_assert_float_eq(st.median, 2.5, EPS);
+    cr_assert_float_eq(st.mean, 2.5, EPS);
+    cr_assert_float_eq(st.stddev, sqrt(5.0 / 3.0), EPS);   /* sample stddev, n - 1 */
+    cr_assert_float_eq(st.min, 1.0, EPS);
+    cr_assert_float_eq(st.max, 4.0, EPS);
+    cr_assert_float_eq(st.mad, 1.0, EPS);                  /* |dev| = 1.5 1.5 .5 .5 */
+}
+
+Test(stats, single_sample)
+{
+    const double x[] = {5.0};
+    rep_stats_t st;
+
+    cr_assert_eq(rep_stats_compute(x, 1, &st), 0);
+    cr_assert_float_eq(st.median, 5.0, EPS);
+    cr_assert_float_eq(st.mean, 5.0, EPS);
+    cr_assert_float_eq(st.min, 5.0, EPS);
+    cr_assert_float_eq(st.max, 5.0, EPS);
+    cr_assert_float_eq(st.mad, 0.0, EPS);
+    cr_assert(isnan(st.stddev), "stddev of one sample is undefined");
+    cr_assert(isnan(st.cv));
+    cr_assert_eq(st.outliers, 0);
+}
+
+Test(stats, no_samples_is_an_error)
+{
+    rep_stats_t st;
+    cr_assert_eq(rep_stats_compute(NULL, 0, &st), -1);
+}
+
+Test(stats, input_is_not_reordered)
+{
+    const double x[] = {3.0, 1.0, 2.0};
+    rep_stats_t st;
+
+    rep_stats_compute(x, 3, &st);
+    cr_assert(x[0] == 3.0 && x[1] == 1.0 && x[2] == 2.0);
+}
+
+Test(outliers, one_slow_run_is_flagged)
+{
+    const double x[] = {1.00, 1.01, 0.99, 1.00, 1.02, 1.98};
+    rep_stats_t st;
+
+    rep_stats_compute(x, 6, &st);
+    cr_assert_eq(st.outliers, 1);
+}
+
+Test(outliers, ordinary_noise_is_not)
+{
+    const double x[] = {1.00, 1.03, 0.97, 1.01, 0.99};
+    rep_stats_t st;
+
+    rep_stats_compute(x, 5, &st);
+    cr_assert_eq(st.outliers, 0);
+}
+
+Test(outliers, zero_mad_falls_back_to_mean_absolute_deviation)
+{
+    const double x[] = {1.0, 1.0, 1.0, 1.0, 5.0};   /* MAD = 0, MeanAD = 0.8 */
+    rep_stats_t st;
+
+    rep_stats_compute(x, 5, &st);
+    cr_assert_float_eq(st.mad, 0.0, EPS);
+    cr_assert_eq(st.outliers, 1);
+}
+
+Test(outliers, identical_runs_have_none)
+{
+    const double x[] = {2.0, 2.0, 2.0};
+    rep_stats_t st;
+
+    rep_stats_compute(x, 3, &st);
+    cr_assert_eq(st.outliers, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Rows: medians, speedup, names
+ */
+
+static const wl_param_t fake_params[] = {{"k", "items", 10, 1, 100}};
+static const workload_t fake_wl = {.name = "countdown", .description = "test",
+                                   .default_size = 1000, .min_size = 1, .max_size = 1000000,
+                                   .params = fake_params, .nparams = 1};
+
+#define MAX_FAKE_SAMPLES 8
+
+typedef struct fake_rows {
+    run_row_t runs[8];
+    run_sample_t samples[8][MAX_FAKE_SAMPLES];
+    rep_row_t rows[8];
+    int n;
+} fake_rows_t;
+
+/* A row whose repeats take wall[0..nw) seconds. */
+static void add_row(fake_rows_t *f, run_mode_t mode, guard_kind_t guard, int workers,
+                    const double *wall, int nw)
+{
+    run_row_t *r = &f->runs[f->n];
+
+    memset(r, 0, sizeof *r);
+    r->spec.workload = &fake_wl;
+    r->spec.params[0] = 10;
+    r->spec.size = 1000;
+    r->spec.mode = mode;
+    r->spec.guard = guard;
+    r->spec.allocator = HEAP_pymalloc;
+    r->spec.workers = workers;
+    r->spec.switch_interval_us = 5000;
+    r->spec.immortal = true;
+    r->spec.repeats = nw;
+    r->nsamples = nw;
+    r->samples = f->samples[f->n];
+    for (int k = 0; k < nw; k++) {
+        memset(&r->samples[k], 0, sizeof r->samples[k]);
+        r->samples[k].wall_s = wall[k];
+        r->samples[k].cpu_user_s = wall[k] * 2;
+        r->samples[k].gil_switches = (uint64_t)(10 + k);
+    }
+    f->n++;
+}
+
+Test(rows, speedup_against_same_guard_single)
+{
+    static fake_rows_t f;
+    const double one[] = {4.0, 4.2, 3.8}, two[] = {2.0, 2.1, 1.9}, slow[] = {8.0, 8.0, 8.0};
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, one, 3);
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 3);
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 4, slow, 3);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_float_eq(f.rows[0].speedup, 1.0, EPS);
+    cr_assert_float_eq(f.rows[1].speedup, 2.0, EPS);
+    cr_assert_float_eq(f.rows[2].speedup, 0.5, EPS);
+    cr_assert_float_eq(rep_speedup(f.rows, f.n, 1), 2.0, EPS);
+}
+
+Test(rows, no_single_row_means_no_speedup)
+{
+    static fake_rows_t f;
+    const double two[] = {2.0, 2.1, 1.9};
+
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 3);
+    add_row(&f, RUN_MODE_processes, GUARD_gil, 2, two, 3);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert(isnan(f.rows[0].speedup));
+    cr_assert(isnan(f.rows[1].speedup));
+}
+
+Test(rows, single_of_another_guard_is_not_a_baseline)
+{
+    static fake_rows_t f;
+    const double one[] = {4.0}, two[] = {2.0};
+
+    add_row(&f, RUN_MODE_single, GUARD_none, 1, one, 1);
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert(isnan(f.rows[1].speedup));
+}
+
+Test(rows, medians_name_and_params)
+{
+    static fake_rows_t f;
+    const double wall[] = {3.0, 1.0, 2.0, 10.0};
+
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 4);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_float_eq(f.rows[0].wall.median, 2.5, EPS);
+    cr_assert_float_eq(f.rows[0].med[REP_F_cpu_user_s], 5.0, EPS);
+    cr_assert_float_eq(f.rows[0].med[REP_F_gil_switches], 11.5, EPS);
+    cr_assert_str_eq(f.rows[0].name, "countdown/threads/gil/pymalloc/j:2/n:1000");
+    cr_assert_str_eq(f.rows[0].params, "k=10");
+}
+
+Test(rows, empty_row_is_an_error)
+{
+    static fake_rows_t f;
+    const double wall[] = {1.0};
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, wall, 1);
+    f.runs[0].nsamples = 0;
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), -1);
+}
+
+/* ------------------------------------------------------------------------
+ * Values and the CSV header
+ */
+
+Test(values, formats)
+{
+    char buf[64];
+
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 1.5}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "1.500000");
+    cr_assert(!rep_value_format((rep_value_t){.type = REP_V_SEC, .d = NAN}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_NUM, .d = 951}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "951");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_INT, .i = -3}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "-3");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_BOOL, .i = 1}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "true");
+}
+
+Test(values, human_counts)
+{
+    char buf[32];
+
+    rep_fmt_count(50000000, buf, sizeof buf);
+    cr_assert_str_eq(buf, "50M");
+    rep_fmt_count(100000, buf, sizeof buf);
+    cr_assert_str_eq(buf, "100k");
+    rep_fmt_count(1500, buf, sizeof buf);
+    cr_assert_str_eq(buf, "1500");
+    rep_fmt_count(1234567, buf, sizeof buf);
+    cr_assert_str_eq(buf, "1.23M");
+    rep_fmt_count(NAN, buf, sizeof buf);
+    cr_assert_str_eq(buf, "-");
+}
+
+/* Run a writer into a memory buffer; the caller frees the text. */
+static char *capture(void (*write)(FILE *f, const void *arg), const void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+
+    cr_assert_not_null(m);
+    write(m, arg);
+    cr_assert_eq(fclose(m), 0);
+    return text;
+}
+
+static void write_header(FILE *f, const void *arg)
+{
+    (void)arg;
+    rep_csv_header(f);
+}
+
+Test(csv, header_is_the_contract)
+{
+    char *text = capture(write_header, NULL);
+
+    cr_assert_str_eq(text,
+                     "workload,mode,guard,workers,size,repeats,wall_median_s,wall_mean_s,"
+                     "wall_stddev_s,wall_min_s,wall_max_s,cpu_user_s,cpu_sys_s,max_rss_kib,"
+                     "speedup,allocator,immortal,switch_interval_us,warmup,startup_s,"
+                     "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"
+                     "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"
+                     "rc_shared,brc_queued,brc_merged,objects_allocated,heap_bytes_peak,"
+                     "outliers,pin,params\n");
+    free(text);
+}
+
+static void write_doc_csv(FILE *f, const void *arg)
+{
+    rep_csv_write(f, arg);
+}
+
+static void write_doc_json(FILE *f, const void *arg)
+{
+    rep_json_write(f, arg);
+}
+
+Test(csv, undefined_values_are_empty_cells)
+{
+    static fake_rows_t f;
+    const double wall[] = {1.0};
+    rep_context_t ctx = {.cpu_model = "test"};
+    rep_doc_t doc = {&ctx, f.rows, 1};
+    char *text;
+
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    text = capture(write_doc_csv, &doc);
+    /* stddev of one repeat: empty; no single row: empty speedup */
+    cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1.000000,1.000000,,"));
+    cr_assert_null(strstr(text, "nan"));
+    free(text);
+}
+
+Test(json, document_has_no_nan)
+{
+    static fake_rows_t f;
+    const double wall[] = {1.0};
+    rep_context_t ctx = {.cpu_model = "test", .command_line = "gil-lab run"};
+    rep_doc_t doc = {&ctx, f.rows, 1};
+    char *text;
+
+    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    text = capture(write_doc_json, &doc);
+    cr_assert_null(strstr(text, "nan"));
+    cr_assert_not_null(strstr(text, "\"speedup\": null"));
+    cr_assert_not_null(strstr(text, "\"stddev\": null"));
+    cr_assert_not_null(strstr(text, "\"name\": \"countdown/threads/gil/pymalloc/j:2/n:1000\""));
+    cr_assert_not_null(strstr(text, "\"params\": {\"k\": 10}"));
+    free(text);
+}
+
+/* ------------------------------------------------------------------------
+ * JSON strings
+ */
+
+static void write_string(FILE *f, const void *arg)
+{
+    rep_json_string(f, arg);
+}
+
+static void assert_json(const char *in, const char *expected)
+{
+    char *text = capture(write_string, in);
+    cr_assert_str_eq(text, expected, "escaping %s", in);
+    free(text);
+}
+
+Test(json, escapes_specials_and_controls)
+{
+    assert_json("plain", "\"plain\"");
+    assert_json("", "\"\"");
+    assert_json("a\"b\\c", "\"a\\\"b\\\\c\"");
+    assert_json("tab\tnl\ncr\r", "\"tab\\tnl\\ncr\\r\"");
+    assert_json("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
+    assert_json("\b\f", "\"\\b\\f\"");
+}
+
+Test(json, keeps_utf8_and_replaces_invalid_bytes)
+{
+    assert_json("min … max µs", "\"min … max µs\"");
+    assert_json("\xf0\x9f\x90\x8d", "\"\xf0\x9f\x90\x8d\"");       /* 4-byte sequence */
+    assert_json("a\xff" "b", "\"a\\ufffdb\"");                     /* never valid */
+    assert_json("\xc0\xaf", "\"\\ufffd\\ufffd\"");                 /* overlong '/' */
+    assert_json("\xe2\x82", "\"\\ufffd\\ufffd\"");                 /* truncated */
+    assert_json("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");     /* surrogate */
+}
+
+/* ------------------------------------------------------------------------
+ * Size parsing
+ */
+
+static int64_t parse_ok(const char *s)
+{
+    char err[128] = "";
+    int64_t v = -12345;
+
+    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), 0, "'%s' rejected: %s", s, err);
+    return v;
+}
+
+static void parse_bad(const char *s, const char *why)
+{
+    char err[128] = "";
+    int64_t v = 7;
+
+    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), -1, "'%s' accepted", s);
+    cr_assert_eq(v, 7, "output written on error");
+    cr_assert_not_null(strstr(err, why), "'%s': got '%s', expected '%s'", s, err, why);
+}
+
+Test(parse, accepted_forms)
+{
+    cr_assert_eq(parse_ok("50000000"), 50000000);
+    cr_assert_eq(parse_ok("50M"), 50000000);
+    cr_assert_eq(parse_ok("50m"), 50000000);
+    cr_assert_eq(parse_ok("2e6"), 2000000);
+    cr_assert_eq(parse_ok("2E6"), 2000000);
+    cr_assert_eq(parse_ok("50_000_000"), 50000000);
+    cr_assert_eq(parse_ok("1k"), 1000);
+    cr_assert_eq(parse_ok("1K"), 1000);
+    cr_assert_eq(parse_ok("1G"), 1000000000);
+    cr_assert_eq(parse_ok("2.5M"), 2500000);
+    cr_assert_eq(parse_ok("1.5k"), 1500);
+    cr_assert_eq(parse_ok("2.50k"), 2500);
+    cr_assert_eq(parse_ok("250e-1"), 25);
+    cr_assert_eq(parse_ok("0"), 0);
+    cr_assert_eq(parse_ok("007"), 7);
+    cr_assert_eq(parse_ok("+5"), 5);
+    cr_assert_eq(parse_ok("-5"), -5);
+    cr_assert_eq(parse_ok("9223372036854775807"), INT64_MAX);
+    cr_assert_eq(parse_ok("9.2e18"), 9200000000000000000);
+    cr_assert_eq(parse_ok("0e999999"), 0);
+}
+
+Test(parse, rejected_forms)
+{
+    parse_bad("", "empty");
+    parse_bad("abc", "not a number");
+    parse_bad("2.5", "not an integer");
+    parse_bad("1.2345k", "not an integer");
+    parse_bad("25e-1", "not an integer");
+    parse_bad("1e30", "too large");
+    parse_bad("99999999999999999999", "too large");
+    parse_bad("9223372036854775808", "too large");
+    parse_bad("1e-999999999999", "not an integer");
+    parse_bad("5_", "not a number");
+    parse_bad("_5", "not a number");
+    parse_bad("5__0", "not a number");
+    parse_bad(" 5", "not a number");
+    parse_bad("5 ", "not a number");
+    parse_bad("1.", "not a number");
+    parse_bad(".5", "not a number");
+    parse_bad("e5", "not a number");
+    parse_bad("0x10", "not a number");
+    parse_bad("5kk", "not a number");
+    parse_bad("5x", "not a number");
+    parse_bad("-", "not a number");
+}
+
+Test(parse, ranges)
+{
+    char err[128];
+    int64_t v;
+
+    cr_assert_eq(cli_parse_int_range("0", 1, 100, &v, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "out of range"));
+    cr_assert_eq(cli_parse_int_range("-5", 1, 100, &v, err, sizeof err), -1);
+    cr_assert_eq(cli_parse_int_range("101", 1, 100, &v, err, sizeof err), -1);
+    cr_assert_eq(cli_parse_int_range("100", 1, 100, &v, err, sizeof err), 0);
+    cr_assert_eq(v, 100);
+}
+
+/* ------------------------------------------------------------------------
+ * List parsing
+ */
+
+Test(lists, integers)
+{
+    int out[4];
+    char err[128];
+
+    cr_assert_eq(cli_parse_int_list("1,2,4", 1, 1024, out, 4, err, sizeof err), 3);
+    cr_assert(out[0] == 1 && out[1] == 2 && out[2] == 4);
+    cr_assert_eq(cli_parse_int_list("2", 1, 1024, out, 4, err, sizeof err), 1);
+    cr_assert_eq(cli_parse_int_list("1k", 1, 1024, out, 4, err, sizeof err), 1);
+    cr_assert_eq(out[0], 1000);
+}
+
+static void list_bad(const char *s, const char *why)
+{
+    int out[4];
+    char err[128] = "";
+
+    cr_assert_eq(cli_parse_int_list(s, 1, 1024, out, 4, err, sizeof err), -1, "'%s' accepted", s);
+    cr_assert_not_null(strstr(err, why), "'%s': got '%s'", s, err);
+}
+
+Test(lists, integer_errors)
+{
+    list_bad("", "empty list");
+    list_bad("1,,2", "empty item");
+    list_bad(",1", "empty item");
+    list_bad("1,", "empty item");
+    list_bad("2,2", "given twice");
+    list_bad("2,2.0", "given twice");
+    list_bad("0", "out of range");
+    list_bad("1025", "out of range");
+    list_bad("1,2,3,4,5", "too many");
+    list_bad("1,x", "not a number");
+}
+
+static const char *const abc[] = {"alpha", "beta", "gamma"};
+static const char *abc_at(int i) { return abc[i]; }
+static const cli_names_t abc_names = {"letter", 3, abc_at};
+
+Test(lists, names)
+{
+    int out[3];
+    char err[256] = "";
+
+    cr_assert_eq(cli_parse_name_list("gamma,alpha", &abc_names, out, 3, err, sizeof err), 2);
+    cr_assert(out[0] == 2 && out[1] == 0);
+    cr_assert_eq(cli_parse_name_list("alpha,alpha", &abc_names, out, 3, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "given twice"));
+    cr_assert_eq(cli_parse_name_list("alpha,,beta", &abc_names, out, 3, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "empty item"));
+    cr_assert_eq(cli_parse_name_list("delta", &abc_names, out, 3, err, sizeof err), -1);
+    cr_assert_str_eq(err, "unknown letter 'delta' (valid: alpha, beta, gamma)");
+    cr_assert_eq(cli_parse_name("beta", &abc_names, err, sizeof err), 1);
+    cr_assert_eq(cli_parse_name("Beta", &abc_names, err, sizeof err), -1);
+}
