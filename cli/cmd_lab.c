@@ -97,7 +97,7 @@ static int heap_fill(tstate_t *ts, obj_t *list, int64_t first, int64_t count)
     return 0;
 }
 
-static int heap_story(const pym_config_t *geometry, int64_t count, int verbose)
+static int heap_story(const pym_config_t *geometry, int64_t count)
 {
     interp_config_t cfg = {.guard = GUARD_gil, .allocator = HEAP_pymalloc, .immortal = true,
                            .pymalloc = *geometry};
@@ -125,10 +125,7 @@ static int heap_story(const pym_config_t *geometry, int64_t count, int verbose)
     heap_show(&interp, "1. after building the list");
 
     heap_punch_holes(ts, list);
-    if (verbose)
-        heap_show(&interp, "2. after x[1::2] = [None] * ...: every other int freed, pools full of holes");
-    else
-        printf("\n2. every other int freed: pools stay 'used', their free blocks on LIFO lists\n");
+    heap_show(&interp, "2. after x[1::2] = [None] * ...: every other int freed, pools full of holes");
 
     if (heap_fill(ts, list, 1000000, count / 2) < 0)
         goto fail;
@@ -155,16 +152,15 @@ int cmd_heap(int argc, char **argv)
         {"objects", required_argument, NULL, 'n'},
         {"arena-size", required_argument, NULL, 'A'},
         {"pool-size", required_argument, NULL, 'S'},
-        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     pym_config_t geometry = {0, 0};
     int64_t count = 50000;
-    int verbose = 0, c;
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":n:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
         int64_t v;
         switch (c) {
         case 'n':
@@ -181,15 +177,12 @@ int cmd_heap(int argc, char **argv)
             else
                 geometry.pool_size = (size_t)v;
             break;
-        case 'v':
-            verbose = 1;
-            break;
         case 'h':
-            printf("usage: gil-lab heap [-n OBJECTS] [--arena-size BYTES] [--pool-size BYTES] [-v]\n\n"
+            printf("usage: gil-lab heap [-n OBJECTS] [--arena-size BYTES] [--pool-size BYTES]\n\n"
                    "Tell an allocation story with the pymalloc model and print, after each\n"
                    "step, the arena/pool map and the size-class table:\n"
                    "  1. build a list of OBJECTS ints (default 50000)\n"
-                   "  2. free every other int (shown with -v)\n"
+                   "  2. free every other int: pools keep holes on their free lists\n"
                    "  3. append OBJECTS/2 new ints: freed blocks are reused first\n"
                    "  4. free everything: empty arenas go back to the OS\n"
                    "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools; the seed\n"
@@ -207,5 +200,5 @@ int cmd_heap(int argc, char **argv)
         fprintf(stderr, "gil-lab: unexpected argument '%s' for heap\n", argv[optind]);
         return 2;
     }
-    return heap_story(&geometry, count, verbose);
+    return heap_story(&geometry, count);
 }

@@ -158,6 +158,11 @@ int code_check(const code_t *code, char *err, size_t errlen)
             snprintf(err, errlen, "%s: instruction %d LIST_APPEND reaches below the stack", code->name, at);
             return -1;
         }
+        if (in->op == OP_RETURN_VALUE && depth[at] > 1) {
+            snprintf(err, errlen, "%s: instruction %d RETURN_VALUE leaves %d values on the stack",
+                     code->name, at, depth[at] - 1);
+            return -1;
+        }
         int after = depth[at] - pop;
         if (after < 0 || after + push > CODE_MAX_STACK) {
             snprintf(err, errlen, "%s: instruction %d %s takes the stack out of 0..%d", code->name, at,

@@ -194,6 +194,8 @@ static int64_t g_binop(tstate_t *ts, int op, int64_t a, int64_t b, int *failed)
             *failed = 1;
             return 0;
         }
+        if (b == -1)   /* INT64_MIN % -1 traps in C; in Python it is 0 */
+            return 0;
         r = a % b;
         if (r != 0 && ((r < 0) != (b < 0)))   /* Python's floored modulo */
             r += b;
@@ -344,7 +346,9 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
         }
         case OP_POP_JUMP_IF_FALSE: {
             obj_t *v = *--sp;
-            int truth = obj_is_int(v) ? int_value(v) != 0 : v != &interp->none;
+            int truth = obj_is_int(v)          ? int_value(v) != 0
+                        : v->type == &G(list_type) ? ((list_obj_t *)v)->size != 0
+                                                   : v != &interp->none;
             g_decref(ts, v);
             if (!truth)
                 pc = code->instrs + in->arg;

@@ -209,6 +209,7 @@ int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress, vo
 {
     memset(row, 0, sizeof(*row));
     row->spec = *spec;
+    err[0] = '\0';
     if (run_spec_check(spec, err, errlen) < 0)
         return -1;
 

@@ -17,7 +17,11 @@ int64_t worker_share(int64_t size, int workers, int i)
 int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t *out)
 {
     const guard_ops_t *ops = ts->interp->ops;
-    tstate_t before = *ts;
+    /* Only the counters: the rest of the thread state (its list link) may be
+     * written by other threads under the interpreter lock meanwhile. */
+    const gil_stats_t gil0 = ts->gil.stats;
+    const uint64_t local0 = ts->rc_local, shared0 = ts->rc_shared, queued0 = ts->brc_queued,
+                   merged0 = ts->brc_merged, allocated0 = ts->objects_allocated;
 
     uint64_t t0 = clock_now_ns();
     ops->attach(ts);
@@ -29,15 +33,15 @@ int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t 
     uint64_t t1 = clock_now_ns();
 
     out->run_s = clock_seconds(t1 - t0);
-    out->gil.acquisitions = ts->gil.stats.acquisitions - before.gil.stats.acquisitions;
-    out->gil.forced_drops = ts->gil.stats.forced_drops - before.gil.stats.forced_drops;
-    out->gil.drop_requests = ts->gil.stats.drop_requests - before.gil.stats.drop_requests;
-    out->gil.wait_ns = ts->gil.stats.wait_ns - before.gil.stats.wait_ns;
-    out->rc_local = ts->rc_local - before.rc_local;
-    out->rc_shared = ts->rc_shared - before.rc_shared;
-    out->brc_queued = ts->brc_queued - before.brc_queued;
-    out->brc_merged = ts->brc_merged - before.brc_merged;
-    out->objects_allocated = ts->objects_allocated - before.objects_allocated;
+    out->gil.acquisitions = ts->gil.stats.acquisitions - gil0.acquisitions;
+    out->gil.forced_drops = ts->gil.stats.forced_drops - gil0.forced_drops;
+    out->gil.drop_requests = ts->gil.stats.drop_requests - gil0.drop_requests;
+    out->gil.wait_ns = ts->gil.stats.wait_ns - gil0.wait_ns;
+    out->rc_local = ts->rc_local - local0;
+    out->rc_shared = ts->rc_shared - shared0;
+    out->brc_queued = ts->brc_queued - queued0;
+    out->brc_merged = ts->brc_merged - merged0;
+    out->objects_allocated = ts->objects_allocated - allocated0;
     if (res == NULL) {
         snprintf(out->error, sizeof(out->error), "%s", ts->error[0] ? ts->error : "unknown error");
         return -1;

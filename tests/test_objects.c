@@ -1,0 +1,415 @@
+/* tests/test_objects.c: the object model (lab/object.h, lab/interp.c and
+ * the object operations every guard compiles from lab/eval_impl.h).
+ *
+ *   - the small-int cache: the seed's id() demo (10 is 10, 257 is not 257)
+ *   - immortal objects (PEP 683): no guard's incref/decref changes them and
+ *     none frees them, not even after more decrefs than increfs
+ *   - --no-immortal: small ints, None, True and False become ordinary
+ *     objects whose counts move, held once by the interpreter
+ *   - freeing at zero, and the leak counter returning to its baseline
+ *   - list growth follows CPython's over-allocation, list dealloc releases
+ *     its items
+ *   - the same allocation test over every allocator kind (pymalloc also
+ *     passes its full heap walk and returns to its byte baseline)
+ *
+ * Every test loops over every guard: they share one object layout and must
+ * agree on everything observable here.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab/interp.h"
+#include "lab/object.h"
+
+typedef struct lab {
+    interp_t *interp;
+    tstate_t *ts;
+    const guard_ops_t *ops;
+    bool biased;
+} lab_t;
+
+/* An interpreter with one attached thread state. */
+static lab_t lab_open(guard_kind_t guard, heap_kind_t heap, bool immortal)
+{
+    lab_t l;
+    char err[200] = "";
+    interp_config_t cfg = {.guard = guard, .allocator = heap, .immortal = immortal};
+    l.interp = malloc(sizeof(*l.interp));
+    cr_assert_not_null(l.interp);
+    cr_assert_eq(interp_init(l.interp, &cfg, err, sizeof(err)), 0, "interp_init: %s", err);
+    l.ts = tstate_new(l.interp);
+    cr_assert_not_null(l.ts);
+    l.ops = l.interp->ops;
+    l.biased = guard == GUARD_biased;
+    l.ops->attach(l.ts);
+    return l;
+}
+
+static void lab_close(lab_t *l)
+{
+    interp_clear_globals(l->ts);
+    l->ops->detach(l->ts);
+    tstate_delete(l->ts);
+    interp_destroy(l->interp);
+    free(l->interp);
+}
+
+static intptr_t rc(const lab_t *l, const obj_t *o) { return obj_refcount(o, l->biased); }
+
+static obj_t *small_int(const lab_t *l, int64_t v) { return &l->interp->small_ints[v - SMALL_INT_MIN].ob; }
+
+/* The raw header fields a refcount operation could touch. */
+typedef struct snap {
+    uintptr_t tid;
+    uint32_t ref_local;
+    intptr_t refcnt;
+} snap_t;
+
+static snap_t snap(const obj_t *o) { return (snap_t){o->tid, o->ref_local, o->refcnt}; }
+
+static void assert_same(const obj_t *o, snap_t s, const char *what, const char *guard)
+{
+    cr_assert_eq(o->tid, s.tid, "%s: %s tid changed", guard, what);
+    cr_assert_eq(o->ref_local, s.ref_local, "%s: %s ref_local changed", guard, what);
+    cr_assert_eq(o->refcnt, s.refcnt, "%s: %s refcnt changed", guard, what);
+}
+
+Test(objects, small_int_identity)
+{
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_malloc, true);
+        const char *gn = guard_name(g);
+        int64_t live0 = interp_live_objects(l.interp);
+
+        /* id(10) == id(10): both come from the cache, nothing is allocated. */
+        obj_t *a = l.ops->int_new(l.ts, 10), *b = l.ops->int_new(l.ts, 10);
+        cr_assert_eq(a, b, "%s: 10 is 10", gn);
+        cr_assert_eq(a, small_int(&l, 10), "%s: 10 comes from the small-int cache", gn);
+        cr_assert_eq(int_value(a), 10);
+        cr_assert_eq(interp_live_objects(l.interp), live0, "%s: cached ints are not allocated", gn);
+
+        /* The cache's edges: -5 and 256 are in it, -6 and 257 are not. */
+        cr_assert_eq(l.ops->int_new(l.ts, -5), small_int(&l, -5));
+        cr_assert_eq(l.ops->int_new(l.ts, 256), small_int(&l, 256));
+        cr_assert_eq(int_value(small_int(&l, -5)), -5);
+        cr_assert_eq(int_value(small_int(&l, 256)), 256);
+
+        /* id(257) != id(257): two separate heap objects, one reference each. */
+        obj_t *c = l.ops->int_new(l.ts, 257), *d = l.ops->int_new(l.ts, 257);
+        obj_t *e = l.ops->int_new(l.ts, -6);
+        cr_assert_neq(c, d, "%s: 257 is not 257", gn);
+        cr_assert_eq(int_value(c), 257);
+        cr_assert_eq(int_value(d), 257);
+        cr_assert_eq(int_value(e), -6);
+        cr_assert_eq(c->type, &int_type);
+        cr_assert_eq(rc(&l, c), 1);
+        cr_assert_eq(rc(&l, d), 1);
+        cr_assert_not(obj_is_immortal(c));
+        cr_assert_eq(interp_live_objects(l.interp), live0 + 3);
+        l.ops->decref(l.ts, c);
+        l.ops->decref(l.ts, d);
+        l.ops->decref(l.ts, e);
+        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
+
+        /* Extreme values round-trip. */
+        obj_t *big = l.ops->int_new(l.ts, INT64_MAX), *low = l.ops->int_new(l.ts, INT64_MIN);
+        cr_assert_eq(int_value(big), INT64_MAX);
+        cr_assert_eq(int_value(low), INT64_MIN);
+        l.ops->decref(l.ts, big);
+        l.ops->decref(l.ts, low);
+        cr_assert_eq(interp_live_objects(l.interp), live0);
+        lab_close(&l);
+    }
+}
+
+Test(objects, immortal_objects_never_change)
+{
+    enum { N = 1000 };
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_malloc, true);
+        const char *gn = guard_name(g);
+        interp_t *in = l.interp;
+        obj_t *statics[3 + SMALL_INT_COUNT];
+        snap_t before[3 + SMALL_INT_COUNT];
+        int n = 0;
+        statics[n++] = &in->none;
+        statics[n++] = &in->true_obj.ob;
+        statics[n++] = &in->false_obj.ob;
+        for (int i = 0; i < SMALL_INT_COUNT; i++)
+            statics[n++] = &in->small_ints[i].ob;
+        for (int i = 0; i < n; i++) {
+            cr_assert(obj_is_immortal(statics[i]), "%s: static %d is immortal", gn, i);
+            cr_assert_eq(statics[i]->refcnt, OBJ_IMMORTAL_REFCNT);
+            cr_assert_eq(statics[i]->ref_local, OBJ_IMMORTAL_LOCAL);
+            cr_assert_eq(statics[i]->tid, 0);
+            before[i] = snap(statics[i]);
+        }
+        uint64_t freed0 = l.ts->objects_freed;
+
+        /* Balanced traffic, then far more decrefs than increfs: a mortal
+         * object would be freed (and the singletons' dealloc aborts). */
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < N; k++)
+                l.ops->incref(l.ts, statics[i]);
+            for (int k = 0; k < 3 * N; k++)
+                l.ops->decref(l.ts, statics[i]);
+        }
+        for (int i = 0; i < n; i++)
+            assert_same(statics[i], before[i], "an immortal object", gn);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: immortal objects are never freed", gn);
+        cr_assert_eq(rc(&l, &in->none), OBJ_IMMORTAL_REFCNT);
+
+        /* Creating them through the constructors does not count either. */
+        for (int k = 0; k < N; k++)
+            cr_assert_eq(l.ops->int_new(l.ts, 42), small_int(&l, 42));
+        assert_same(small_int(&l, 42), before[3 + 42 - SMALL_INT_MIN], "42", gn);
+        lab_close(&l);
+    }
+}
+
+Test(objects, no_immortal_makes_statics_ordinary)
+{
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_malloc, false);
+        const char *gn = guard_name(g);
+        interp_t *in = l.interp;
+        obj_t *statics[] = {&in->none, &in->true_obj.ob, &in->false_obj.ob, small_int(&l, 10),
+                            small_int(&l, -5), small_int(&l, 256)};
+        uint64_t freed0 = l.ts->objects_freed;
+
+        for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
+            obj_t *o = statics[i];
+            cr_assert_not(obj_is_immortal(o), "%s: static %zu is mortal with --no-immortal", gn, i);
+            cr_assert_eq(rc(&l, o), 1, "%s: the interpreter holds one reference", gn);
+            intptr_t raw = o->refcnt;
+            l.ops->incref(l.ts, o);
+            cr_assert_eq(rc(&l, o), 2, "%s: static %zu counts", gn, i);
+            cr_assert_neq(o->refcnt, raw, "%s: the count field moved", gn);
+            if (l.biased)   /* no owner: every thread counts in the shared field */
+                cr_assert_eq(o->refcnt - raw, (intptr_t)1 << BRC_SHARED_SHIFT);
+            else
+                cr_assert_eq(o->refcnt - raw, 1);
+            l.ops->decref(l.ts, o);
+            cr_assert_eq(rc(&l, o), 1);
+            cr_assert_eq(o->refcnt, raw);
+        }
+
+        /* The cache still hands out the same object, with a new reference. */
+        obj_t *ten = l.ops->int_new(l.ts, 10);
+        cr_assert_eq(ten, small_int(&l, 10));
+        cr_assert_eq(rc(&l, ten), 2, "%s: int_new(10) is a new reference", gn);
+        l.ops->decref(l.ts, ten);
+        cr_assert_eq(rc(&l, ten), 1);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: statics are never freed", gn);
+        lab_close(&l);
+    }
+}
+
+Test(objects, freed_at_refcount_zero)
+{
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_malloc, true);
+        const char *gn = guard_name(g);
+        int64_t live0 = interp_live_objects(l.interp);
+        uint64_t alloc0 = l.ts->objects_allocated, freed0 = l.ts->objects_freed;
+
+        obj_t *o = l.ops->int_new(l.ts, 1000);
+        cr_assert_eq(l.ts->objects_allocated, alloc0 + 1);
+        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
+        cr_assert_eq(rc(&l, o), 1);
+        for (int k = 0; k < 5; k++)
+            l.ops->incref(l.ts, o);
+        cr_assert_eq(rc(&l, o), 6, "%s", gn);
+        for (int k = 0; k < 5; k++)
+            l.ops->decref(l.ts, o);
+        cr_assert_eq(rc(&l, o), 1, "%s", gn);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: not freed while referenced", gn);
+        l.ops->decref(l.ts, o);
+        cr_assert_eq(l.ts->objects_freed, freed0 + 1, "%s: freed at zero", gn);
+        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
+
+        obj_t *list = l.ops->list_new(l.ts, 0);
+        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
+        l.ops->decref(l.ts, list);
+        cr_assert_eq(l.ts->objects_freed, freed0 + 2);
+        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
+        lab_close(&l);
+    }
+}
+
+Test(objects, list_append_over_allocation)
+{
+    /* CPython's list_resize: what `allocated` is after each append. */
+    static const intptr_t expected[] = {0, 4, 8, 16, 24, 32, 40, 52, 64, 76};
+    enum { NEXP = sizeof(expected) / sizeof(expected[0]), NITEMS = 76 };
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_pymalloc, true);
+        const char *gn = guard_name(g);
+        int64_t live0 = interp_live_objects(l.interp);
+        uint64_t freed0 = l.ts->objects_freed;
+        obj_t *items[NITEMS];
+
+        obj_t *o = l.ops->list_new(l.ts, 0);
+        list_obj_t *list = (list_obj_t *)o;
+        intptr_t seen[NEXP + 4];
+        int nseen = 0;
+        seen[nseen++] = list->allocated;
+        cr_assert_eq(list->size, 0);
+        for (int i = 0; i < NITEMS; i++) {
+            items[i] = l.ops->int_new(l.ts, 1000 + i);
+            cr_assert_eq(l.ops->list_append(l.ts, o, items[i]), 0, "%s: append %d", gn, i);
+            cr_assert_eq(list->size, i + 1);
+            cr_assert_geq(list->allocated, list->size);
+            if (list->allocated != seen[nseen - 1]) {
+                cr_assert_lt(nseen, NEXP + 4, "%s: too many resizes", gn);
+                seen[nseen++] = list->allocated;
+            }
+        }
+        cr_assert_eq(nseen, NEXP, "%s: %d distinct sizes, expected %d", gn, nseen, (int)NEXP);
+        for (int i = 0; i < NEXP; i++)
+            cr_assert_eq(seen[i], expected[i], "%s: allocation %d is %ld, CPython has %ld", gn, i,
+                         (long)seen[i], (long)expected[i]);
+        for (int i = 0; i < NITEMS; i++) {
+            cr_assert_eq(list->items[i], items[i], "%s: item %d kept its place", gn, i);
+            cr_assert_eq(rc(&l, items[i]), 1, "%s: append stole the reference", gn);
+        }
+        cr_assert_eq(interp_live_objects(l.interp), live0 + NITEMS + 1);
+
+        l.ops->decref(l.ts, o);
+        cr_assert_eq(l.ts->objects_freed, freed0 + NITEMS + 1, "%s: list and items freed", gn);
+        cr_assert_eq(interp_live_objects(l.interp), live0);
+        pym_stats_t st;
+        pym_get_stats(l.interp->heap.pym, &st);
+        cr_assert_eq(st.bytes_in_use, 0, "%s: the item array was freed too", gn);
+        lab_close(&l);
+    }
+}
+
+Test(objects, list_dealloc_releases_items)
+{
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, HEAP_malloc, false);
+        const char *gn = guard_name(g);
+        int64_t live0 = interp_live_objects(l.interp);
+        uint64_t freed0 = l.ts->objects_freed;
+        interp_t *in = l.interp;
+
+        obj_t *kept = l.ops->int_new(l.ts, 5000);       /* we keep a reference */
+        obj_t *only = l.ops->int_new(l.ts, 6000);       /* the list's alone */
+        obj_t *inner = l.ops->list_new(l.ts, 0);
+        obj_t *deep = l.ops->int_new(l.ts, 7000);
+        cr_assert_eq(l.ops->list_append(l.ts, inner, deep), 0);
+
+        obj_t *outer = l.ops->list_new(l.ts, 0);
+        l.ops->incref(l.ts, kept);
+        cr_assert_eq(l.ops->list_append(l.ts, outer, kept), 0);
+        cr_assert_eq(l.ops->list_append(l.ts, outer, only), 0);
+        cr_assert_eq(l.ops->list_append(l.ts, outer, inner), 0);
+        cr_assert_eq(l.ops->list_append(l.ts, outer, l.ops->int_new(l.ts, 5)), 0);
+        l.ops->incref(l.ts, &in->none);
+        cr_assert_eq(l.ops->list_append(l.ts, outer, &in->none), 0);
+        l.ops->incref(l.ts, kept);   /* twice in the list */
+        cr_assert_eq(l.ops->list_append(l.ts, outer, kept), 0);
+
+        cr_assert_eq(rc(&l, kept), 3);
+        cr_assert_eq(rc(&l, small_int(&l, 5)), 2);
+        cr_assert_eq(rc(&l, &in->none), 2);
+        cr_assert_eq(interp_live_objects(l.interp), live0 + 5);
+
+        l.ops->decref(l.ts, outer);
+        cr_assert_eq(rc(&l, kept), 1, "%s: both of the list's references dropped", gn);
+        cr_assert_eq(rc(&l, small_int(&l, 5)), 1, "%s: (mortal) 5 released", gn);
+        cr_assert_eq(rc(&l, &in->none), 1, "%s: None released", gn);
+        cr_assert_eq(l.ts->objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", gn);
+        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
+        l.ops->decref(l.ts, kept);
+        cr_assert_eq(interp_live_objects(l.interp), live0);
+        lab_close(&l);
+    }
+}
+
+/* ---- the allocator test, once per allocator kind --------------------- */
+
+ParameterizedTestParameters(objects, allocator)
+{
+    static heap_kind_t kinds[HEAP_COUNT];
+    for (int i = 0; i < HEAP_COUNT; i++)
+        kinds[i] = (heap_kind_t)i;
+    return cr_make_param_array(heap_kind_t, kinds, HEAP_COUNT);
+}
+
+static void check_pym(const lab_t *l, const char *what)
+{
+    if (l->interp->heap.kind != HEAP_pymalloc)
+        return;
+    char err[256] = "";
+    cr_assert_eq(pym_check(l->interp->heap.pym, err, sizeof(err)), 0, "%s: pym_check: %s", what, err);
+}
+
+ParameterizedTest(heap_kind_t *kind, objects, allocator)
+{
+    enum { NINTS = 20000, NLISTS = 200, PER_LIST = 100 };
+    obj_t **ints = malloc(NINTS * sizeof(*ints));
+    obj_t **lists = malloc(NLISTS * sizeof(*lists));
+    cr_assert_not_null(ints);
+    cr_assert_not_null(lists);
+    for (int g = 0; g < GUARD_COUNT; g++) {
+        lab_t l = lab_open(g, *kind, true);
+        char what[64];
+        snprintf(what, sizeof(what), "%s/%s", guard_name(g), heap_kind_name(*kind));
+        cr_assert_eq(l.interp->heap.kind, *kind);
+        int64_t live0 = interp_live_objects(l.interp);
+        pym_stats_t st0 = {0}, st;
+        if (*kind == HEAP_pymalloc)
+            pym_get_stats(l.interp->heap.pym, &st0);
+
+        for (int i = 0; i < NINTS; i++) {
+            ints[i] = l.ops->int_new(l.ts, 1000 + i);
+            cr_assert_not_null(ints[i], "%s: %s", what, l.ts->error);
+            cr_assert_eq(int_value(ints[i]), 1000 + i);
+        }
+        /* Item arrays grow past pymalloc's 512-byte limit: the large path. */
+        for (int i = 0; i < NLISTS; i++) {
+            lists[i] = l.ops->list_new(l.ts, 0);
+            cr_assert_not_null(lists[i], "%s: %s", what, l.ts->error);
+            for (int k = 0; k < PER_LIST; k++)
+                cr_assert_eq(l.ops->list_append(l.ts, lists[i], l.ops->int_new(l.ts, -1000 - k)), 0);
+        }
+        cr_assert_eq(interp_live_objects(l.interp), live0 + NINTS + NLISTS * (1 + PER_LIST), "%s", what);
+        check_pym(&l, what);
+        if (*kind == HEAP_pymalloc) {
+            pym_get_stats(l.interp->heap.pym, &st);
+            cr_assert_gt(st.bytes_in_use, st0.bytes_in_use);
+            cr_assert_gt(st.large_allocs, st0.large_allocs, "%s: item arrays are large", what);
+        }
+        /* Every value still intact (no block handed out twice). */
+        for (int i = 0; i < NINTS; i++)
+            cr_assert_eq(int_value(ints[i]), 1000 + i, "%s: int %d overwritten", what, i);
+
+        /* Free in an interleaved order: odd ints, lists, even ints. */
+        for (int i = 1; i < NINTS; i += 2)
+            l.ops->decref(l.ts, ints[i]);
+        check_pym(&l, what);
+        for (int i = 0; i < NLISTS; i++)
+            l.ops->decref(l.ts, lists[i]);
+        for (int i = 0; i < NINTS; i += 2)
+            l.ops->decref(l.ts, ints[i]);
+
+        cr_assert_eq(interp_live_objects(l.interp), live0, "%s: live count back to baseline", what);
+        check_pym(&l, what);
+        if (*kind == HEAP_pymalloc) {
+            pym_get_stats(l.interp->heap.pym, &st);
+            cr_assert_eq(st.bytes_in_use, st0.bytes_in_use, "%s: bytes in use back to baseline", what);
+            cr_assert_eq(st.large_allocs, st0.large_allocs, "%s", what);
+            cr_assert_eq(st.mallocs - st0.mallocs, st.frees - st0.frees, "%s: every malloc freed", what);
+        }
+        lab_close(&l);
+    }
+    free(ints);
+    free(lists);
+}

@@ -1,0 +1,760 @@
+/* tests/test_runners.c: the runners (runners/): one row per mode with a
+ * tiny size, the isolation of forked workers, spec validation, and how a
+ * dead worker is reported.
+ *
+ *   - run_row in every mode: samples filled and consistent, the countdown's
+ *     exact allocation count, GIL and biased counters where they apply,
+ *     the progress callback
+ *   - forked workers are isolated: a processes run, a pool and a bare fork
+ *     (interp_after_fork_child) change nothing the parent can see, even
+ *     when the child increfs, allocates and appends
+ *   - a fork taken while another thread holds the GIL: the child can still
+ *     take its own GIL and run bytecode
+ *   - run_spec_check's messages
+ *   - pipe_read_all / pipe_write_all at EOF and on a broken pipe,
+ *     child_status_text on children that exited or were killed, and an
+ *     end-to-end run whose workers are killed mid-run
+ *
+ * Every child forked here leaves with _exit(), never returning into
+ * Criterion; Criterion assertions are made in the parent only.
+ */
+#define _DEFAULT_SOURCE 1
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lab/code.h"
+#include "lab/interp.h"
+#include "runners/internal.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
+
+#define SIZE 20000
+
+static run_spec_t spec_of(const workload_t *wl, run_mode_t mode, guard_kind_t guard, int workers)
+{
+    run_spec_t s = {
+        .workload = wl,
+        .size = SIZE,
+        .mode = mode,
+        .guard = guard,
+        .allocator = guard_get(guard)->default_allocator,
+        .workers = workers,
+        .switch_interval_us = GIL_DEFAULT_INTERVAL_US,
+        .pin = RUN_PIN_NONE,
+        .immortal = true,
+        .warmup = 1,
+        .repeats = 2,
+    };
+    for (int i = 0; i < wl->nparams; i++)
+        s.params[i] = wl->params[i].def;
+    return s;
+}
+
+typedef struct progress {
+    int calls;
+    int last_done;
+    int total;
+    bool ordered;
+} progress_t;
+
+static void on_progress(const run_spec_t *spec, int done, int total, void *arg)
+{
+    progress_t *p = arg;
+    (void)spec;
+    if (done != p->last_done + 1)
+        p->ordered = false;
+    p->last_done = done;
+    p->total = total;
+    p->calls++;
+}
+
+/* Run a row that must succeed; check what every mode fills. */
+static void check_row(const run_spec_t *spec, run_row_t *row)
+{
+    char err[300] = "";
+    progress_t prog = {.ordered = true};
+    const char *what = run_mode_name(spec->mode);
+    const char *gn = guard_name(spec->guard);
+    int rc = run_row(spec, row, on_progress, &prog, err, sizeof(err));
+    cr_assert_eq(rc, 0, "%s/%s/%s: %s", spec->workload->name, what, gn, err);
+    cr_assert_eq(row->nsamples, spec->repeats, "%s/%s: warm-ups are not kept", what, gn);
+    cr_assert_not_null(row->samples);
+    cr_assert_eq(prog.calls, spec->warmup + spec->repeats, "%s/%s: one progress call per run", what, gn);
+    cr_assert_eq(prog.total, spec->warmup + spec->repeats);
+    cr_assert(prog.ordered);
+    cr_assert_eq(row->spec.workers, spec->workers);
+    for (int i = 0; i < row->nsamples; i++) {
+        const run_sample_t *s = &row->samples[i];
+        cr_assert_gt(s->wall_s, 0, "%s/%s: sample %d wall time", what, gn, i);
+        cr_assert_gt(s->worker_min_s, 0, "%s/%s: worker time", what, gn);
+        cr_assert_leq(s->worker_min_s, s->worker_mean_s, "%s/%s", what, gn);
+        cr_assert_leq(s->worker_mean_s, s->worker_max_s, "%s/%s", what, gn);
+        cr_assert_geq(s->cpu_user_s, 0);
+        cr_assert_geq(s->cpu_sys_s, 0);
+        cr_assert_gt(s->objects_allocated, 0, "%s/%s: workers report their allocations", what, gn);
+        if (spec->mode == RUN_MODE_pool)
+            cr_assert_gt(s->startup_s, 0, "pool: start-up measured");
+        else
+            cr_assert_eq(s->startup_s, 0, "%s: no start-up column", what);
+        if (spec->allocator == HEAP_pymalloc)
+            cr_assert_gt(s->heap_bytes_peak, 0, "%s/%s: pymalloc peak reported", what, gn);
+        if (spec->guard == GUARD_gil)
+            cr_assert_geq(s->gil_acquisitions, (uint64_t)spec->workers, "%s: every worker took a GIL", what);
+        else
+            cr_assert_eq(s->gil_acquisitions, 0, "%s/%s: no GIL", what, gn);
+        if (spec->guard != GUARD_biased) {
+            cr_assert_eq(s->rc_shared, 0);
+            cr_assert_eq(s->brc_queued + s->brc_merged, 0);
+        }
+    }
+}
+
+Test(runners, every_mode_runs_a_row)
+{
+    for (int m = 0; m < RUN_MODE_COUNT; m++) {
+        for (int g = 0; g < GUARD_COUNT; g++) {
+            if (!guard_get(g)->threadsafe && m != RUN_MODE_single)
+                continue;
+            int workers = m == RUN_MODE_single ? 1 : 2;
+            run_spec_t spec = spec_of(&wl_countdown, m, g, workers);
+            run_row_t row;
+            check_row(&spec, &row);
+            /* Each worker allocates its argument and share-1 .. 257. */
+            for (int i = 0; i < row.nsamples; i++)
+                cr_assert_eq(row.samples[i].objects_allocated, (uint64_t)(SIZE - SMALL_INT_MAX * workers),
+                             "%s/%s: %llu objects", run_mode_name(m), guard_name(g),
+                             (unsigned long long)row.samples[i].objects_allocated);
+            run_row_free(&row);
+            cr_assert_null(row.samples);
+            cr_assert_eq(row.nsamples, 0);
+        }
+    }
+}
+
+Test(runners, threads_under_the_gil_take_turns)
+{
+    run_spec_t spec = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 2);
+    run_row_t row;
+    check_row(&spec, &row);
+    for (int i = 0; i < row.nsamples; i++) {
+        cr_assert_geq(row.samples[i].gil_acquisitions, 2);
+        cr_assert_geq(row.samples[i].gil_switches, 2, "two threads held the one GIL");
+    }
+    run_row_free(&row);
+}
+
+Test(runners, other_workloads_in_every_mode)
+{
+    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
+    const workload_t *wls[] = {&wl_alloc, &wl_shared};
+    for (size_t w = 0; w < 2; w++) {
+        for (int m = 1; m < RUN_MODE_COUNT; m++) {
+            for (size_t g = 0; g < 3; g++) {
+                run_spec_t spec = spec_of(wls[w], m, guards[g], 2);
+                if (wls[w] == &wl_alloc)
+                    spec.params[0] = 100;
+                spec.immortal = g != 1;   /* atomic with --no-immortal: contended statics */
+                run_row_t row;
+                check_row(&spec, &row);
+                /* Threads share the main thread's L; a forked worker runs in
+                 * the main thread's state, so it owns its copy of L. */
+                if (guards[g] == GUARD_biased && wls[w] == &wl_shared && m == RUN_MODE_threads)
+                    cr_assert_gt(row.samples[0].rc_shared, 0, "threads: L is not the workers' own");
+                run_row_free(&row);
+            }
+        }
+    }
+}
+
+/* ---- isolation of forked workers ------------------------------------------ */
+
+typedef struct lab {
+    interp_t *interp;
+    tstate_t *ts;
+    const guard_ops_t *ops;
+    bool biased;
+} lab_t;
+
+static lab_t lab_open(guard_kind_t guard, heap_kind_t heap)
+{
+    lab_t l;
+    char err[200] = "";
+    interp_config_t cfg = {.guard = guard, .allocator = heap, .immortal = true};
+    l.interp = malloc(sizeof(*l.interp));
+    cr_assert_not_null(l.interp);
+    cr_assert_eq(interp_init(l.interp, &cfg, err, sizeof(err)), 0, "interp_init: %s", err);
+    l.ts = tstate_new(l.interp);
+    cr_assert_not_null(l.ts);
+    l.ops = l.interp->ops;
+    l.biased = guard == GUARD_biased;
+    return l;
+}
+
+static void lab_close(lab_t *l)
+{
+    l->ops->attach(l->ts);
+    interp_clear_globals(l->ts);
+    l->ops->detach(l->ts);
+    tstate_delete(l->ts);
+    cr_assert_eq(interp_live_objects(l->interp), 0, "leak at close");
+    interp_destroy(l->interp);
+    free(l->interp);
+}
+
+/* What the parent can see of its interpreter. */
+typedef struct view {
+    int64_t live;
+    intptr_t list_rc;
+    intptr_t list_size;
+    intptr_t item_rc;
+    int64_t item_value;
+    pym_stats_t pym;
+} view_t;
+
+static view_t view_of(const lab_t *l)
+{
+    view_t v;
+    memset(&v, 0, sizeof(v));
+    obj_t *list = l->interp->globals[0];
+    v.live = interp_live_objects(l->interp);
+    v.list_rc = obj_refcount(list, l->biased);
+    v.list_size = ((list_obj_t *)list)->size;
+    v.item_rc = obj_refcount(((list_obj_t *)list)->items[0], l->biased);
+    v.item_value = int_value(((list_obj_t *)list)->items[0]);
+    if (l->interp->heap.kind == HEAP_pymalloc)
+        pym_get_stats(l->interp->heap.pym, &v.pym);
+    return v;
+}
+
+static void assert_view_eq(const view_t *a, const view_t *b, const char *what)
+{
+    cr_assert_eq(a->live, b->live, "%s: live objects changed in the parent", what);
+    cr_assert_eq(a->list_rc, b->list_rc, "%s: the list's count changed in the parent", what);
+    cr_assert_eq(a->list_size, b->list_size, "%s: the list grew in the parent", what);
+    cr_assert_eq(a->item_rc, b->item_rc, "%s", what);
+    cr_assert_eq(a->item_value, b->item_value, "%s", what);
+    cr_assert_eq(a->pym.bytes_in_use, b->pym.bytes_in_use, "%s: heap bytes changed in the parent", what);
+    cr_assert_eq(a->pym.mallocs, b->pym.mallocs, "%s: the parent's pymalloc was called", what);
+    cr_assert_eq(a->pym.frees, b->pym.frees, "%s", what);
+}
+
+/* A global list of 8 large ints, as the `shared` workload's L but with
+ * heap-allocated items. */
+static void make_global_list(lab_t *l)
+{
+    l->ops->attach(l->ts);
+    obj_t *list = l->ops->list_new(l->ts, 0);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(l->ops->list_append(l->ts, list, l->ops->int_new(l->ts, 5000 + i)), 0);
+    l->interp->globals[0] = list;
+    l->ops->detach(l->ts);
+}
+
+Test(isolation, bare_fork_child_changes_stay_in_the_child)
+{
+    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
+    for (int g = 0; g < 3; g++) {
+        lab_t l = lab_open(guards[g], HEAP_pymalloc);
+        make_global_list(&l);
+        view_t before = view_of(&l);
+        int p[2];
+        cr_assert_eq(pipe(p), 0);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            close(p[0]);
+            alarm(20);   /* a hang in the child becomes SIGALRM, not a stuck test */
+            interp_after_fork_child(l.interp, l.ts);
+            const guard_ops_t *ops = l.ops;
+            obj_t *list = l.interp->globals[0];
+            ops->attach(l.ts);
+            for (int k = 0; k < 100; k++)
+                ops->incref(l.ts, list);
+            ops->incref(l.ts, ((list_obj_t *)list)->items[0]);
+            ((int_obj_t *)((list_obj_t *)list)->items[1])->value = -1;
+            for (int k = 0; k < 1000; k++)
+                ops->list_append(l.ts, list, ops->int_new(l.ts, 100000 + k));
+            ops->detach(l.ts);
+            view_t child = view_of(&l);
+            _exit(pipe_write_all(p[1], &child, sizeof(child)) == 0 ? 0 : 1);
+        }
+        close(p[1]);
+        view_t child;
+        int got = pipe_read_all(p[0], &child, sizeof(child));
+        close(p[0]);
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        char how[96];
+        child_status_text(status, how, sizeof(how));
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %s", how);
+        cr_assert_eq(got, 0);
+
+        /* The child did change its copy... */
+        cr_assert_eq(child.list_rc, before.list_rc + 100);
+        cr_assert_eq(child.list_size, before.list_size + 1000);
+        cr_assert_eq(child.item_rc, before.item_rc + 1);
+        cr_assert_eq(child.live, before.live + 1000);
+        cr_assert_gt(child.pym.bytes_in_use, before.pym.bytes_in_use);
+        /* ... and the parent's is untouched. */
+        view_t after = view_of(&l);
+        assert_view_eq(&after, &before, guard_name(guards[g]));
+        cr_assert_eq(int_value(((list_obj_t *)l.interp->globals[0])->items[1]), 5001);
+        lab_close(&l);
+    }
+}
+
+/* A runner context as runner.c builds it, around our own interpreter. */
+typedef struct rig {
+    lab_t l;
+    run_spec_t spec;
+    code_t code;
+    worker_result_t *results;
+    char err[300];
+    run_ctx_t ctx;
+} rig_t;
+
+static void rig_open(rig_t *r, guard_kind_t g, run_mode_t mode)
+{
+    r->l = lab_open(g, HEAP_pymalloc);
+    r->spec = spec_of(&wl_shared, mode, g, 2);
+    r->spec.allocator = HEAP_pymalloc;
+    r->spec.params[0] = 8;
+    cr_assert_eq(wl_shared.build(&r->code, r->spec.params), 0);
+    r->l.ops->attach(r->l.ts);
+    cr_assert_eq(wl_shared.setup(r->l.ts, r->spec.params), 0);
+    r->l.ops->detach(r->l.ts);
+    r->results = aligned_alloc(64, 2 * sizeof(worker_result_t));
+    cr_assert_not_null(r->results);
+    memset(r->results, 0, 2 * sizeof(worker_result_t));
+    r->err[0] = '\0';
+    r->ctx = (run_ctx_t){.spec = &r->spec, .interp = r->l.interp, .main_ts = r->l.ts, .code = &r->code,
+                         .pin = NULL, .results = r->results, .err = r->err, .errlen = sizeof(r->err)};
+}
+
+static void rig_close(rig_t *r)
+{
+    free(r->results);
+    lab_close(&r->l);
+}
+
+/* The parent's L, heap and live count after workers ran in forked copies. */
+static void parent_unchanged(rig_t *r, const char *what)
+{
+    obj_t *list = r->l.interp->globals[0];
+    cr_assert_eq(obj_refcount(list, r->l.biased), 1, "%s: L's count in the parent", what);
+    cr_assert_eq(((list_obj_t *)list)->size, 8);
+    cr_assert_eq(interp_live_objects(r->l.interp), 1, "%s: only L lives in the parent", what);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_empty(r->results[i].error, "%s: worker %d: %s", what, i, r->results[i].error);
+        cr_assert_gt(r->results[i].objects_allocated, 0, "%s: worker %d ran", what, i);
+        cr_assert_eq(r->results[i].leaked, 0);
+    }
+}
+
+Test(isolation, processes_run_leaves_the_parent_untouched)
+{
+    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
+    signal(SIGPIPE, SIG_IGN);
+    for (int g = 0; g < 3; g++) {
+        rig_t r;
+        rig_open(&r, guards[g], RUN_MODE_processes);
+        pym_stats_t st0, st1;
+        pym_get_stats(r.l.interp->heap.pym, &st0);
+        uint64_t alloc0 = r.l.ts->objects_allocated;
+        run_sample_t sample;
+        memset(&sample, 0, sizeof(sample));
+        cr_assert_eq(run_processes(&r.ctx, &sample), 0, "%s: %s", guard_name(guards[g]), r.err);
+        pym_get_stats(r.l.interp->heap.pym, &st1);
+        parent_unchanged(&r, "processes");
+        cr_assert_eq(st1.mallocs, st0.mallocs, "the children allocated in their own heaps");
+        cr_assert_eq(st1.bytes_in_use, st0.bytes_in_use);
+        cr_assert_eq(r.l.ts->objects_allocated, alloc0);
+        cr_assert_gt(sample.wall_s, 0);
+        rig_close(&r);
+    }
+}
+
+Test(isolation, pool_leaves_the_parent_untouched)
+{
+    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
+    signal(SIGPIPE, SIG_IGN);
+    for (int g = 0; g < 3; g++) {
+        rig_t r;
+        rig_open(&r, guards[g], RUN_MODE_pool);
+        pym_stats_t st0, st1;
+        pym_get_stats(r.l.interp->heap.pym, &st0);
+        double startup = 0;
+        pool_t *pool = pool_open(&r.ctx, &startup);
+        cr_assert_not_null(pool, "%s", r.err);
+        cr_assert_gt(startup, 0);
+        for (int k = 0; k < 3; k++) {
+            run_sample_t sample;
+            memset(&sample, 0, sizeof(sample));
+            memset(r.results, 0, 2 * sizeof(worker_result_t));
+            cr_assert_eq(pool_run(pool, &r.ctx, &sample), 0, "%s: %s", guard_name(guards[g]), r.err);
+            parent_unchanged(&r, "pool");
+        }
+        pool_close(pool);
+        pym_get_stats(r.l.interp->heap.pym, &st1);
+        cr_assert_eq(st1.mallocs, st0.mallocs);
+        cr_assert_eq(st1.bytes_in_use, st0.bytes_in_use);
+        rig_close(&r);
+    }
+}
+
+/* ---- fork while another thread holds the GIL --------------------------------- */
+
+typedef struct holder {
+    interp_t *interp;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int holding;
+    int release;
+} holder_t;
+
+static void *holder_main(void *p)
+{
+    holder_t *h = p;
+    tstate_t *ts = tstate_new(h->interp);
+    h->interp->ops->attach(ts);
+    pthread_mutex_lock(&h->mutex);
+    h->holding = 1;
+    pthread_cond_broadcast(&h->cond);
+    while (!h->release)
+        pthread_cond_wait(&h->cond, &h->mutex);
+    pthread_mutex_unlock(&h->mutex);
+    h->interp->ops->detach(ts);
+    tstate_delete(ts);
+    return NULL;
+}
+
+Test(isolation, fork_while_another_thread_holds_the_gil)
+{
+    lab_t l = lab_open(GUARD_gil, HEAP_pymalloc);
+    holder_t h = {.interp = l.interp, .mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, holder_main, &h), 0);
+    pthread_mutex_lock(&h.mutex);
+    while (!h.holding)
+        pthread_cond_wait(&h.cond, &h.mutex);
+    pthread_mutex_unlock(&h.mutex);
+
+    code_t c;
+    cr_assert_eq(wl_countdown.build(&c, NULL), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        alarm(20);
+        interp_after_fork_child(l.interp, l.ts);
+        int64_t live = interp_live_objects(l.interp);
+        l.ops->attach(l.ts);   /* would wait for ever on the parent's holder */
+        obj_t *arg = l.ops->int_new(l.ts, 5000);
+        obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
+        int ok = r == &l.interp->none;
+        l.ops->detach(l.ts);
+        ok = ok && interp_live_objects(l.interp) == live;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    pthread_mutex_lock(&h.mutex);
+    h.release = 1;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.mutex);
+    cr_assert_eq(pthread_join(th, NULL), 0);
+    char how[96];
+    child_status_text(status, how, sizeof(how));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %s", how);
+    lab_close(&l);
+}
+
+/* ---- run_spec_check ------------------------------------------------------------ */
+
+static void expect_invalid(const run_spec_t *spec, const char *expect)
+{
+    char err[300] = "";
+    cr_assert_eq(run_spec_check(spec, err, sizeof(err)), -1, "must be rejected: %s", expect);
+    cr_assert(strstr(err, expect) != NULL, "message '%s' lacks '%s'", err, expect);
+    /* run_row refuses it the same way, with an empty row. */
+    run_row_t row;
+    char err2[300] = "";
+    cr_assert_eq(run_row(spec, &row, NULL, NULL, err2, sizeof(err2)), -1);
+    cr_assert_str_eq(err2, err);
+    cr_assert_eq(row.nsamples, 0);
+    cr_assert_null(row.samples);
+}
+
+Test(spec_check, rejects_bad_specs)
+{
+    char err[300] = "";
+    run_spec_t ok = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 4);
+    cr_assert_eq(run_spec_check(&ok, err, sizeof(err)), 0, "%s", err);
+
+    run_spec_t s = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_none, 2);
+    expect_invalid(&s, "only allowed with mode single");
+    s.mode = RUN_MODE_processes;
+    expect_invalid(&s, "single");
+    s = spec_of(&wl_countdown, RUN_MODE_single, GUARD_none, 1);
+    cr_assert_eq(run_spec_check(&s, err, sizeof(err)), 0, "none is fine alone: %s", err);
+
+    s = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 0);
+    expect_invalid(&s, "workers must be between 1 and 1024, not 0");
+    s.workers = RUN_MAX_WORKERS + 1;
+    expect_invalid(&s, "workers must be between");
+    s = spec_of(&wl_countdown, RUN_MODE_single, GUARD_gil, 2);
+    expect_invalid(&s, "exactly one worker");
+
+    s = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 4);
+    s.size = 3;
+    expect_invalid(&s, "size 3 is smaller than the 4 workers");
+    s.size = 0;
+    expect_invalid(&s, "size for countdown must be between 1 and");
+    s.size = wl_countdown.max_size + 1;
+    expect_invalid(&s, "size for countdown must be between");
+
+    s = spec_of(&wl_shared, RUN_MODE_threads, GUARD_gil, 2);
+    s.params[0] = 0;
+    expect_invalid(&s, "parameter length of shared must be between 1 and 1000000, not 0");
+    s.params[0] = 1000001;
+    expect_invalid(&s, "parameter length");
+    s = spec_of(&wl_alloc, RUN_MODE_threads, GUARD_gil, 2);
+    s.params[0] = -1;
+    expect_invalid(&s, "parameter k of alloc");
+
+    s = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 2);
+    s.repeats = 0;
+    expect_invalid(&s, "repeats must be at least 1");
+    s.repeats = 1;
+    s.warmup = -1;
+    expect_invalid(&s, "warm-ups");
+    s.warmup = 0;
+    s.switch_interval_us = 0;
+    expect_invalid(&s, "switch interval");
+
+    s = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 2);
+    s.workload = NULL;
+    cr_assert_eq(run_spec_check(&s, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "incomplete") != NULL, "%s", err);
+    s.workload = &wl_countdown;
+    s.mode = RUN_MODE_COUNT;
+    cr_assert_eq(run_spec_check(&s, err, sizeof(err)), -1);
+    s.mode = RUN_MODE_threads;
+    s.allocator = HEAP_COUNT;
+    cr_assert_eq(run_spec_check(&s, err, sizeof(err)), -1);
+}
+
+Test(spec_check, mode_names)
+{
+    for (int m = 0; m < RUN_MODE_COUNT; m++) {
+        cr_assert_eq(run_mode_find(run_mode_name(m)), m);
+        cr_assert_str_not_empty(run_mode_description(m));
+    }
+    cr_assert_eq(run_mode_find("thread"), -1);
+    cr_assert_str_eq(run_mode_name(RUN_MODE_COUNT), "?");
+    cr_assert_eq(run_mode_find("pool"), RUN_MODE_pool);
+}
+
+Test(spec_check, worker_shares)
+{
+    static const struct { int64_t size; int workers; } cases[] = {
+        {20000, 2}, {20001, 2}, {7, 7}, {10, 3}, {1000003, 16}, {5, 1},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        int64_t sum = 0, lo = INT64_MAX, hi = 0, prev = INT64_MAX;
+        for (int i = 0; i < cases[k].workers; i++) {
+            int64_t s = worker_share(cases[k].size, cases[k].workers, i);
+            sum += s;
+            lo = s < lo ? s : lo;
+            hi = s > hi ? s : hi;
+            cr_assert_leq(s, prev, "the remainder goes to the first workers");
+            prev = s;
+        }
+        cr_assert_eq(sum, cases[k].size, "shares add up to the size");
+        cr_assert_leq(hi - lo, 1, "shares differ by at most one");
+    }
+}
+
+/* ---- pipes and child status ------------------------------------------------------ */
+
+Test(pipes, read_all_at_eof_is_epipe)
+{
+    int p[2];
+    char buf[16];
+    cr_assert_eq(pipe(p), 0);
+    close(p[1]);
+    errno = 0;
+    cr_assert_eq(pipe_read_all(p[0], buf, sizeof(buf)), -1);
+    cr_assert_eq(errno, EPIPE);
+    close(p[0]);
+
+    /* A short message followed by EOF is an error too. */
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe_write_all(p[1], "abc", 3), 0);
+    close(p[1]);
+    errno = 0;
+    cr_assert_eq(pipe_read_all(p[0], buf, 8), -1);
+    cr_assert_eq(errno, EPIPE);
+    close(p[0]);
+
+    /* Closed descriptor: -1 with read's own errno. */
+    errno = 0;
+    cr_assert_eq(pipe_read_all(p[0], buf, 1), -1);
+    cr_assert_eq(errno, EBADF);
+}
+
+Test(pipes, read_all_assembles_short_reads)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        /* A record in three pieces, with pauses between them. */
+        int ok = pipe_write_all(p[1], "hello ", 6) == 0;
+        usleep(20000);
+        ok = ok && pipe_write_all(p[1], "pipe", 4) == 0;
+        usleep(20000);
+        ok = ok && pipe_write_all(p[1], "!", 1) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    close(p[1]);
+    char buf[12] = "";
+    cr_assert_eq(pipe_read_all(p[0], buf, 11), 0);
+    cr_assert_str_eq(buf, "hello pipe!");
+    close(p[0]);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(pipes, write_all_to_a_closed_reader_is_epipe)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    close(p[0]);
+    errno = 0;
+    cr_assert_eq(pipe_write_all(p[1], "x", 1), -1);
+    cr_assert_eq(errno, EPIPE);
+    close(p[1]);
+}
+
+/* Fork a child that waits to be killed, or exits with `code`. */
+static int child_status(int sig, int code)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (sig == 0)
+            _exit(code);
+        for (;;)
+            pause();
+    }
+    if (sig != 0)
+        cr_assert_eq(kill(pid, sig), 0);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+Test(pipes, child_status_text)
+{
+    char buf[96];
+    child_status_text(child_status(SIGKILL, 0), buf, sizeof(buf));
+    cr_assert(strstr(buf, "killed by signal 9") != NULL, "%s", buf);
+    child_status_text(child_status(SIGTERM, 0), buf, sizeof(buf));
+    cr_assert(strstr(buf, "killed by signal 15") != NULL, "%s", buf);
+    child_status_text(child_status(0, 7), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "exited with status 7");
+    child_status_text(child_status(0, 0), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "exited with status 0");
+}
+
+/* ---- workers killed mid-run --------------------------------------------------------- */
+
+/* Kills every child of this process that has used some CPU (so a pool
+ * worker is killed in its task, not while idle), until told to stop. The
+ * runners do not expose their children's pids; /proc does. */
+typedef struct killer {
+    pid_t parent;
+    int stop;     /* atomic */
+    int killed;   /* atomic */
+} killer_t;
+
+static void kill_busy_children(killer_t *k)
+{
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0)
+            continue;
+        char path[64], line[512];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(line, 1, sizeof(line) - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        char *p = strrchr(line, ')');   /* the command name may hold spaces */
+        int ppid = 0;
+        unsigned long utime = 0, stime = 0;
+        if (p == NULL || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ppid, &utime,
+                                &stime) != 3)
+            continue;
+        if (ppid == k->parent && utime + stime >= 5 && kill((pid_t)pid, SIGKILL) == 0)
+            __atomic_fetch_add(&k->killed, 1, __ATOMIC_RELAXED);
+    }
+    closedir(d);
+}
+
+static void *killer_main(void *p)
+{
+    killer_t *k = p;
+    while (!__atomic_load_n(&k->stop, __ATOMIC_RELAXED)) {
+        kill_busy_children(k);
+        usleep(10000);
+    }
+    return NULL;
+}
+
+Test(runners, killed_workers_are_reported)
+{
+    static const run_mode_t modes[] = {RUN_MODE_processes, RUN_MODE_pool};
+    for (int m = 0; m < 2; m++) {
+        run_spec_t spec = spec_of(&wl_countdown, modes[m], GUARD_gil, 2);
+        spec.size = INT64_C(2000000000);   /* far longer than it takes to be killed */
+        spec.warmup = 0;
+        spec.repeats = 1;
+        killer_t k = {.parent = getpid()};
+        pthread_t th;
+        cr_assert_eq(pthread_create(&th, NULL, killer_main, &k), 0);
+        run_row_t row;
+        char err[300] = "";
+        int rc = run_row(&spec, &row, NULL, NULL, err, sizeof(err));
+        __atomic_store_n(&k.stop, 1, __ATOMIC_RELAXED);
+        cr_assert_eq(pthread_join(th, NULL), 0);
+        cr_assert_eq(rc, -1, "%s: a killed worker fails the row", run_mode_name(modes[m]));
+        cr_assert_geq(k.killed, 1);
+        cr_assert(strstr(err, "killed by signal 9") != NULL, "%s: '%s'", run_mode_name(modes[m]), err);
+        cr_assert(strstr(err, modes[m] == RUN_MODE_pool ? "pool worker" : "worker") != NULL, "%s", err);
+        cr_assert_eq(row.nsamples, 0);
+        cr_assert_null(row.samples);
+    }
+}
