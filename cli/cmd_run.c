@@ -116,6 +116,7 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, siz
     for (int m = 0; m < a->nmodes; m++)
         if (a->modes[m] == RUN_MODE_single)
             modes[nmodes++] = RUN_MODE_single;
+    int has_single = nmodes > 0;
     for (int m = 0; m < a->nmodes; m++)
         if (a->modes[m] != RUN_MODE_single)
             modes[nmodes++] = a->modes[m];
@@ -147,6 +148,17 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, siz
                     s->immortal = a->immortal;
                     s->warmup = a->warmup;
                     s->repeats = a->repeats;
+                    /* A single-only guard in a cross product with other
+                     * modes (-g none,gil -m single,threads): its single row
+                     * runs, its other rows are skipped with a note. Asked
+                     * for on its own (-g none -m threads), it is an error. */
+                    if (!guard_get(guard)->threadsafe && s->mode != RUN_MODE_single && has_single) {
+                        spec_label(s, label, sizeof label);
+                        fprintf(stderr, "gil-lab: note: skipping %s: guard '%s' runs with mode single only\n",
+                                label, guard_name(guard));
+                        n--;
+                        continue;
+                    }
                     if (run_spec_check(s, why, sizeof why) < 0) {
                         spec_label(s, label, sizeof label);
                         snprintf(err, errlen, "cannot run %s: %s", label, why);

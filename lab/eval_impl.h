@@ -245,11 +245,28 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             goto error;
     }
 
+    /* Dispatch with computed gotos, as CPython does (USE_COMPUTED_GOTOS):
+     * every opcode ends in its own indirect jump, which the branch
+     * predictor learns per opcode; a switch funnels all of them through one
+     * jump and makes the cost of dispatch depend on code layout. The
+     * opcodes are checked by code_check, so the table is never indexed out
+     * of range. */
+    static const void *const dispatch_table[OP_COUNT] = {
+#define X(name, has_arg) [OP_##name] = &&TARGET_##name,
+        OPCODE_LIST(X)
+#undef X
+    };
+#define DISPATCH()                                                             \
+    do {                                                                       \
+        in = pc++;                                                             \
+        goto *dispatch_table[in->op];                                          \
+    } while (0)
+
     const instr_t *pc = code->instrs;
-    for (;;) {
-        const instr_t *in = pc++;
-        switch ((opcode_t)in->op) {
-        case OP_LOAD_FAST: {
+    const instr_t *in;
+    DISPATCH();
+    {
+        TARGET_LOAD_FAST: {
             obj_t *v = locals[in->arg];
             if (v == NULL) {
                 tstate_error(ts, "UnboundLocalError: '%s'", code->localnames[in->arg]);
@@ -257,13 +274,13 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             }
             g_incref(ts, v);
             *sp++ = v;
-            break;
+            DISPATCH();
         }
-        case OP_LOAD_CONST:
+        TARGET_LOAD_CONST:
             g_incref(ts, consts[in->arg]);
             *sp++ = consts[in->arg];
-            break;
-        case OP_LOAD_GLOBAL: {
+            DISPATCH();
+        TARGET_LOAD_GLOBAL: {
             obj_t *v = interp->globals[in->arg];
             if (v == NULL) {
                 tstate_error(ts, "NameError: name '%s' is not defined", code->globalnames[in->arg]);
@@ -271,19 +288,19 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             }
             g_incref(ts, v);
             *sp++ = v;
-            break;
+            DISPATCH();
         }
-        case OP_STORE_FAST: {
+        TARGET_STORE_FAST: {
             obj_t *old = locals[in->arg];
             locals[in->arg] = *--sp;
             if (old != NULL)
                 g_decref(ts, old);
-            break;
+            DISPATCH();
         }
-        case OP_POP_TOP:
+        TARGET_POP_TOP:
             g_decref(ts, *--sp);
-            break;
-        case OP_BINARY_OP: {
+            DISPATCH();
+        TARGET_BINARY_OP: {
             obj_t *r = *--sp, *l = *--sp;
             if (!obj_is_int(l) || !obj_is_int(r)) {
                 tstate_error(ts, "TypeError: unsupported operand types for %s: '%s' and '%s'",
@@ -300,9 +317,9 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             if (res == NULL)
                 goto error;
             *sp++ = res;
-            break;
+            DISPATCH();
         }
-        case OP_COMPARE_OP: {
+        TARGET_COMPARE_OP: {
             obj_t *r = *--sp, *l = *--sp;
             if (!obj_is_int(l) || !obj_is_int(r)) {
                 tstate_error(ts, "TypeError: '%s' not supported between '%s' and '%s'",
@@ -315,9 +332,9 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             g_decref(ts, l);
             g_decref(ts, r);
             *sp++ = g_bool(ts, truth);
-            break;
+            DISPATCH();
         }
-        case OP_BINARY_SUBSCR: {
+        TARGET_BINARY_SUBSCR: {
             obj_t *idx = *--sp, *container = *--sp;
             if (container->type != &G(list_type) || !obj_is_int(idx)) {
                 tstate_error(ts, "TypeError: '%s' indices on '%s'", idx->type->name, container->type->name);
@@ -342,9 +359,9 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             g_decref(ts, idx);
             g_decref(ts, container);
             *sp++ = item;
-            break;
+            DISPATCH();
         }
-        case OP_POP_JUMP_IF_FALSE: {
+        TARGET_POP_JUMP_IF_FALSE: {
             obj_t *v = *--sp;
             int truth = obj_is_int(v)          ? int_value(v) != 0
                         : v->type == &G(list_type) ? ((list_obj_t *)v)->size != 0
@@ -352,18 +369,18 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             g_decref(ts, v);
             if (!truth)
                 pc = code->instrs + in->arg;
-            break;
+            DISPATCH();
         }
-        case OP_JUMP_BACKWARD: {
+        TARGET_JUMP_BACKWARD: {
             /* CHECK_EVAL_BREAKER(): the one place a long loop lets the GIL go
              * and an owner merges its biased-refcount queue. */
             uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
             if (bits != 0)
                 g_eval_breaker(ts, bits);
             pc = code->instrs + in->arg;
-            break;
+            DISPATCH();
         }
-        case OP_BUILD_LIST: {
+        TARGET_BUILD_LIST: {
             obj_t *l = G(list_new)(ts, in->arg);
             if (l == NULL)
                 goto error;
@@ -372,22 +389,19 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
                 ((list_obj_t *)l)->items[i] = sp[i];
             ((list_obj_t *)l)->size = in->arg;
             *sp++ = l;
-            break;
+            DISPATCH();
         }
-        case OP_LIST_APPEND: {
+        TARGET_LIST_APPEND: {
             obj_t *v = *--sp;
             if (g_list_append(ts, sp[-in->arg], v) < 0)
                 goto error;
-            break;
+            DISPATCH();
         }
-        case OP_RETURN_VALUE:
+        TARGET_RETURN_VALUE:
             result = *--sp;
             goto done;
-        default:
-            tstate_error(ts, "SystemError: unknown opcode %d", in->op);
-            goto error;
-        }
     }
+#undef DISPATCH
 
 error:
     while (sp > stack)
