@@ -15,9 +15,7 @@
 static inline void g_init_refs(tstate_t *ts, obj_t *o)
 {
     (void)ts;
-    o->tid = 0;
-    o->ref_local = 0;
-    o->refcnt = 1;
+    obj_init_refs_default(o);
 }
 
 static inline void g_incref(tstate_t *ts, obj_t *o)

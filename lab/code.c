@@ -89,6 +89,25 @@ int code_global(code_t *code, const char *name)
     return code_name_index(code->globalnames, &code->nglobals, name);
 }
 
+void code_countdown_begin(code_t *code, int local, code_loop_t *loop)
+{
+    loop->head = code_emit(code, OP_LOAD_FAST, local);
+    code_emit(code, OP_LOAD_CONST, code_const(code, 0));
+    code_emit(code, OP_COMPARE_OP, CMP_GT);
+    loop->exit_jump = code_emit(code, OP_POP_JUMP_IF_FALSE, 0);
+}
+
+int code_countdown_end(code_t *code, int local, int64_t step, const code_loop_t *loop)
+{
+    code_emit(code, OP_LOAD_FAST, local);
+    code_emit(code, OP_LOAD_CONST, code_const(code, step));
+    code_emit(code, OP_BINARY_OP, BINOP_INPLACE_SUB);
+    code_emit(code, OP_STORE_FAST, local);
+    code_emit(code, OP_JUMP_BACKWARD, loop->head);
+    code_patch(code, loop->exit_jump, code_emit(code, OP_LOAD_CONST, code_const(code, CODE_CONST_NONE)));
+    return code_emit(code, OP_RETURN_VALUE, 0) < 0 ? -1 : 0;
+}
+
 /* Stack effect of one instruction: values popped and pushed. */
 static void code_stack_effect(const instr_t *in, int *pop, int *push)
 {

@@ -114,6 +114,23 @@ int code_local(code_t *code, const char *name);
 /* Index of a global by name (added if new); -1 when full. */
 int code_global(code_t *code, const char *name);
 
+/* The loop every workload is built around, the seed's countdown:
+ *
+ *     while n > 0:        code_countdown_begin(code, n, &loop)
+ *         <body>
+ *         n -= step       code_countdown_end(code, n, step, &loop)
+ *     return None
+ *
+ * begin emits the test and fills `loop`; end emits the decrement, the
+ * backward jump (where the eval breaker is polled), and `return None` as the
+ * exit target. end returns 0, or -1 when the code is full. */
+typedef struct code_loop {
+    int head;        /* first instruction of the test */
+    int exit_jump;   /* the POP_JUMP_IF_FALSE to patch */
+} code_loop_t;
+void code_countdown_begin(code_t *code, int local, code_loop_t *loop);
+int code_countdown_end(code_t *code, int local, int64_t step, const code_loop_t *loop);
+
 /* Verify the code can run: indices in range, jumps in range, the stack depth
  * never exceeds CODE_MAX_STACK nor goes negative, the last instruction
  * returns. Returns 0, or -1 with a one-line reason in `err`. */

@@ -105,6 +105,15 @@ static inline int64_t int_value(const obj_t *o)
     return ((const int_obj_t *)o)->value;
 }
 
+/* A new object's first reference in the default build's encoding (none,
+ * gil, atomic): a count of one, no owner. */
+static inline void obj_init_refs_default(obj_t *o)
+{
+    o->tid = 0;
+    o->ref_local = 0;
+    o->refcnt = 1;
+}
+
 /* The refcount an object has in the default build's meaning, for tests and
  * the leak check. Under biased, it merges the two counts (owner + shared). */
 intptr_t obj_refcount(const obj_t *o, bool biased);

@@ -26,6 +26,9 @@ typedef struct usage {
 void usage_get(usage_t *u, int children);
 /* u = after - before (max RSS is taken from `after`: it is a high-water mark). */
 void usage_delta(usage_t *u, const usage_t *before, const usage_t *after);
+/* Add u's CPU times and context switches to the sample; its max RSS becomes
+ * the larger of the two. */
+void usage_add_to_sample(run_sample_t *s, const usage_t *u);
 
 /* One worker's outcome; plain data so that forked workers can write it to a
  * pipe. Padded to a cache line: threads write their own slot of an array. */

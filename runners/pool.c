@@ -163,19 +163,10 @@ int pool_run(pool_t *pool, run_ctx_t *ctx, run_sample_t *sample)
     usage_delta(&dself, &self0, &self1);
 
     sample->wall_s = clock_seconds(t1 - t0);
-    sample->cpu_user_s = dself.user_s;
-    sample->cpu_sys_s = dself.sys_s;
-    sample->vol_ctx_switches = dself.vol_cs;
-    sample->invol_ctx_switches = dself.invol_cs;
-    sample->max_rss_kib = 0;
+    dself.max_rss_kib = 0;   /* the parent only waits: peak RSS is the workers' */
+    usage_add_to_sample(sample, &dself);
     for (int i = 0; i < w; i++) {
-        const usage_t *u = &ctx->results[i].usage;
-        sample->cpu_user_s += u->user_s;
-        sample->cpu_sys_s += u->sys_s;
-        sample->vol_ctx_switches += u->vol_cs;
-        sample->invol_ctx_switches += u->invol_cs;
-        if (u->max_rss_kib > sample->max_rss_kib)
-            sample->max_rss_kib = u->max_rss_kib;
+        usage_add_to_sample(sample, &ctx->results[i].usage);
         if (fork_check_result(ctx, i, &ctx->results[i]) < 0)
             return -1;
     }

@@ -107,11 +107,9 @@ int run_processes(run_ctx_t *ctx, run_sample_t *sample)
     usage_delta(&dself, &self0, &self1);
     usage_delta(&dkids, &kids0, &kids1);
     sample->wall_s = clock_seconds(t1 - t0);
-    sample->cpu_user_s = dself.user_s + dkids.user_s;
-    sample->cpu_sys_s = dself.sys_s + dkids.sys_s;
-    sample->max_rss_kib = dkids.max_rss_kib;
-    sample->vol_ctx_switches = dself.vol_cs + dkids.vol_cs;
-    sample->invol_ctx_switches = dself.invol_cs + dkids.invol_cs;
+    dself.max_rss_kib = 0;   /* the parent only waits: peak RSS is the children's */
+    usage_add_to_sample(sample, &dself);
+    usage_add_to_sample(sample, &dkids);
 out:
     if (go[0] >= 0)
         close(go[0]);

@@ -18,11 +18,7 @@ int run_single(run_ctx_t *ctx, run_sample_t *sample)
     usage_delta(&delta, &before, &after);
 
     sample->wall_s = clock_seconds(t1 - t0);
-    sample->cpu_user_s = delta.user_s;
-    sample->cpu_sys_s = delta.sys_s;
-    sample->max_rss_kib = delta.max_rss_kib;
-    sample->vol_ctx_switches = delta.vol_cs;
-    sample->invol_ctx_switches = delta.invol_cs;
+    usage_add_to_sample(sample, &delta);
     if (rc < 0)
         snprintf(ctx->err, ctx->errlen, "worker 0: %s", ctx->results[0].error);
     return rc;

@@ -115,11 +115,7 @@ int run_threads(run_ctx_t *ctx, run_sample_t *sample)
     }
 
     sample->wall_s = clock_seconds(t1 - t0);
-    sample->cpu_user_s = delta.user_s;
-    sample->cpu_sys_s = delta.sys_s;
-    sample->max_rss_kib = delta.max_rss_kib;
-    sample->vol_ctx_switches = delta.vol_cs;
-    sample->invol_ctx_switches = delta.invol_cs;
+    usage_add_to_sample(sample, &delta);
     rc = 0;
     for (int i = 0; i < w; i++) {
         if (ctx->results[i].error[0] != '\0') {

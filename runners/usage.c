@@ -35,6 +35,16 @@ void usage_delta(usage_t *u, const usage_t *before, const usage_t *after)
     u->invol_cs = after->invol_cs - before->invol_cs;
 }
 
+void usage_add_to_sample(run_sample_t *s, const usage_t *u)
+{
+    s->cpu_user_s += u->user_s;
+    s->cpu_sys_s += u->sys_s;
+    s->vol_ctx_switches += u->vol_cs;
+    s->invol_ctx_switches += u->invol_cs;
+    if (u->max_rss_kib > s->max_rss_kib)
+        s->max_rss_kib = u->max_rss_kib;
+}
+
 int pipe_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;

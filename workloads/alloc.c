@@ -31,11 +31,9 @@ static int alloc_build(code_t *c, const int64_t *params)
     int k = code_const(c, params[ALLOC_K]);
     int zero = code_const(c, 0);
     int one = code_const(c, 1);
+    code_loop_t outer;
 
-    int outer = code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, zero);
-    code_emit(c, OP_COMPARE_OP, CMP_GT);
-    int exit_outer = code_emit(c, OP_POP_JUMP_IF_FALSE, 0);
+    code_countdown_begin(c, n, &outer);
     code_emit(c, OP_BUILD_LIST, 0);
     code_emit(c, OP_LOAD_CONST, zero);
     code_emit(c, OP_STORE_FAST, i);
@@ -51,13 +49,7 @@ static int alloc_build(code_t *c, const int64_t *params)
     code_emit(c, OP_STORE_FAST, i);
     code_emit(c, OP_JUMP_BACKWARD, inner);
     code_patch(c, exit_inner, code_emit(c, OP_STORE_FAST, lst));
-    code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, k);
-    code_emit(c, OP_BINARY_OP, BINOP_INPLACE_SUB);
-    code_emit(c, OP_STORE_FAST, n);
-    code_emit(c, OP_JUMP_BACKWARD, outer);
-    code_patch(c, exit_outer, code_emit(c, OP_LOAD_CONST, code_const(c, CODE_CONST_NONE)));
-    return code_emit(c, OP_RETURN_VALUE, 0) < 0 ? -1 : 0;
+    return code_countdown_end(c, n, params[ALLOC_K], &outer);
 }
 
 const workload_t wl_alloc = {

@@ -18,17 +18,9 @@ static int countdown_build(code_t *c, const int64_t *params)
     (void)params;
     code_init(c, "countdown", "def countdown(n):\n    while n > 0:\n        n -= 1");
     int n = code_local(c, "n");
-    int loop = code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, code_const(c, 0));
-    code_emit(c, OP_COMPARE_OP, CMP_GT);
-    int exit_jump = code_emit(c, OP_POP_JUMP_IF_FALSE, 0);
-    code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, code_const(c, 1));
-    code_emit(c, OP_BINARY_OP, BINOP_INPLACE_SUB);
-    code_emit(c, OP_STORE_FAST, n);
-    code_emit(c, OP_JUMP_BACKWARD, loop);
-    code_patch(c, exit_jump, code_emit(c, OP_LOAD_CONST, code_const(c, CODE_CONST_NONE)));
-    return code_emit(c, OP_RETURN_VALUE, 0) < 0 ? -1 : 0;
+    code_loop_t loop;
+    code_countdown_begin(c, n, &loop);
+    return code_countdown_end(c, n, 1, &loop);
 }
 
 const workload_t wl_countdown = {

@@ -35,25 +35,16 @@ static int shared_build(code_t *c, const int64_t *params)
     int n = code_local(c, "n");
     int x = code_local(c, "x");
     int list = code_global(c, "L");
-    int one = code_const(c, 1);
+    code_loop_t loop;
 
-    int loop = code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, code_const(c, 0));
-    code_emit(c, OP_COMPARE_OP, CMP_GT);
-    int exit_jump = code_emit(c, OP_POP_JUMP_IF_FALSE, 0);
+    code_countdown_begin(c, n, &loop);
     code_emit(c, OP_LOAD_GLOBAL, list);
     code_emit(c, OP_LOAD_FAST, n);
     code_emit(c, OP_LOAD_CONST, code_const(c, params[SHARED_LENGTH]));
     code_emit(c, OP_BINARY_OP, BINOP_MOD);
     code_emit(c, OP_BINARY_SUBSCR, 0);
     code_emit(c, OP_STORE_FAST, x);
-    code_emit(c, OP_LOAD_FAST, n);
-    code_emit(c, OP_LOAD_CONST, one);
-    code_emit(c, OP_BINARY_OP, BINOP_INPLACE_SUB);
-    code_emit(c, OP_STORE_FAST, n);
-    code_emit(c, OP_JUMP_BACKWARD, loop);
-    code_patch(c, exit_jump, code_emit(c, OP_LOAD_CONST, code_const(c, CODE_CONST_NONE)));
-    return code_emit(c, OP_RETURN_VALUE, 0) < 0 ? -1 : 0;
+    return code_countdown_end(c, n, 1, &loop);
 }
 
 /* L = list(range(length)), global 0, created by the calling (main) thread. */
