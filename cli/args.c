@@ -17,7 +17,7 @@
 
 #define MAX_PARAM_ARGS 16
 
-enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT };
+enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE };
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -35,6 +35,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
+    {"interleave", no_argument, NULL, OPT_INTERLEAVE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -258,6 +259,9 @@ int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t e
                 return -1;
             a->format = (cli_format_t)k;
             break;
+        case OPT_INTERLEAVE:
+            a->interleave = true;
+            break;
         case OPT_NO_PLOT:
             a->plot = false;
             break;
@@ -323,6 +327,10 @@ void cli_args_usage(FILE *f)
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
+            "      --interleave         run the rows' repeats round-robin (row 1 repeat 1,\n"
+            "                           row 2 repeat 1, ...) so that drift in the machine's\n"
+            "                           speed hits every row alike; rows then all finish\n"
+            "                           at the end, so an interrupted sweep keeps none\n"
             "\n"
             "Output:\n"
             "  -o, --output DIR         results folder, created if needed, files replaced\n"

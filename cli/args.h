@@ -39,6 +39,7 @@ typedef struct cli_run_args {
     const char *output;               /* -o; NULL: a new folder under ./results */
     cli_format_t format;
     bool plot;
+    bool interleave;                  /* repeats round-robin over the rows */
 } cli_run_args_t;
 
 /* Parse the options of `run` (argv[0] is "run"). Returns 0 when a run is

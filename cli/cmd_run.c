@@ -202,6 +202,69 @@ static int save(const char *dir, const rep_doc_t *doc, char *err, size_t errlen)
     return 0;
 }
 
+/* --interleave: open every row, then run one warm-up or repeat of each in
+ * turn until all are complete. Returns the number of rows finished (all of
+ * them), or -1: with the reason in err, or with err empty when interrupted. */
+static int run_interleaved(const run_spec_t *specs, int n, run_row_t *runs, progress_t *progress,
+                           char *err, size_t errlen)
+{
+    run_session_t **sessions = calloc((size_t)n, sizeof *sessions);
+    char why[PATH_MAX], label[160];
+    int rc = -1, opened = 0, failed = -1;
+
+    err[0] = '\0';
+    if (!sessions) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (; opened < n; opened++) {
+        sessions[opened] = run_session_open(&specs[opened], &runs[opened], why, sizeof why);
+        if (!sessions[opened]) {
+            failed = opened;
+            goto out;
+        }
+    }
+    for (int pending = n; pending > 0 && !interrupted;) {
+        pending = 0;
+        for (int i = 0; i < n && !interrupted; i++) {
+            int done, total, r;
+            run_session_progress(sessions[i], &done, &total);
+            if (done == total)
+                continue;
+            progress->row = i;
+            r = run_session_step(sessions[i], why, sizeof why);
+            if (r < 0) {
+                failed = i;
+                goto out;
+            }
+            on_progress(&specs[i], done + 1, total, progress);
+            pending += r;
+        }
+    }
+    if (interrupted)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        run_session_t *s = sessions[i];
+        sessions[i] = NULL;
+        if (run_session_close(s, why, sizeof why) < 0 && failed < 0)
+            failed = i;
+    }
+    rc = failed < 0 ? n : -1;
+out:
+    if (failed >= 0 && !interrupted) {
+        spec_label(&specs[failed], label, sizeof label);
+        snprintf(err, errlen, "%s: %s", label, why);
+    }
+    for (int i = 0; i < opened; i++)
+        if (sessions[i])
+            run_session_close(sessions[i], why, sizeof why);
+    free(sessions);
+    if (rc < 0)
+        for (int i = 0; i < n; i++)
+            run_row_free(&runs[i]);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_run_args_t args;
@@ -247,7 +310,29 @@ int cmd_run(int argc, char **argv)
     install_sigint();
     progress.nrows = nspecs;
 
-    for (int i = 0; i < nspecs && !interrupted; i++) {
+    if (args.interleave) {
+        rc = run_interleaved(specs, nspecs, runs, &progress, err, sizeof err);
+        progress_clear(&progress);
+        if (rc < 0 && !interrupted) {
+            cli_error("%s", err);
+            goto out;
+        }
+        if (rc > 0) {
+            done = doc.nrows = rc;
+            if (rep_summarize(runs, done, rows) < 0) {
+                cli_error("out of memory");
+                goto out;
+            }
+            if (save(dir, &doc, err, sizeof err) < 0) {
+                cli_error("%s", err);
+                goto out;
+            }
+            for (int i = 0; i < done && args.format == CLI_FORMAT_TABLE; i++)
+                rep_table_block(stdout, &rows[i]);
+            fflush(stdout);
+        }
+    }
+    for (int i = 0; i < nspecs && !interrupted && !args.interleave; i++) {
         progress.row = i;
         on_progress(&specs[i], 0, specs[i].warmup + specs[i].repeats, &progress);
         rc = run_row(&specs[i], &runs[done], on_progress, &progress, err, sizeof err);

@@ -61,6 +61,9 @@ void pin_close(pin_t *pin);
 /* Bind the calling thread (process = 0) or the whole calling process
  * (process = 1) to worker i's core. Returns 0, or -1 with a reason. */
 int pin_worker(pin_t *pin, int i, int process, char *err, size_t errlen);
+/* Give the calling thread back the binding it had when pin_open ran (for
+ * `single`, which pins the caller itself). Cannot fail. */
+void pin_restore(pin_t *pin);
 
 /* What a mode runner gets: a ready interpreter (globals set up), its main
  * thread state (detached), the code, and the spec. */

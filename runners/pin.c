@@ -45,14 +45,18 @@ pin_t *pin_open(char *err, size_t errlen)
     return pin;
 }
 
+void pin_restore(pin_t *pin)
+{
+    if (pin->saved != NULL)
+        hwloc_set_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD);
+}
+
 void pin_close(pin_t *pin)
 {
     if (pin == NULL)
         return;
-    if (pin->saved != NULL) {
-        hwloc_set_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD);
-        hwloc_bitmap_free(pin->saved);
-    }
+    pin_restore(pin);
+    hwloc_bitmap_free(pin->saved);
     hwloc_topology_destroy(pin->topo);
     free(pin);
 }

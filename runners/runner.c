@@ -204,88 +204,154 @@ static int run_mode(run_ctx_t *ctx, pool_t *pool, run_sample_t *sample)
     }
 }
 
-int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress, void *progress_arg,
-            char *err, size_t errlen)
+/* A row in progress: everything that lives from the first warm-up to the
+ * last repeat. */
+struct run_session {
+    run_row_t *row;
+    code_t code;
+    interp_t *interp;         /* rebuilt every repeat (pool: once per row) */
+    worker_result_t *results;
+    run_ctx_t ctx;
+    pool_t *pool;
+    double startup_s;
+    int done;                 /* warm-ups and repeats finished */
+    int total;
+};
+
+static void run_session_free(run_session_t *s)
+{
+    pin_close(s->ctx.pin);
+    free(s->results);
+    free(s->interp);
+    free(s);
+}
+
+run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *err, size_t errlen)
 {
     memset(row, 0, sizeof(*row));
     row->spec = *spec;
     err[0] = '\0';
     if (run_spec_check(spec, err, errlen) < 0)
-        return -1;
+        return NULL;
 
     /* A worker that dies closes its pipe; writing to it must be an error we
      * report, not a SIGPIPE that kills the lab. */
     signal(SIGPIPE, SIG_IGN);
 
-    code_t code;
-    if (spec->workload->build(&code, spec->params) < 0 || code_check(&code, err, errlen) < 0) {
+    run_session_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->row = row;
+    s->total = spec->warmup + spec->repeats;
+    if (spec->workload->build(&s->code, spec->params) < 0 || code_check(&s->code, err, errlen) < 0) {
         if (err[0] == '\0')
             snprintf(err, errlen, "cannot build the bytecode of %s", spec->workload->name);
-        return -1;
+        goto fail;
     }
-
-    interp_t *interp = malloc(sizeof(*interp));
-    worker_result_t *results = aligned_alloc(64, sizeof(worker_result_t) * (size_t)spec->workers);
+    s->interp = malloc(sizeof(*s->interp));
+    s->results = aligned_alloc(64, sizeof(worker_result_t) * (size_t)spec->workers);
     row->samples = calloc((size_t)spec->repeats, sizeof(run_sample_t));
-    run_ctx_t ctx = {.spec = spec, .interp = interp, .code = &code, .results = results,
-                     .err = err, .errlen = errlen};
-    pool_t *pool = NULL;
-    double startup_s = 0;
-    int rc = -1, total = spec->warmup + spec->repeats;
-    err[0] = '\0';
-    if (interp == NULL || results == NULL || row->samples == NULL) {
+    s->ctx = (run_ctx_t){.spec = &row->spec, .interp = s->interp, .code = &s->code,
+                         .results = s->results, .err = err, .errlen = errlen};
+    if (s->interp == NULL || s->results == NULL || row->samples == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        goto fail;
     }
-    if (spec->pin == RUN_PIN_CORES && (ctx.pin = pin_open(err, errlen)) == NULL)
-        goto out;
-
+    if (spec->pin == RUN_PIN_CORES && (s->ctx.pin = pin_open(err, errlen)) == NULL)
+        goto fail;
     if (spec->mode == RUN_MODE_pool) {
         /* The pool forks from one interpreter and keeps it across repeats,
          * as a multiprocessing.Pool keeps its workers. */
-        if (run_prepare(&ctx) < 0)
-            goto out;
-        pool = pool_open(&ctx, &startup_s);
-        if (pool == NULL) {
-            run_finish(&ctx, NULL, -1);
-            goto out;
+        if (run_prepare(&s->ctx) < 0)
+            goto fail;
+        s->pool = pool_open(&s->ctx, &s->startup_s);
+        if (s->pool == NULL) {
+            run_finish(&s->ctx, NULL, -1);
+            goto fail;
         }
     }
-    for (int i = 0; i < total; i++) {
-        run_sample_t sample;
-        memset(&sample, 0, sizeof(sample));
-        memset(results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
-        if (pool == NULL && run_prepare(&ctx) < 0)
-            goto out;
-        /* The shared GIL's hand-overs (single, threads); forked workers
-         * report their own GIL's, folded in below. */
-        uint64_t switches = gil_switches(&interp->gil);
-        int r = run_mode(&ctx, pool, &sample);
-        sample.gil_switches = gil_switches(&interp->gil) - switches;
-        if (pool == NULL)
-            r = run_finish(&ctx, &sample, r);
-        if (r < 0)
-            goto out;
-        run_fold_results(&ctx, &sample);
-        sample.startup_s = startup_s;
-        if (i >= spec->warmup)
-            row->samples[row->nsamples++] = sample;
-        if (progress != NULL)
-            progress(spec, i + 1, total, progress_arg);
+    return s;
+fail:
+    run_row_free(row);
+    run_session_free(s);
+    return NULL;
+}
+
+int run_session_step(run_session_t *s, char *err, size_t errlen)
+{
+    run_ctx_t *ctx = &s->ctx;
+    const run_spec_t *spec = ctx->spec;
+    run_sample_t sample;
+    ctx->err = err;
+    ctx->errlen = errlen;
+    err[0] = '\0';
+    if (s->done >= s->total)
+        return 0;
+    memset(&sample, 0, sizeof(sample));
+    memset(s->results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
+    if (s->pool == NULL && run_prepare(ctx) < 0)
+        return -1;
+    /* The shared GIL's hand-overs (single, threads); forked workers report
+     * their own GIL's, folded in below. */
+    uint64_t switches = gil_switches(&s->interp->gil);
+    int r = run_mode(ctx, s->pool, &sample);
+    sample.gil_switches = gil_switches(&s->interp->gil) - switches;
+    if (s->pool == NULL)
+        r = run_finish(ctx, &sample, r);
+    if (r < 0)
+        return -1;
+    run_fold_results(ctx, &sample);
+    sample.startup_s = s->startup_s;
+    if (s->done >= spec->warmup)
+        s->row->samples[s->row->nsamples++] = sample;
+    s->done++;
+    return s->done < s->total ? 1 : 0;
+}
+
+void run_session_progress(const run_session_t *s, int *done, int *total)
+{
+    *done = s->done;
+    *total = s->total;
+}
+
+int run_session_close(run_session_t *s, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (s == NULL)
+        return 0;
+    s->ctx.err = err;
+    s->ctx.errlen = errlen;
+    if (s->pool != NULL) {
+        pool_close(s->pool);
+        rc = run_finish(&s->ctx, NULL, 0);
     }
-    rc = 0;
-out:
-    if (pool != NULL) {
-        pool_close(pool);
-        if (run_finish(&ctx, NULL, rc) < 0)
-            rc = -1;
-    }
-    pin_close(ctx.pin);
-    free(results);
-    free(interp);
-    if (rc < 0)
-        run_row_free(row);
+    run_session_free(s);
     return rc;
+}
+
+int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress, void *progress_arg,
+            char *err, size_t errlen)
+{
+    run_session_t *s = run_session_open(spec, row, err, errlen);
+    if (s == NULL)
+        return -1;
+    int r;
+    while ((r = run_session_step(s, err, errlen)) > 0)
+        if (progress != NULL)
+            progress(spec, s->done, s->total, progress_arg);
+    if (r == 0 && progress != NULL)
+        progress(spec, s->done, s->total, progress_arg);
+    if (r == 0) {
+        r = run_session_close(s, err, errlen);
+    } else {
+        char ignored[8];
+        run_session_close(s, ignored, sizeof(ignored));
+    }
+    if (r < 0)
+        run_row_free(row);
+    return r;
 }
 
 void run_row_free(run_row_t *row)

@@ -109,6 +109,22 @@ typedef void (*run_progress_fn)(const run_spec_t *spec, int done, int total, voi
 int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress,
             void *progress_arg, char *err, size_t errlen);
 
+/* The same, one step at a time, for sweeps that interleave the repeats of
+ * several rows (round-robin): a slow drift of the machine's speed (another
+ * tenant on a VM, thermal limits) then spreads evenly over the rows instead
+ * of favouring the ones that ran first. */
+typedef struct run_session run_session_t;
+/* Check the spec, build the code, fork the pool. NULL with err set on error. */
+run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *err, size_t errlen);
+/* Run the next warm-up or repeat. Returns 1 while more remain, 0 once the
+ * row is complete, -1 on error (err set; the session must still be closed). */
+int run_session_step(run_session_t *s, char *err, size_t errlen);
+/* Warm-ups and repeats done so far, of how many. */
+void run_session_progress(const run_session_t *s, int *done, int *total);
+/* Stop the pool and release the session; -1 with err set if the final leak
+ * check failed. NULL is accepted. */
+int run_session_close(run_session_t *s, char *err, size_t errlen);
+
 /* Release a row's samples. NULL-safe. */
 void run_row_free(run_row_t *row);
 

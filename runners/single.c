@@ -15,6 +15,8 @@ int run_single(run_ctx_t *ctx, run_sample_t *sample)
     int rc = worker_run(ctx->main_ts, ctx->code, ctx->spec->size, &ctx->results[0]);
     uint64_t t1 = clock_now_ns();
     usage_get(&after, 0);
+    if (ctx->pin != NULL)
+        pin_restore(ctx->pin);
     usage_delta(&delta, &before, &after);
 
     sample->wall_s = clock_seconds(t1 - t0);
