@@ -12,9 +12,12 @@
  * Errors must leave nothing behind: eval returns NULL, ts->error names the
  * exception, and every object the frame held (stack, locals, constants) is
  * released.
+ *
+ * The labs, the every-guard loops and the leak checks (lab_check_clean,
+ * and lab_close's) come from lab_fixture.h.
  */
-#define _DEFAULT_SOURCE 1   /* open_memstream */
 #include <criterion/criterion.h>
+#define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,93 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "lab/code.h"
 #include "lab/interp.h"
 #include "lab/object.h"
+#include "lab_fixture.h"
 #include "workloads/workload.h"
-
-typedef struct lab {
-    interp_t *interp;
-    tstate_t *ts;
-    const guard_ops_t *ops;
-    bool biased;
-    bool immortal;
-    int64_t live0;
-    intptr_t statics[3 + SMALL_INT_COUNT];   /* expected counts of the statics */
-    char what[64];
-} lab_t;
-
-#define NSTATICS (3 + SMALL_INT_COUNT)
-
-static obj_t *static_at(const lab_t *l, int i)
-{
-    interp_t *in = l->interp;
-    return i == 0 ? &in->none : i == 1 ? &in->true_obj.ob : i == 2 ? &in->false_obj.ob
-                                                                   : &in->small_ints[i - 3].ob;
-}
-
-/* Record what the live count and the statics' counts are now: check_clean
- * compares against it. */
-static void lab_snapshot(lab_t *l)
-{
-    l->live0 = interp_live_objects(l->interp);
-    for (int i = 0; i < NSTATICS; i++)
-        l->statics[i] = obj_refcount(static_at(l, i), l->biased);
-}
-
-static lab_t lab_open(guard_kind_t guard, heap_kind_t heap, bool immortal)
-{
-    lab_t l;
-    char err[200] = "";
-    interp_config_t cfg = {.guard = guard, .allocator = heap, .immortal = immortal};
-    l.interp = malloc(sizeof(*l.interp));
-    cr_assert_not_null(l.interp);
-    cr_assert_eq(interp_init(l.interp, &cfg, err, sizeof(err)), 0, "interp_init: %s", err);
-    l.ts = tstate_new(l.interp);
-    cr_assert_not_null(l.ts);
-    l.ops = l.interp->ops;
-    l.biased = guard == GUARD_biased;
-    l.immortal = immortal;
-    l.ops->attach(l.ts);
-    lab_snapshot(&l);
-    for (int i = 0; i < NSTATICS; i++)
-        cr_assert_eq(l.statics[i], immortal ? OBJ_IMMORTAL_REFCNT : 1);
-    snprintf(l.what, sizeof(l.what), "%s%s", guard_name(guard), immortal ? "" : " --no-immortal");
-    return l;
-}
-
-static intptr_t rc(const lab_t *l, const obj_t *o) { return obj_refcount(o, l->biased); }
-
-static obj_t *small_int(const lab_t *l, int64_t v) { return &l->interp->small_ints[v - SMALL_INT_MIN].ob; }
-
-/* Nothing leaked, no static's count disturbed. */
-static void check_clean(const lab_t *l, const char *step)
-{
-    cr_assert_eq(interp_live_objects(l->interp), l->live0, "%s: %s: %lld objects leaked", l->what, step,
-                 (long long)(interp_live_objects(l->interp) - l->live0));
-    for (int i = 0; i < NSTATICS; i++) {
-        const obj_t *o = static_at(l, i);
-        cr_assert_eq(rc(l, o), l->statics[i], "%s: %s: %s%s%.0d count is %ld, expected %ld", l->what, step,
-                     o->type->name, i >= 3 ? " " : "", i >= 3 ? (int)int_value(o) : 0, (long)rc(l, o),
-                     (long)l->statics[i]);
-    }
-}
-
-static void lab_close(lab_t *l)
-{
-    interp_clear_globals(l->ts);
-    check_clean(l, "at close");
-    l->ops->detach(l->ts);
-    tstate_delete(l->ts);
-    interp_destroy(l->interp);
-    free(l->interp);
-}
-
-/* Every guard, immortal on and off. */
-#define FOR_EACH_LAB(l)                                                        \
-    for (int lab_i_ = 0; lab_i_ < 2 * GUARD_COUNT; lab_i_++)                   \
-        for (lab_t l = lab_open(lab_i_ / 2, HEAP_pymalloc, lab_i_ % 2 == 0), *once_ = &l; once_; \
-             lab_close(&l), once_ = NULL)
 
 static void must_check(const code_t *c)
 {
@@ -130,11 +52,24 @@ static obj_t *share(lab_t *l, obj_t *o)
     return o;
 }
 
+/* def name(a, b): return a OP b, OP being the instruction `op arg`.
+ * Returns that instruction's index, for code_patch. */
+static int a_op_b_code(code_t *c, const char *name, opcode_t op, int32_t arg)
+{
+    code_init(c, name, NULL);
+    int a = code_local(c, "a"), b = code_local(c, "b");
+    code_emit(c, OP_LOAD_FAST, a);
+    code_emit(c, OP_LOAD_FAST, b);
+    int at = code_emit(c, op, arg);
+    code_emit(c, OP_RETURN_VALUE, 0);
+    return at;
+}
+
 /* ---- LOAD_FAST / STORE_FAST --------------------------------------------- */
 
 Test(eval, load_store_fast)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         /* def f(a): b = a; b = 3000; return b */
         code_t c;
         code_init(&c, "f", NULL);
@@ -152,13 +87,13 @@ Test(eval, load_store_fast)
         obj_t *r = run(&l, &c, &arg, 1);
         cr_assert_not_null(r, "%s: %s", l.what, l.ts->error);
         cr_assert_eq(int_value(r), 3000);
-        cr_assert_eq(rc(&l, r), 1, "%s: the constant's frame reference was released", l.what);
-        cr_assert_eq(rc(&l, x), 1, "%s: a and b released x", l.what);
+        cr_assert_eq(lab_rc(&l, r), 1, "%s: the constant's frame reference was released", l.what);
+        cr_assert_eq(lab_rc(&l, x), 1, "%s: a and b released x", l.what);
         cr_assert_eq(l.ts->objects_allocated - alloc0, 1, "%s: only the constant 3000", l.what);
         cr_assert_eq(l.ts->objects_freed, freed0);
         l.ops->decref(l.ts, r);
         l.ops->decref(l.ts, x);
-        check_clean(&l, "load_store_fast");
+        lab_check_clean(&l, "load_store_fast");
     }
 }
 
@@ -167,8 +102,7 @@ Test(eval, load_store_fast)
 Test(eval, store_fast_frees_old_value_at_once)
 {
     enum { N = 5000 };
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_pymalloc, true);
+    FOR_EACH_GUARD(l, HEAP_pymalloc, true) {
         code_t c;
         cr_assert_eq(wl_countdown.build(&c, NULL), 0);
         obj_t *arg = l.ops->int_new(l.ts, N);
@@ -185,25 +119,19 @@ Test(eval, store_fast_frees_old_value_at_once)
         cr_assert_lt(st1.bytes_peak - st0.bytes_in_use, 8 * sizeof(int_obj_t),
                      "%s: peak grew by %llu bytes: old values kept alive", l.what,
                      (unsigned long long)(st1.bytes_peak - st0.bytes_in_use));
-        lab_close(&l);
     }
 }
 
 Test(eval, unbound_local_is_an_error)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
-        code_init(&c, "f", NULL);
-        int a = code_local(&c, "a"), b = code_local(&c, "b");
-        code_emit(&c, OP_LOAD_FAST, a);
-        code_emit(&c, OP_LOAD_FAST, b);
-        code_emit(&c, OP_BINARY_OP, BINOP_ADD);
-        code_emit(&c, OP_RETURN_VALUE, 0);
+        a_op_b_code(&c, "f", OP_BINARY_OP, BINOP_ADD);
         obj_t *arg = l.ops->int_new(l.ts, 1000);
         cr_assert_null(run(&l, &c, &arg, 1));
         cr_assert(strstr(l.ts->error, "UnboundLocalError") != NULL, "%s: %s", l.what, l.ts->error);
         cr_assert(strstr(l.ts->error, "'b'") != NULL, "%s: %s", l.what, l.ts->error);
-        check_clean(&l, "unbound local");
+        lab_check_clean(&l, "unbound local");
     }
 }
 
@@ -239,19 +167,14 @@ static const binop_case_t binop_cases[] = {
 
 Test(eval, binary_op_allocates_outside_the_cache_only)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
-        code_init(&c, "binop", NULL);
-        int a = code_local(&c, "a"), b = code_local(&c, "b");
-        code_emit(&c, OP_LOAD_FAST, a);
-        code_emit(&c, OP_LOAD_FAST, b);
-        int at = code_emit(&c, OP_BINARY_OP, 0);
-        code_emit(&c, OP_RETURN_VALUE, 0);
+        int at = a_op_b_code(&c, "binop", OP_BINARY_OP, 0);
         for (size_t i = 0; i < sizeof(binop_cases) / sizeof(binop_cases[0]); i++) {
             const binop_case_t *k = &binop_cases[i];
             code_patch(&c, at, k->op);
             obj_t *x = l.ops->int_new(l.ts, k->a), *y = l.ops->int_new(l.ts, k->b);
-            intptr_t rx = rc(&l, x), ry = rc(&l, y);
+            intptr_t rx = lab_rc(&l, x), ry = lab_rc(&l, y);
             obj_t *args[2] = {share(&l, x), share(&l, y)};
             uint64_t alloc0 = l.ts->objects_allocated;
             obj_t *r = run(&l, &c, args, 2);
@@ -264,18 +187,18 @@ Test(eval, binary_op_allocates_outside_the_cache_only)
                          "%s: result %lld %s allocate", l.what, (long long)k->expect,
                          cached ? "must not" : "must");
             if (cached) {
-                cr_assert_eq(r, small_int(&l, k->expect), "%s: cached result", l.what);
+                cr_assert_eq(r, lab_small_int(&l, k->expect), "%s: cached result", l.what);
                 if (!l.immortal)
-                    cr_assert_eq(rc(&l, r), 2 + (r == x) + (r == y), "%s: a new reference", l.what);
+                    cr_assert_eq(lab_rc(&l, r), 2 + (r == x) + (r == y), "%s: a new reference", l.what);
             } else {
-                cr_assert_eq(rc(&l, r), 1, "%s", l.what);
+                cr_assert_eq(lab_rc(&l, r), 1, "%s", l.what);
             }
             l.ops->decref(l.ts, r);
-            cr_assert_eq(rc(&l, x), rx, "%s: operand a released", l.what);
-            cr_assert_eq(rc(&l, y), ry, "%s: operand b released", l.what);
+            cr_assert_eq(lab_rc(&l, x), rx, "%s: operand a released", l.what);
+            cr_assert_eq(lab_rc(&l, y), ry, "%s: operand b released", l.what);
             l.ops->decref(l.ts, x);
             l.ops->decref(l.ts, y);
-            check_clean(&l, "binary_op");
+            lab_check_clean(&l, "binary_op");
         }
     }
 }
@@ -285,14 +208,9 @@ Test(eval, binary_op_allocates_outside_the_cache_only)
 Test(eval, compare_op_returns_the_singletons)
 {
     static const int64_t pairs[][2] = {{1, 2}, {2, 2}, {3, 2}, {1000, 2000}, {2000, 2000}, {-7, -1000}};
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
-        code_init(&c, "cmp", NULL);
-        int a = code_local(&c, "a"), b = code_local(&c, "b");
-        code_emit(&c, OP_LOAD_FAST, a);
-        code_emit(&c, OP_LOAD_FAST, b);
-        int at = code_emit(&c, OP_COMPARE_OP, 0);
-        code_emit(&c, OP_RETURN_VALUE, 0);
+        int at = a_op_b_code(&c, "cmp", OP_COMPARE_OP, 0);
         obj_t *t = &l.interp->true_obj.ob, *f = &l.interp->false_obj.ob;
         for (int op = 0; op < CMP_COUNT; op++) {
             code_patch(&c, at, op);
@@ -316,10 +234,10 @@ Test(eval, compare_op_returns_the_singletons)
                 cr_assert_eq(int_value(r), want);
                 cr_assert_eq(l.ts->objects_allocated, alloc0, "%s: comparing allocates nothing", l.what);
                 if (!l.immortal)
-                    cr_assert_eq(rc(&l, r), 2, "%s: the result is a new reference to %s", l.what,
+                    cr_assert_eq(lab_rc(&l, r), 2, "%s: the result is a new reference to %s", l.what,
                                  want ? "True" : "False");
                 l.ops->decref(l.ts, r);
-                check_clean(&l, "compare_op");
+                lab_check_clean(&l, "compare_op");
             }
         }
     }
@@ -341,7 +259,7 @@ static obj_t *item(obj_t *list, intptr_t i) { return ((list_obj_t *)list)->items
 Test(eval, binary_subscr_increfs_the_item)
 {
     static const struct { int64_t index; int at; } cases[] = {{0, 0}, {1, 1}, {2, 2}, {-1, 2}, {-3, 0}};
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "subscr", NULL);
         int lst = code_local(&c, "L");
@@ -359,21 +277,21 @@ Test(eval, binary_subscr_increfs_the_item)
             obj_t *r = run(&l, &c, &arg, 1);
             cr_assert_eq(r, item(list, cases[i].at), "%s: L[%lld] (%s)", l.what, (long long)cases[i].index,
                          l.ts->error);
-            cr_assert_eq(rc(&l, r), 2, "%s: the list's reference and the result", l.what);
-            cr_assert_eq(rc(&l, list), 1, "%s: the frame released the list", l.what);
+            cr_assert_eq(lab_rc(&l, r), 2, "%s: the list's reference and the result", l.what);
+            cr_assert_eq(lab_rc(&l, list), 1, "%s: the frame released the list", l.what);
             cr_assert_eq(l.ts->objects_allocated, alloc0, "%s", l.what);
             l.ops->decref(l.ts, r);
-            cr_assert_eq(rc(&l, r), 1);
+            cr_assert_eq(lab_rc(&l, r), 1);
         }
         l.ops->decref(l.ts, list);
-        check_clean(&l, "binary_subscr");
+        lab_check_clean(&l, "binary_subscr");
     }
 }
 
 /* LOAD_GLOBAL + BINARY_SUBSCR, the shared workload's pair. */
 Test(eval, load_global_subscr)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "glob", NULL);
         int g = code_global(&c, "L");
@@ -386,8 +304,8 @@ Test(eval, load_global_subscr)
         for (int k = 0; k < 3; k++) {
             obj_t *r = run(&l, &c, NULL, 0);
             cr_assert_eq(r, item(list, 1), "%s: %s", l.what, l.ts->error);
-            cr_assert_eq(rc(&l, list), 1, "%s: only the global's reference", l.what);
-            cr_assert_eq(rc(&l, r), 2);
+            cr_assert_eq(lab_rc(&l, list), 1, "%s: only the global's reference", l.what);
+            cr_assert_eq(lab_rc(&l, r), 2);
             l.ops->decref(l.ts, r);
         }
         /* lab_close clears the global, which frees the list and its items. */
@@ -398,7 +316,7 @@ Test(eval, load_global_subscr)
 
 Test(eval, build_list)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "build", NULL);
         int a = code_local(&c, "a");
@@ -419,18 +337,18 @@ Test(eval, build_list)
         cr_assert_geq(list->allocated, 4);
         cr_assert_eq(item(r, 0), x);
         cr_assert_eq(int_value(item(r, 1)), 2000);
-        cr_assert_eq(item(r, 2), small_int(&l, 7));
+        cr_assert_eq(item(r, 2), lab_small_int(&l, 7));
         cr_assert_eq(item(r, 3), x);
         cr_assert_eq(l.ts->objects_allocated - alloc0, 2, "%s: the list and the constant 2000", l.what);
-        cr_assert_eq(rc(&l, x), 3, "%s: ours and the list's two", l.what);
-        cr_assert_eq(rc(&l, item(r, 1)), 1, "%s: only the list holds 2000", l.what);
+        cr_assert_eq(lab_rc(&l, x), 3, "%s: ours and the list's two", l.what);
+        cr_assert_eq(lab_rc(&l, item(r, 1)), 1, "%s: only the list holds 2000", l.what);
         if (!l.immortal)
-            cr_assert_eq(rc(&l, small_int(&l, 7)), 2);
-        cr_assert_eq(rc(&l, r), 1);
+            cr_assert_eq(lab_rc(&l, lab_small_int(&l, 7)), 2);
+        cr_assert_eq(lab_rc(&l, r), 1);
         l.ops->decref(l.ts, r);
-        cr_assert_eq(rc(&l, x), 1);
+        cr_assert_eq(lab_rc(&l, x), 1);
         l.ops->decref(l.ts, x);
-        check_clean(&l, "build_list");
+        lab_check_clean(&l, "build_list");
 
         /* The empty list. */
         code_init(&c, "empty", NULL);
@@ -440,13 +358,13 @@ Test(eval, build_list)
         cr_assert_not_null(r);
         cr_assert_eq(((list_obj_t *)r)->size, 0);
         l.ops->decref(l.ts, r);
-        check_clean(&l, "empty list");
+        lab_check_clean(&l, "empty list");
     }
 }
 
 Test(eval, list_append)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         /* def f(a): x = []; 5 on the stack; x.append(a) under it; x.append(2000) */
         code_t c;
         code_init(&c, "append", NULL);
@@ -467,12 +385,12 @@ Test(eval, list_append)
         cr_assert_eq(((list_obj_t *)r)->allocated, 4, "%s: CPython's first growth step", l.what);
         cr_assert_eq(item(r, 0), x);
         cr_assert_eq(int_value(item(r, 1)), 2000);
-        cr_assert_eq(rc(&l, x), 2);
-        cr_assert_eq(rc(&l, item(r, 1)), 1);
+        cr_assert_eq(lab_rc(&l, x), 2);
+        cr_assert_eq(lab_rc(&l, item(r, 1)), 1);
         l.ops->decref(l.ts, r);
-        cr_assert_eq(rc(&l, x), 1);
+        cr_assert_eq(lab_rc(&l, x), 1);
         l.ops->decref(l.ts, x);
-        check_clean(&l, "list_append");
+        lab_check_clean(&l, "list_append");
     }
 }
 
@@ -480,7 +398,7 @@ Test(eval, list_append)
 
 Test(eval, return_releases_locals_and_constants)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "ret", NULL);
         int a = code_local(&c, "a"), b = code_local(&c, "b"), d = code_local(&c, "d");
@@ -499,12 +417,12 @@ Test(eval, return_releases_locals_and_constants)
         obj_t *r = run(&l, &c, args, 2);
         cr_assert_eq(r, &l.interp->none, "%s: %s", l.what, l.ts->error);
         if (!l.immortal)
-            cr_assert_eq(rc(&l, r), 2);
+            cr_assert_eq(lab_rc(&l, r), 2);
         l.ops->decref(l.ts, r);
         cr_assert_eq(l.ts->objects_freed - freed0, 3, "%s: b, the constant 4000 and the list", l.what);
-        cr_assert_eq(rc(&l, kept), 1, "%s: a released", l.what);
+        cr_assert_eq(lab_rc(&l, kept), 1, "%s: a released", l.what);
         l.ops->decref(l.ts, kept);
-        check_clean(&l, "return");
+        lab_check_clean(&l, "return");
     }
 }
 
@@ -561,32 +479,32 @@ Test(eval, errors_overflow)
         {INT64_MAX, BINOP_MUL, 2},       {INT64_MIN, BINOP_MUL, -1},
         {4294967296, BINOP_MUL, 4294967296},
     };
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             code_t c;
             binop_code(&c, "overflow", cases[i].op);
             obj_t *x = l.ops->int_new(l.ts, cases[i].a), *y = l.ops->int_new(l.ts, cases[i].b);
-            intptr_t rx = rc(&l, x), ry = rc(&l, y);
+            intptr_t rx = lab_rc(&l, x), ry = lab_rc(&l, y);
             obj_t *args[2] = {share(&l, x), share(&l, y)};
             expect_error(&l, &c, args, 2, "OverflowError");
             cr_assert(strstr(l.ts->error, binop_symbol(cases[i].op)) != NULL, "%s: %s", l.what, l.ts->error);
-            cr_assert_eq(rc(&l, x), rx, "%s: operand released", l.what);
-            cr_assert_eq(rc(&l, y), ry, "%s: operand released", l.what);
+            cr_assert_eq(lab_rc(&l, x), rx, "%s: operand released", l.what);
+            cr_assert_eq(lab_rc(&l, y), ry, "%s: operand released", l.what);
             l.ops->decref(l.ts, x);
             l.ops->decref(l.ts, y);
-            check_clean(&l, "overflow");
+            lab_check_clean(&l, "overflow");
         }
     }
 }
 
 Test(eval, errors_modulo_by_zero)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         binop_code(&c, "mod0", BINOP_MOD);
         obj_t *args[2] = {l.ops->int_new(l.ts, 1000), l.ops->int_new(l.ts, 0)};
         expect_error(&l, &c, args, 2, "ZeroDivisionError");
-        check_clean(&l, "modulo by zero");
+        lab_check_clean(&l, "modulo by zero");
 
         /* The operation works when it can: the same code, a valid divisor. */
         obj_t *ok[2] = {l.ops->int_new(l.ts, 1000), l.ops->int_new(l.ts, 7)};
@@ -594,14 +512,14 @@ Test(eval, errors_modulo_by_zero)
         cr_assert_not_null(r, "%s: %s", l.what, l.ts->error);
         cr_assert_eq(int_value(item(r, 2)), 1000 % 7);
         l.ops->decref(l.ts, r);
-        check_clean(&l, "modulo");
+        lab_check_clean(&l, "modulo");
     }
 }
 
 /* -2**63 % -1 is 0 in Python; in C it is undefined (x86-64 traps). */
 Test(eval, modulo_int64_min_by_minus_one)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         binop_code(&c, "modmin", BINOP_MOD);
         obj_t *args[2] = {l.ops->int_new(l.ts, INT64_MIN), l.ops->int_new(l.ts, -1)};
@@ -609,14 +527,14 @@ Test(eval, modulo_int64_min_by_minus_one)
         cr_assert_not_null(r, "%s: %s", l.what, l.ts->error);
         cr_assert_eq(int_value(item(r, 2)), 0, "%s: -2**63 %% -1 == 0", l.what);
         l.ops->decref(l.ts, r);
-        check_clean(&l, "INT64_MIN % -1");
+        lab_check_clean(&l, "INT64_MIN % -1");
     }
 }
 
 Test(eval, errors_index_out_of_range)
 {
     static const int64_t bad[] = {3, 4, 1000, -4, -1000};
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "index", NULL);
         int lst = code_local(&c, "L"), i = code_local(&c, "i");
@@ -629,23 +547,23 @@ Test(eval, errors_index_out_of_range)
         obj_t *list = make_list(&l, 3, 1000);
         for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
             obj_t *idx = l.ops->int_new(l.ts, bad[k]);
-            intptr_t ridx = rc(&l, idx);
+            intptr_t ridx = lab_rc(&l, idx);
             obj_t *args[2] = {share(&l, list), share(&l, idx)};
             expect_error(&l, &c, args, 2, "IndexError");
-            cr_assert_eq(rc(&l, list), 1, "%s: list released", l.what);
-            cr_assert_eq(rc(&l, idx), ridx, "%s: index released", l.what);
+            cr_assert_eq(lab_rc(&l, list), 1, "%s: list released", l.what);
+            cr_assert_eq(lab_rc(&l, idx), ridx, "%s: index released", l.what);
             for (int j = 0; j < 3; j++)
-                cr_assert_eq(rc(&l, item(list, j)), 1, "%s: items untouched", l.what);
+                cr_assert_eq(lab_rc(&l, item(list, j)), 1, "%s: items untouched", l.what);
             l.ops->decref(l.ts, idx);
         }
         l.ops->decref(l.ts, list);
-        check_clean(&l, "index error");
+        lab_check_clean(&l, "index error");
     }
 }
 
 Test(eval, errors_name_error)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         code_init(&c, "name", NULL);
         int a = code_local(&c, "a");
@@ -659,19 +577,19 @@ Test(eval, errors_name_error)
         l.interp->globals[present] = g;
         obj_t *args[1] = {l.ops->int_new(l.ts, 1000)};
         expect_error(&l, &c, args, 1, "NameError: name 'missing' is not defined");
-        cr_assert_eq(rc(&l, g), 1, "%s: the global's loaded reference was released", l.what);
+        cr_assert_eq(lab_rc(&l, g), 1, "%s: the global's loaded reference was released", l.what);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 3, "%s: only the global remains", l.what);
     }
 }
 
 Test(eval, errors_type_error)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         binop_code(&c, "typeerr", BINOP_ADD);
         obj_t *args[2] = {l.ops->int_new(l.ts, 1000), make_list(&l, 2, 1000)};
         expect_error(&l, &c, args, 2, "TypeError");
-        check_clean(&l, "int + list");
+        lab_check_clean(&l, "int + list");
 
         code_init(&c, "subscr_int", NULL);
         int a = code_local(&c, "a");
@@ -681,7 +599,7 @@ Test(eval, errors_type_error)
         code_emit(&c, OP_RETURN_VALUE, 0);
         obj_t *arg = l.ops->int_new(l.ts, 1000);
         expect_error(&l, &c, &arg, 1, "TypeError");
-        check_clean(&l, "1000[0]");
+        lab_check_clean(&l, "1000[0]");
     }
 }
 
@@ -689,7 +607,7 @@ Test(eval, errors_type_error)
  * items, the loop variables and the constants all go. */
 Test(eval, error_inside_a_loop_releases_everything)
 {
-    FOR_EACH_LAB(l) {
+    FOR_EACH_LAB(l, HEAP_pymalloc) {
         /* def f(n): lst = []; while n > 0: lst.append(n + 1000); n -= 1
          *           return lst[1000] */
         code_t c;
@@ -720,7 +638,7 @@ Test(eval, error_inside_a_loop_releases_everything)
         uint64_t alloc0 = l.ts->objects_allocated;
         expect_error(&l, &c, &arg, 1, "IndexError");
         cr_assert_geq(l.ts->objects_allocated - alloc0, 301, "%s: the loop ran", l.what);
-        check_clean(&l, "error in a loop");
+        lab_check_clean(&l, "error in a loop");
     }
 }
 
@@ -866,15 +784,13 @@ Test(code_check, stack_bounds)
     code_emit(&c, OP_BUILD_LIST, CODE_MAX_STACK);
     code_emit(&c, OP_RETURN_VALUE, 0);
     must_check(&c);
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, false);
+    FOR_EACH_GUARD(l, HEAP_malloc, false) {
         obj_t *r = run(&l, &c, NULL, 0);
         cr_assert_not_null(r, "%s: %s", l.what, l.ts->error);
         cr_assert_eq(((list_obj_t *)r)->size, CODE_MAX_STACK);
         for (int i = 0; i < CODE_MAX_STACK; i++)
             cr_assert_eq(int_value(item(r, i)), 1000 + i % 3);
         l.ops->decref(l.ts, r);
-        lab_close(&l);
     }
 }
 
@@ -946,7 +862,8 @@ Test(eval, workloads_run_under_every_guard)
         must_check(&c);
         for (int g = 0; g < GUARD_COUNT; g++) {
             for (int imm = 0; imm < 2; imm++) {
-                lab_t l = lab_open(g, g == GUARD_gil || g == GUARD_none ? HEAP_pymalloc : HEAP_mimalloc, imm);
+                heap_kind_t heap = g == GUARD_gil || g == GUARD_none ? HEAP_pymalloc : HEAP_mimalloc;
+                lab_t l = lab_open_attached(g, heap, imm);
                 lab_t fresh = l;
                 if (wl->setup != NULL) {
                     cr_assert_eq(wl->setup(l.ts, params), 0, "%s setup: %s", wl->name, l.ts->error);
@@ -958,7 +875,7 @@ Test(eval, workloads_run_under_every_guard)
                 obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
                 cr_assert_eq(r, &l.interp->none, "%s under %s: returns None (%s)", wl->name, l.what, l.ts->error);
                 l.ops->decref(l.ts, r);
-                check_clean(&l, wl->name);
+                lab_check_clean(&l, wl->name);
                 if (wl == &wl_countdown)
                     cr_assert_eq(l.ts->objects_allocated - alloc0, SIZE - SMALL_INT_MAX,
                                  "countdown(%d) allocates the argument and %d..257", SIZE, SIZE - 1);
@@ -967,7 +884,7 @@ Test(eval, workloads_run_under_every_guard)
                 if (wl == &wl_shared) {
                     obj_t *list = l.interp->globals[0];
                     cr_assert_eq(((list_obj_t *)list)->size, params[0]);
-                    cr_assert_eq(rc(&l, list), 1, "%s: only the global holds L", l.what);
+                    cr_assert_eq(lab_rc(&l, list), 1, "%s: only the global holds L", l.what);
                 }
                 l = fresh;   /* lab_close clears the globals */
                 lab_close(&l);
@@ -978,16 +895,9 @@ Test(eval, workloads_run_under_every_guard)
 
 /* ---- code_dis ---------------------------------------------------------------- */
 
-static char *dis_text(const code_t *c)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cr_assert_not_null(f);
-    code_dis(c, f);
-    cr_assert_eq(fclose(f), 0);
-    return buf;
-}
+static void print_dis(FILE *f, const void *c) { code_dis(c, f); }
+
+static char *dis_text(const code_t *c) { return capture(print_dis, c); }
 
 Test(code_dis, countdown)
 {

@@ -17,6 +17,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,43 +26,7 @@
 
 #include "lab/interp.h"
 #include "lab/object.h"
-
-typedef struct lab {
-    interp_t *interp;
-    tstate_t *ts;
-    const guard_ops_t *ops;
-    bool biased;
-} lab_t;
-
-/* An interpreter with one attached thread state. */
-static lab_t lab_open(guard_kind_t guard, heap_kind_t heap, bool immortal)
-{
-    lab_t l;
-    char err[200] = "";
-    interp_config_t cfg = {.guard = guard, .allocator = heap, .immortal = immortal};
-    l.interp = malloc(sizeof(*l.interp));
-    cr_assert_not_null(l.interp);
-    cr_assert_eq(interp_init(l.interp, &cfg, err, sizeof(err)), 0, "interp_init: %s", err);
-    l.ts = tstate_new(l.interp);
-    cr_assert_not_null(l.ts);
-    l.ops = l.interp->ops;
-    l.biased = guard == GUARD_biased;
-    l.ops->attach(l.ts);
-    return l;
-}
-
-static void lab_close(lab_t *l)
-{
-    interp_clear_globals(l->ts);
-    l->ops->detach(l->ts);
-    tstate_delete(l->ts);
-    interp_destroy(l->interp);
-    free(l->interp);
-}
-
-static intptr_t rc(const lab_t *l, const obj_t *o) { return obj_refcount(o, l->biased); }
-
-static obj_t *small_int(const lab_t *l, int64_t v) { return &l->interp->small_ints[v - SMALL_INT_MIN].ob; }
+#include "lab_fixture.h"
 
 /* The raw header fields a refcount operation could touch. */
 typedef struct snap {
@@ -81,40 +46,36 @@ static void assert_same(const obj_t *o, snap_t s, const char *what, const char *
 
 Test(objects, small_int_identity)
 {
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, true);
-        const char *gn = guard_name(g);
-        int64_t live0 = interp_live_objects(l.interp);
-
+    FOR_EACH_GUARD(l, HEAP_malloc, true) {
         /* id(10) == id(10): both come from the cache, nothing is allocated. */
         obj_t *a = l.ops->int_new(l.ts, 10), *b = l.ops->int_new(l.ts, 10);
-        cr_assert_eq(a, b, "%s: 10 is 10", gn);
-        cr_assert_eq(a, small_int(&l, 10), "%s: 10 comes from the small-int cache", gn);
+        cr_assert_eq(a, b, "%s: 10 is 10", l.what);
+        cr_assert_eq(a, lab_small_int(&l, 10), "%s: 10 comes from the small-int cache", l.what);
         cr_assert_eq(int_value(a), 10);
-        cr_assert_eq(interp_live_objects(l.interp), live0, "%s: cached ints are not allocated", gn);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s: cached ints are not allocated", l.what);
 
         /* The cache's edges: -5 and 256 are in it, -6 and 257 are not. */
-        cr_assert_eq(l.ops->int_new(l.ts, -5), small_int(&l, -5));
-        cr_assert_eq(l.ops->int_new(l.ts, 256), small_int(&l, 256));
-        cr_assert_eq(int_value(small_int(&l, -5)), -5);
-        cr_assert_eq(int_value(small_int(&l, 256)), 256);
+        cr_assert_eq(l.ops->int_new(l.ts, -5), lab_small_int(&l, -5));
+        cr_assert_eq(l.ops->int_new(l.ts, 256), lab_small_int(&l, 256));
+        cr_assert_eq(int_value(lab_small_int(&l, -5)), -5);
+        cr_assert_eq(int_value(lab_small_int(&l, 256)), 256);
 
         /* id(257) != id(257): two separate heap objects, one reference each. */
         obj_t *c = l.ops->int_new(l.ts, 257), *d = l.ops->int_new(l.ts, 257);
         obj_t *e = l.ops->int_new(l.ts, -6);
-        cr_assert_neq(c, d, "%s: 257 is not 257", gn);
+        cr_assert_neq(c, d, "%s: 257 is not 257", l.what);
         cr_assert_eq(int_value(c), 257);
         cr_assert_eq(int_value(d), 257);
         cr_assert_eq(int_value(e), -6);
         cr_assert_eq(c->type, &int_type);
-        cr_assert_eq(rc(&l, c), 1);
-        cr_assert_eq(rc(&l, d), 1);
+        cr_assert_eq(lab_rc(&l, c), 1);
+        cr_assert_eq(lab_rc(&l, d), 1);
         cr_assert_not(obj_is_immortal(c));
-        cr_assert_eq(interp_live_objects(l.interp), live0 + 3);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + 3);
         l.ops->decref(l.ts, c);
         l.ops->decref(l.ts, d);
         l.ops->decref(l.ts, e);
-        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s", l.what);
 
         /* Extreme values round-trip. */
         obj_t *big = l.ops->int_new(l.ts, INT64_MAX), *low = l.ops->int_new(l.ts, INT64_MIN);
@@ -122,28 +83,20 @@ Test(objects, small_int_identity)
         cr_assert_eq(int_value(low), INT64_MIN);
         l.ops->decref(l.ts, big);
         l.ops->decref(l.ts, low);
-        cr_assert_eq(interp_live_objects(l.interp), live0);
-        lab_close(&l);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0);
     }
 }
 
 Test(objects, immortal_objects_never_change)
 {
     enum { N = 1000 };
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, true);
-        const char *gn = guard_name(g);
+    FOR_EACH_GUARD(l, HEAP_malloc, true) {
         interp_t *in = l.interp;
-        obj_t *statics[3 + SMALL_INT_COUNT];
-        snap_t before[3 + SMALL_INT_COUNT];
-        int n = 0;
-        statics[n++] = &in->none;
-        statics[n++] = &in->true_obj.ob;
-        statics[n++] = &in->false_obj.ob;
-        for (int i = 0; i < SMALL_INT_COUNT; i++)
-            statics[n++] = &in->small_ints[i].ob;
-        for (int i = 0; i < n; i++) {
-            cr_assert(obj_is_immortal(statics[i]), "%s: static %d is immortal", gn, i);
+        obj_t *statics[LAB_NSTATICS];   /* None, True, False, the small ints */
+        snap_t before[LAB_NSTATICS];
+        for (int i = 0; i < LAB_NSTATICS; i++) {
+            statics[i] = lab_static(&l, i);
+            cr_assert(obj_is_immortal(statics[i]), "%s: static %d is immortal", l.what, i);
             cr_assert_eq(statics[i]->refcnt, OBJ_IMMORTAL_REFCNT);
             cr_assert_eq(statics[i]->ref_local, OBJ_IMMORTAL_LOCAL);
             cr_assert_eq(statics[i]->tid, 0);
@@ -153,92 +106,84 @@ Test(objects, immortal_objects_never_change)
 
         /* Balanced traffic, then far more decrefs than increfs: a mortal
          * object would be freed (and the singletons' dealloc aborts). */
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < LAB_NSTATICS; i++) {
             for (int k = 0; k < N; k++)
                 l.ops->incref(l.ts, statics[i]);
             for (int k = 0; k < 3 * N; k++)
                 l.ops->decref(l.ts, statics[i]);
         }
-        for (int i = 0; i < n; i++)
-            assert_same(statics[i], before[i], "an immortal object", gn);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: immortal objects are never freed", gn);
-        cr_assert_eq(rc(&l, &in->none), OBJ_IMMORTAL_REFCNT);
+        for (int i = 0; i < LAB_NSTATICS; i++)
+            assert_same(statics[i], before[i], "an immortal object", l.what);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: immortal objects are never freed", l.what);
+        cr_assert_eq(lab_rc(&l, &in->none), OBJ_IMMORTAL_REFCNT);
 
         /* Creating them through the constructors does not count either. */
         for (int k = 0; k < N; k++)
-            cr_assert_eq(l.ops->int_new(l.ts, 42), small_int(&l, 42));
-        assert_same(small_int(&l, 42), before[3 + 42 - SMALL_INT_MIN], "42", gn);
-        lab_close(&l);
+            cr_assert_eq(l.ops->int_new(l.ts, 42), lab_small_int(&l, 42));
+        assert_same(lab_small_int(&l, 42), before[3 + 42 - SMALL_INT_MIN], "42", l.what);
     }
 }
 
 Test(objects, no_immortal_makes_statics_ordinary)
 {
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, false);
-        const char *gn = guard_name(g);
+    FOR_EACH_GUARD(l, HEAP_malloc, false) {
         interp_t *in = l.interp;
-        obj_t *statics[] = {&in->none, &in->true_obj.ob, &in->false_obj.ob, small_int(&l, 10),
-                            small_int(&l, -5), small_int(&l, 256)};
+        obj_t *statics[] = {&in->none, &in->true_obj.ob, &in->false_obj.ob, lab_small_int(&l, 10),
+                            lab_small_int(&l, -5), lab_small_int(&l, 256)};
         uint64_t freed0 = l.ts->objects_freed;
 
         for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
             obj_t *o = statics[i];
-            cr_assert_not(obj_is_immortal(o), "%s: static %zu is mortal with --no-immortal", gn, i);
-            cr_assert_eq(rc(&l, o), 1, "%s: the interpreter holds one reference", gn);
+            cr_assert_not(obj_is_immortal(o), "%s: static %zu is mortal with --no-immortal", l.what, i);
+            cr_assert_eq(lab_rc(&l, o), 1, "%s: the interpreter holds one reference", l.what);
             intptr_t raw = o->refcnt;
             l.ops->incref(l.ts, o);
-            cr_assert_eq(rc(&l, o), 2, "%s: static %zu counts", gn, i);
-            cr_assert_neq(o->refcnt, raw, "%s: the count field moved", gn);
+            cr_assert_eq(lab_rc(&l, o), 2, "%s: static %zu counts", l.what, i);
+            cr_assert_neq(o->refcnt, raw, "%s: the count field moved", l.what);
             if (l.biased)   /* no owner: every thread counts in the shared field */
                 cr_assert_eq(o->refcnt - raw, (intptr_t)1 << BRC_SHARED_SHIFT);
             else
                 cr_assert_eq(o->refcnt - raw, 1);
             l.ops->decref(l.ts, o);
-            cr_assert_eq(rc(&l, o), 1);
+            cr_assert_eq(lab_rc(&l, o), 1);
             cr_assert_eq(o->refcnt, raw);
         }
 
         /* The cache still hands out the same object, with a new reference. */
         obj_t *ten = l.ops->int_new(l.ts, 10);
-        cr_assert_eq(ten, small_int(&l, 10));
-        cr_assert_eq(rc(&l, ten), 2, "%s: int_new(10) is a new reference", gn);
+        cr_assert_eq(ten, lab_small_int(&l, 10));
+        cr_assert_eq(lab_rc(&l, ten), 2, "%s: int_new(10) is a new reference", l.what);
         l.ops->decref(l.ts, ten);
-        cr_assert_eq(rc(&l, ten), 1);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: statics are never freed", gn);
-        lab_close(&l);
+        cr_assert_eq(lab_rc(&l, ten), 1);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: statics are never freed", l.what);
     }
 }
 
 Test(objects, freed_at_refcount_zero)
 {
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, true);
-        const char *gn = guard_name(g);
-        int64_t live0 = interp_live_objects(l.interp);
+    FOR_EACH_GUARD(l, HEAP_malloc, true) {
         uint64_t alloc0 = l.ts->objects_allocated, freed0 = l.ts->objects_freed;
 
         obj_t *o = l.ops->int_new(l.ts, 1000);
         cr_assert_eq(l.ts->objects_allocated, alloc0 + 1);
-        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
-        cr_assert_eq(rc(&l, o), 1);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
+        cr_assert_eq(lab_rc(&l, o), 1);
         for (int k = 0; k < 5; k++)
             l.ops->incref(l.ts, o);
-        cr_assert_eq(rc(&l, o), 6, "%s", gn);
+        cr_assert_eq(lab_rc(&l, o), 6, "%s", l.what);
         for (int k = 0; k < 5; k++)
             l.ops->decref(l.ts, o);
-        cr_assert_eq(rc(&l, o), 1, "%s", gn);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: not freed while referenced", gn);
+        cr_assert_eq(lab_rc(&l, o), 1, "%s", l.what);
+        cr_assert_eq(l.ts->objects_freed, freed0, "%s: not freed while referenced", l.what);
         l.ops->decref(l.ts, o);
-        cr_assert_eq(l.ts->objects_freed, freed0 + 1, "%s: freed at zero", gn);
-        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
+        cr_assert_eq(l.ts->objects_freed, freed0 + 1, "%s: freed at zero", l.what);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s", l.what);
 
         obj_t *list = l.ops->list_new(l.ts, 0);
-        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         l.ops->decref(l.ts, list);
         cr_assert_eq(l.ts->objects_freed, freed0 + 2);
-        cr_assert_eq(interp_live_objects(l.interp), live0, "%s", gn);
-        lab_close(&l);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s", l.what);
     }
 }
 
@@ -247,10 +192,7 @@ Test(objects, list_append_over_allocation)
     /* CPython's list_resize: what `allocated` is after each append. */
     static const intptr_t expected[] = {0, 4, 8, 16, 24, 32, 40, 52, 64, 76};
     enum { NEXP = sizeof(expected) / sizeof(expected[0]), NITEMS = 76 };
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_pymalloc, true);
-        const char *gn = guard_name(g);
-        int64_t live0 = interp_live_objects(l.interp);
+    FOR_EACH_GUARD(l, HEAP_pymalloc, true) {
         uint64_t freed0 = l.ts->objects_freed;
         obj_t *items[NITEMS];
 
@@ -262,40 +204,36 @@ Test(objects, list_append_over_allocation)
         cr_assert_eq(list->size, 0);
         for (int i = 0; i < NITEMS; i++) {
             items[i] = l.ops->int_new(l.ts, 1000 + i);
-            cr_assert_eq(l.ops->list_append(l.ts, o, items[i]), 0, "%s: append %d", gn, i);
+            cr_assert_eq(l.ops->list_append(l.ts, o, items[i]), 0, "%s: append %d", l.what, i);
             cr_assert_eq(list->size, i + 1);
             cr_assert_geq(list->allocated, list->size);
             if (list->allocated != seen[nseen - 1]) {
-                cr_assert_lt(nseen, NEXP + 4, "%s: too many resizes", gn);
+                cr_assert_lt(nseen, NEXP + 4, "%s: too many resizes", l.what);
                 seen[nseen++] = list->allocated;
             }
         }
-        cr_assert_eq(nseen, NEXP, "%s: %d distinct sizes, expected %d", gn, nseen, (int)NEXP);
+        cr_assert_eq(nseen, NEXP, "%s: %d distinct sizes, expected %d", l.what, nseen, (int)NEXP);
         for (int i = 0; i < NEXP; i++)
-            cr_assert_eq(seen[i], expected[i], "%s: allocation %d is %ld, CPython has %ld", gn, i,
+            cr_assert_eq(seen[i], expected[i], "%s: allocation %d is %ld, CPython has %ld", l.what, i,
                          (long)seen[i], (long)expected[i]);
         for (int i = 0; i < NITEMS; i++) {
-            cr_assert_eq(list->items[i], items[i], "%s: item %d kept its place", gn, i);
-            cr_assert_eq(rc(&l, items[i]), 1, "%s: append stole the reference", gn);
+            cr_assert_eq(list->items[i], items[i], "%s: item %d kept its place", l.what, i);
+            cr_assert_eq(lab_rc(&l, items[i]), 1, "%s: append stole the reference", l.what);
         }
-        cr_assert_eq(interp_live_objects(l.interp), live0 + NITEMS + 1);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + NITEMS + 1);
 
         l.ops->decref(l.ts, o);
-        cr_assert_eq(l.ts->objects_freed, freed0 + NITEMS + 1, "%s: list and items freed", gn);
-        cr_assert_eq(interp_live_objects(l.interp), live0);
+        cr_assert_eq(l.ts->objects_freed, freed0 + NITEMS + 1, "%s: list and items freed", l.what);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0);
         pym_stats_t st;
         pym_get_stats(l.interp->heap.pym, &st);
-        cr_assert_eq(st.bytes_in_use, 0, "%s: the item array was freed too", gn);
-        lab_close(&l);
+        cr_assert_eq(st.bytes_in_use, 0, "%s: the item array was freed too", l.what);
     }
 }
 
 Test(objects, list_dealloc_releases_items)
 {
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, HEAP_malloc, false);
-        const char *gn = guard_name(g);
-        int64_t live0 = interp_live_objects(l.interp);
+    FOR_EACH_GUARD(l, HEAP_malloc, false) {
         uint64_t freed0 = l.ts->objects_freed;
         interp_t *in = l.interp;
 
@@ -316,20 +254,19 @@ Test(objects, list_dealloc_releases_items)
         l.ops->incref(l.ts, kept);   /* twice in the list */
         cr_assert_eq(l.ops->list_append(l.ts, outer, kept), 0);
 
-        cr_assert_eq(rc(&l, kept), 3);
-        cr_assert_eq(rc(&l, small_int(&l, 5)), 2);
-        cr_assert_eq(rc(&l, &in->none), 2);
-        cr_assert_eq(interp_live_objects(l.interp), live0 + 5);
+        cr_assert_eq(lab_rc(&l, kept), 3);
+        cr_assert_eq(lab_rc(&l, lab_small_int(&l, 5)), 2);
+        cr_assert_eq(lab_rc(&l, &in->none), 2);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + 5);
 
         l.ops->decref(l.ts, outer);
-        cr_assert_eq(rc(&l, kept), 1, "%s: both of the list's references dropped", gn);
-        cr_assert_eq(rc(&l, small_int(&l, 5)), 1, "%s: (mortal) 5 released", gn);
-        cr_assert_eq(rc(&l, &in->none), 1, "%s: None released", gn);
-        cr_assert_eq(l.ts->objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", gn);
-        cr_assert_eq(interp_live_objects(l.interp), live0 + 1);
+        cr_assert_eq(lab_rc(&l, kept), 1, "%s: both of the list's references dropped", l.what);
+        cr_assert_eq(lab_rc(&l, lab_small_int(&l, 5)), 1, "%s: (mortal) 5 released", l.what);
+        cr_assert_eq(lab_rc(&l, &in->none), 1, "%s: None released", l.what);
+        cr_assert_eq(l.ts->objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", l.what);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         l.ops->decref(l.ts, kept);
-        cr_assert_eq(interp_live_objects(l.interp), live0);
-        lab_close(&l);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0);
     }
 }
 
@@ -358,12 +295,10 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
     obj_t **lists = malloc(NLISTS * sizeof(*lists));
     cr_assert_not_null(ints);
     cr_assert_not_null(lists);
-    for (int g = 0; g < GUARD_COUNT; g++) {
-        lab_t l = lab_open(g, *kind, true);
-        char what[64];
-        snprintf(what, sizeof(what), "%s/%s", guard_name(g), heap_kind_name(*kind));
+    FOR_EACH_GUARD(l, *kind, true) {
+        char what[sizeof(l.what) + 16];
+        snprintf(what, sizeof(what), "%s/%s", l.what, heap_kind_name(*kind));
         cr_assert_eq(l.interp->heap.kind, *kind);
-        int64_t live0 = interp_live_objects(l.interp);
         pym_stats_t st0 = {0}, st;
         if (*kind == HEAP_pymalloc)
             pym_get_stats(l.interp->heap.pym, &st0);
@@ -380,7 +315,7 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
             for (int k = 0; k < PER_LIST; k++)
                 cr_assert_eq(l.ops->list_append(l.ts, lists[i], l.ops->int_new(l.ts, -1000 - k)), 0);
         }
-        cr_assert_eq(interp_live_objects(l.interp), live0 + NINTS + NLISTS * (1 + PER_LIST), "%s", what);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0 + NINTS + NLISTS * (1 + PER_LIST), "%s", what);
         check_pym(&l, what);
         if (*kind == HEAP_pymalloc) {
             pym_get_stats(l.interp->heap.pym, &st);
@@ -400,7 +335,7 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
         for (int i = 0; i < NINTS; i += 2)
             l.ops->decref(l.ts, ints[i]);
 
-        cr_assert_eq(interp_live_objects(l.interp), live0, "%s: live count back to baseline", what);
+        cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s: live count back to baseline", what);
         check_pym(&l, what);
         if (*kind == HEAP_pymalloc) {
             pym_get_stats(l.interp->heap.pym, &st);
@@ -408,7 +343,6 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
             cr_assert_eq(st.large_allocs, st0.large_allocs, "%s", what);
             cr_assert_eq(st.mallocs - st0.mallocs, st.frees - st0.frees, "%s: every malloc freed", what);
         }
-        lab_close(&l);
     }
     free(ints);
     free(lists);

@@ -1,8 +1,9 @@
 /* tests/test_pymalloc.c: the pymalloc model (lab/pymalloc.c) against the
  * behaviour of CPython's obmalloc it claims to reproduce. Every test ends
  * with pym_check, the full heap walk. */
-#define _DEFAULT_SOURCE 1   /* open_memstream, msync */
+#define _DEFAULT_SOURCE 1   /* msync */
 #include <criterion/criterion.h>
+#define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "lab/pymalloc.h"
 
 #define KiB ((size_t)1 << 10)
@@ -41,6 +43,21 @@ static pym_t *make(size_t arena, size_t pool)
 }
 
 static size_t class_bytes(size_t n) { return (n + 15) / 16 * 16; }
+
+/* The start of the pool or arena (a power-of-two `size`, aligned to it)
+ * that holds p. */
+static uintptr_t base_of(const void *p, size_t size) { return (uintptr_t)p & ~(uintptr_t)(size - 1); }
+
+/* The end of a test: free the blocks v[0..n) (NULL ones too, a no-op),
+ * walk the heap, and delete it and the array. */
+static void free_all_and_delete(pym_t *pym, void **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pym_free(pym, v[i]);
+    check_ok(pym);
+    free(v);
+    pym_delete(pym);
+}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -199,13 +216,13 @@ static void pool_states(size_t arena, size_t pool)
 
     void **b = calloc(cap, sizeof *b);
     b[0] = first;
-    uintptr_t base = (uintptr_t)first & ~(uintptr_t)(pool - 1);
+    uintptr_t base = base_of(first, pool);
     for (uint64_t i = 1; i < cap; i++) {
         st = stats_of(pym);
         cr_assert_eq(st.classes[c].pools_full, 0, "full after %lu of %lu",
                      (unsigned long)i, (unsigned long)cap);
         b[i] = pym_malloc(pym, 40);
-        cr_assert_eq((uintptr_t)b[i] & ~(uintptr_t)(pool - 1), base,
+        cr_assert_eq(base_of(b[i], pool), base,
                      "block %lu left the first pool early", (unsigned long)i);
     }
     st = stats_of(pym);
@@ -233,7 +250,7 @@ static void pool_states(size_t arena, size_t pool)
 
     /* The empty pool is reused by another class, re-initialised. */
     void *q = pym_malloc(pym, 500);
-    cr_assert_eq((uintptr_t)q & ~(uintptr_t)(pool - 1), base,
+    cr_assert_eq(base_of(q, pool), base,
                  "an empty pool is taken before an untouched one");
     st = stats_of(pym);
     cr_assert_eq(st.pools_empty, empty_before);
@@ -276,8 +293,8 @@ Test(pymalloc, full_pool_returns_to_front)
     for (int i = 0; i < CAP; i++)
         first[i] = pym_malloc(pym, 512);
     second = pym_malloc(pym, 512);   /* opens a second, used pool */
-    cr_assert_neq((uintptr_t)second & ~(uintptr_t)4095,
-                  (uintptr_t)first[0] & ~(uintptr_t)4095);
+    cr_assert_neq(base_of(second, 4096),
+                  base_of(first[0], 4096));
     cr_assert_eq(stats_of(pym).classes[31].pools_full, 1);
     pym_free(pym, first[3]);
     cr_assert_eq(pym_malloc(pym, 512), first[3],
@@ -320,9 +337,9 @@ static void arenas_returned(size_t arena, size_t pool)
 
     /* Empty the first arena while the third still has blocks: it is
      * returned to the OS. */
-    uintptr_t first = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
+    uintptr_t first = base_of(v[0], arena);
     for (size_t i = 0; i < n; i++)
-        if (((uintptr_t)v[i] & ~(uintptr_t)(arena - 1)) == first) {
+        if (base_of(v[i], arena) == first) {
             pym_free(pym, v[i]);
             v[i] = NULL;
         }
@@ -369,8 +386,8 @@ Test(pymalloc, fullest_arena_first)
     /* Arena A (first) is full, B has one pool. Freeing the first half of
      * the blocks empties about half of A's pools: A is still fuller than
      * B, so it heads usable_arenas. */
-    uintptr_t a = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
-    uintptr_t b = (uintptr_t)v[n - 1] & ~(uintptr_t)(arena - 1);
+    uintptr_t a = base_of(v[0], arena);
+    uintptr_t b = base_of(v[n - 1], arena);
     cr_assert_neq(a, b);
     for (size_t i = 0; i < n / 2; i++) {
         pym_free(pym, v[i]);
@@ -379,14 +396,10 @@ Test(pymalloc, fullest_arena_first)
     check_ok(pym);
     /* A new class needs a new pool: it must come from A (fewer free pools). */
     void *p = pym_malloc(pym, 16);
-    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), a,
+    cr_assert_eq(base_of(p, arena), a,
                  "new pool not taken from the fullest arena");
     pym_free(pym, p);
-    for (size_t i = 0; i < n; i++)
-        pym_free(pym, v[i]);
-    check_ok(pym);
-    free(v);
-    pym_delete(pym);
+    free_all_and_delete(pym, v, n);
 }
 
 /* Free the blocks of `npools` whole pools of 512-byte blocks in `arena`
@@ -396,7 +409,7 @@ static void empty_pools(pym_t *pym, void **v, size_t n, uintptr_t arena,
 {
     size_t freed = 0;
     for (size_t i = 0; i < n && freed < npools * 7; i++)
-        if (v[i] && ((uintptr_t)v[i] & ~(uintptr_t)(256 * KiB - 1)) == arena) {
+        if (v[i] && base_of(v[i], 256 * KiB) == arena) {
             pym_free(pym, v[i]);
             v[i] = NULL;
             freed++;
@@ -411,26 +424,22 @@ Test(pymalloc, arena_slides_right)
     pym_t *pym = make(arena, 4 * KiB);
     size_t n;
     void **v = fill_arenas(pym, 3, &n);
-    uintptr_t a = (uintptr_t)v[0] & ~(uintptr_t)(arena - 1);
-    uintptr_t b = (uintptr_t)v[n - 8] & ~(uintptr_t)(arena - 1);
+    uintptr_t a = base_of(v[0], arena);
+    uintptr_t b = base_of(v[n - 8], arena);
     cr_assert_neq(a, b, "A and B are the two full arenas");
     empty_pools(pym, v, n, b, 10);   /* B: 10 free pools */
     empty_pools(pym, v, n, a, 5);    /* A: 5, so A heads the list */
     check_ok(pym);
     void *p = pym_malloc(pym, 16);
-    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), a);
+    cr_assert_eq(base_of(p, arena), a);
     pym_free(pym, p);
     empty_pools(pym, v, n, a, 10);   /* A: 15 > B: 10, A moves after B */
     check_ok(pym);
     p = pym_malloc(pym, 16);
-    cr_assert_eq((uintptr_t)p & ~(uintptr_t)(arena - 1), b,
+    cr_assert_eq(base_of(p, arena), b,
                  "B is now the fullest usable arena");
     pym_free(pym, p);
-    for (size_t i = 0; i < n; i++)
-        pym_free(pym, v[i]);
-    check_ok(pym);
-    free(v);
-    pym_delete(pym);
+    free_all_and_delete(pym, v, n);
 }
 
 Test(pymalloc, large_blocks_counted)
@@ -643,18 +652,16 @@ Test(pymalloc, check_detects_corruption)
     pym_delete(pym);
 }
 
+static void print_map(FILE *f, const void *pym) { pym_print_map(pym, f); }
+static void print_classes(FILE *f, const void *pym) { pym_print_classes(pym, f); }
+
 Test(pymalloc, print_views)
 {
     pym_t *pym = make(256 * KiB, 4 * KiB);
     size_t n;
     void **v = fill_arenas(pym, 2, &n);
     void *x = pym_malloc(pym, 48);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cr_assert_not_null(f);
-    pym_print_map(pym, f);
-    fclose(f);
+    char *buf = capture(print_map, pym);
     cr_assert(strstr(buf, "2 arenas") != NULL, "map: %s", buf);
     cr_assert(strstr(buf, "legend") != NULL);
     cr_assert(strstr(buf, "################") != NULL, "full pools: %s", buf);
@@ -665,10 +672,7 @@ Test(pymalloc, print_views)
     cr_assert_eq(arenas, 2, "one line per arena: %s", buf);
     free(buf);
 
-    buf = NULL;
-    f = open_memstream(&buf, &len);
-    pym_print_classes(pym, f);
-    fclose(f);
+    buf = capture(print_classes, pym);
     cr_assert(strstr(buf, "arenas allocated current") != NULL, "%s", buf);
     cr_assert(strstr(buf, "   31    512          65") != NULL, "class 31 row: %s", buf);
     cr_assert(strstr(buf, "    2     48           1               1            83") != NULL,
@@ -677,9 +681,5 @@ Test(pymalloc, print_views)
     free(buf);
 
     pym_free(pym, x);
-    for (size_t i = 0; i < n; i++)
-        pym_free(pym, v[i]);
-    free(v);
-    check_ok(pym);
-    pym_delete(pym);
+    free_all_and_delete(pym, v, n);
 }

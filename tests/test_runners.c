@@ -20,6 +20,7 @@
  */
 #define _DEFAULT_SOURCE 1
 #include <criterion/criterion.h>
+#define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,11 +36,15 @@
 
 #include "lab/code.h"
 #include "lab/interp.h"
+#include "lab_fixture.h"
 #include "runners/internal.h"
 #include "runners/runner.h"
 #include "workloads/workload.h"
 
 #define SIZE 20000
+
+static const guard_kind_t threadsafe[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
+#define NTHREADSAFE (sizeof(threadsafe) / sizeof(threadsafe[0]))
 
 static run_spec_t spec_of(const workload_t *wl, run_mode_t mode, guard_kind_t guard, int workers)
 {
@@ -156,20 +161,19 @@ Test(runners, threads_under_the_gil_take_turns)
 
 Test(runners, other_workloads_in_every_mode)
 {
-    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
     const workload_t *wls[] = {&wl_alloc, &wl_shared};
     for (size_t w = 0; w < 2; w++) {
         for (int m = 1; m < RUN_MODE_COUNT; m++) {
-            for (size_t g = 0; g < 3; g++) {
-                run_spec_t spec = spec_of(wls[w], m, guards[g], 2);
+            for (size_t g = 0; g < NTHREADSAFE; g++) {
+                run_spec_t spec = spec_of(wls[w], m, threadsafe[g], 2);
                 if (wls[w] == &wl_alloc)
                     spec.params[0] = 100;
-                spec.immortal = g != 1;   /* atomic with --no-immortal: contended statics */
+                spec.immortal = threadsafe[g] != GUARD_atomic;   /* atomic --no-immortal: contended statics */
                 run_row_t row;
                 check_row(&spec, &row);
                 /* Threads share the main thread's L; a forked worker runs in
                  * the main thread's state, so it owns its copy of L. */
-                if (guards[g] == GUARD_biased && wls[w] == &wl_shared && m == RUN_MODE_threads)
+                if (threadsafe[g] == GUARD_biased && wls[w] == &wl_shared && m == RUN_MODE_threads)
                     cr_assert_gt(row.samples[0].rc_shared, 0, "threads: L is not the workers' own");
                 run_row_free(&row);
             }
@@ -178,39 +182,6 @@ Test(runners, other_workloads_in_every_mode)
 }
 
 /* ---- isolation of forked workers ------------------------------------------ */
-
-typedef struct lab {
-    interp_t *interp;
-    tstate_t *ts;
-    const guard_ops_t *ops;
-    bool biased;
-} lab_t;
-
-static lab_t lab_open(guard_kind_t guard, heap_kind_t heap)
-{
-    lab_t l;
-    char err[200] = "";
-    interp_config_t cfg = {.guard = guard, .allocator = heap, .immortal = true};
-    l.interp = malloc(sizeof(*l.interp));
-    cr_assert_not_null(l.interp);
-    cr_assert_eq(interp_init(l.interp, &cfg, err, sizeof(err)), 0, "interp_init: %s", err);
-    l.ts = tstate_new(l.interp);
-    cr_assert_not_null(l.ts);
-    l.ops = l.interp->ops;
-    l.biased = guard == GUARD_biased;
-    return l;
-}
-
-static void lab_close(lab_t *l)
-{
-    l->ops->attach(l->ts);
-    interp_clear_globals(l->ts);
-    l->ops->detach(l->ts);
-    tstate_delete(l->ts);
-    cr_assert_eq(interp_live_objects(l->interp), 0, "leak at close");
-    interp_destroy(l->interp);
-    free(l->interp);
-}
 
 /* What the parent can see of its interpreter. */
 typedef struct view {
@@ -261,19 +232,39 @@ static void make_global_list(lab_t *l)
     l->ops->detach(l->ts);
 }
 
+/* fork() with a pipe from the child to the parent: returns 0 in the child,
+ * with *fd the write end, and the child's pid in the parent, with *fd the
+ * read end. */
+static pid_t fork_piped(int *fd)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    close(pid == 0 ? p[0] : p[1]);
+    *fd = pid == 0 ? p[1] : p[0];
+    return pid;
+}
+
+/* Reap the child `pid`, which must have exited with status 0. */
+static void expect_child_ok(pid_t pid)
+{
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    char how[96];
+    child_status_text(status, how, sizeof(how));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %s", how);
+}
+
 Test(isolation, bare_fork_child_changes_stay_in_the_child)
 {
-    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
-    for (int g = 0; g < 3; g++) {
-        lab_t l = lab_open(guards[g], HEAP_pymalloc);
+    for (size_t g = 0; g < NTHREADSAFE; g++) {
+        lab_t l = lab_open(threadsafe[g], HEAP_pymalloc, true);
         make_global_list(&l);
         view_t before = view_of(&l);
-        int p[2];
-        cr_assert_eq(pipe(p), 0);
-        pid_t pid = fork();
-        cr_assert_geq(pid, 0);
+        int fd;
+        pid_t pid = fork_piped(&fd);
         if (pid == 0) {
-            close(p[0]);
             alarm(20);   /* a hang in the child becomes SIGALRM, not a stuck test */
             interp_after_fork_child(l.interp, l.ts);
             const guard_ops_t *ops = l.ops;
@@ -287,17 +278,12 @@ Test(isolation, bare_fork_child_changes_stay_in_the_child)
                 ops->list_append(l.ts, list, ops->int_new(l.ts, 100000 + k));
             ops->detach(l.ts);
             view_t child = view_of(&l);
-            _exit(pipe_write_all(p[1], &child, sizeof(child)) == 0 ? 0 : 1);
+            _exit(pipe_write_all(fd, &child, sizeof(child)) == 0 ? 0 : 1);
         }
-        close(p[1]);
         view_t child;
-        int got = pipe_read_all(p[0], &child, sizeof(child));
-        close(p[0]);
-        int status;
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-        char how[96];
-        child_status_text(status, how, sizeof(how));
-        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %s", how);
+        int got = pipe_read_all(fd, &child, sizeof(child));
+        close(fd);
+        expect_child_ok(pid);
         cr_assert_eq(got, 0);
 
         /* The child did change its copy... */
@@ -308,7 +294,7 @@ Test(isolation, bare_fork_child_changes_stay_in_the_child)
         cr_assert_gt(child.pym.bytes_in_use, before.pym.bytes_in_use);
         /* ... and the parent's is untouched. */
         view_t after = view_of(&l);
-        assert_view_eq(&after, &before, guard_name(guards[g]));
+        assert_view_eq(&after, &before, guard_name(threadsafe[g]));
         cr_assert_eq(int_value(((list_obj_t *)l.interp->globals[0])->items[1]), 5001);
         lab_close(&l);
     }
@@ -322,11 +308,13 @@ typedef struct rig {
     worker_result_t *results;
     char err[300];
     run_ctx_t ctx;
+    pym_stats_t pym0;   /* the parent's heap before the workers ran */
 } rig_t;
 
 static void rig_open(rig_t *r, guard_kind_t g, run_mode_t mode)
 {
-    r->l = lab_open(g, HEAP_pymalloc);
+    signal(SIGPIPE, SIG_IGN);   /* a dead worker's pipe fails the write, not the test */
+    r->l = lab_open(g, HEAP_pymalloc, true);
     r->spec = spec_of(&wl_shared, mode, g, 2);
     r->spec.allocator = HEAP_pymalloc;
     r->spec.params[0] = 8;
@@ -340,6 +328,7 @@ static void rig_open(rig_t *r, guard_kind_t g, run_mode_t mode)
     r->err[0] = '\0';
     r->ctx = (run_ctx_t){.spec = &r->spec, .interp = r->l.interp, .main_ts = r->l.ts, .code = &r->code,
                          .pin = NULL, .results = r->results, .err = r->err, .errlen = sizeof(r->err)};
+    pym_get_stats(r->l.interp->heap.pym, &r->pym0);
 }
 
 static void rig_close(rig_t *r)
@@ -348,9 +337,19 @@ static void rig_close(rig_t *r)
     lab_close(&r->l);
 }
 
+/* The parent's heap: the children allocated in their own copies. */
+static void heap_unchanged(rig_t *r, const char *what)
+{
+    pym_stats_t st;
+    pym_get_stats(r->l.interp->heap.pym, &st);
+    cr_assert_eq(st.mallocs, r->pym0.mallocs, "%s: the children allocated in their own heaps", what);
+    cr_assert_eq(st.bytes_in_use, r->pym0.bytes_in_use, "%s", what);
+}
+
 /* The parent's L, heap and live count after workers ran in forked copies. */
 static void parent_unchanged(rig_t *r, const char *what)
 {
+    heap_unchanged(r, what);
     obj_t *list = r->l.interp->globals[0];
     cr_assert_eq(obj_refcount(list, r->l.biased), 1, "%s: L's count in the parent", what);
     cr_assert_eq(((list_obj_t *)list)->size, 8);
@@ -364,21 +363,14 @@ static void parent_unchanged(rig_t *r, const char *what)
 
 Test(isolation, processes_run_leaves_the_parent_untouched)
 {
-    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
-    signal(SIGPIPE, SIG_IGN);
-    for (int g = 0; g < 3; g++) {
+    for (size_t g = 0; g < NTHREADSAFE; g++) {
         rig_t r;
-        rig_open(&r, guards[g], RUN_MODE_processes);
-        pym_stats_t st0, st1;
-        pym_get_stats(r.l.interp->heap.pym, &st0);
+        rig_open(&r, threadsafe[g], RUN_MODE_processes);
         uint64_t alloc0 = r.l.ts->objects_allocated;
         run_sample_t sample;
         memset(&sample, 0, sizeof(sample));
-        cr_assert_eq(run_processes(&r.ctx, &sample), 0, "%s: %s", guard_name(guards[g]), r.err);
-        pym_get_stats(r.l.interp->heap.pym, &st1);
+        cr_assert_eq(run_processes(&r.ctx, &sample), 0, "%s: %s", guard_name(threadsafe[g]), r.err);
         parent_unchanged(&r, "processes");
-        cr_assert_eq(st1.mallocs, st0.mallocs, "the children allocated in their own heaps");
-        cr_assert_eq(st1.bytes_in_use, st0.bytes_in_use);
         cr_assert_eq(r.l.ts->objects_allocated, alloc0);
         cr_assert_gt(sample.wall_s, 0);
         rig_close(&r);
@@ -387,13 +379,9 @@ Test(isolation, processes_run_leaves_the_parent_untouched)
 
 Test(isolation, pool_leaves_the_parent_untouched)
 {
-    static const guard_kind_t guards[] = {GUARD_gil, GUARD_atomic, GUARD_biased};
-    signal(SIGPIPE, SIG_IGN);
-    for (int g = 0; g < 3; g++) {
+    for (size_t g = 0; g < NTHREADSAFE; g++) {
         rig_t r;
-        rig_open(&r, guards[g], RUN_MODE_pool);
-        pym_stats_t st0, st1;
-        pym_get_stats(r.l.interp->heap.pym, &st0);
+        rig_open(&r, threadsafe[g], RUN_MODE_pool);
         double startup = 0;
         pool_t *pool = pool_open(&r.ctx, &startup);
         cr_assert_not_null(pool, "%s", r.err);
@@ -402,13 +390,11 @@ Test(isolation, pool_leaves_the_parent_untouched)
             run_sample_t sample;
             memset(&sample, 0, sizeof(sample));
             memset(r.results, 0, 2 * sizeof(worker_result_t));
-            cr_assert_eq(pool_run(pool, &r.ctx, &sample), 0, "%s: %s", guard_name(guards[g]), r.err);
+            cr_assert_eq(pool_run(pool, &r.ctx, &sample), 0, "%s: %s", guard_name(threadsafe[g]), r.err);
             parent_unchanged(&r, "pool");
         }
         pool_close(pool);
-        pym_get_stats(r.l.interp->heap.pym, &st1);
-        cr_assert_eq(st1.mallocs, st0.mallocs);
-        cr_assert_eq(st1.bytes_in_use, st0.bytes_in_use);
+        heap_unchanged(&r, "pool closed");
         rig_close(&r);
     }
 }
@@ -441,7 +427,7 @@ static void *holder_main(void *p)
 
 Test(isolation, fork_while_another_thread_holds_the_gil)
 {
-    lab_t l = lab_open(GUARD_gil, HEAP_pymalloc);
+    lab_t l = lab_open(GUARD_gil, HEAP_pymalloc, true);
     holder_t h = {.interp = l.interp, .mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, holder_main, &h), 0);
@@ -466,16 +452,12 @@ Test(isolation, fork_while_another_thread_holds_the_gil)
         ok = ok && interp_live_objects(l.interp) == live;
         _exit(ok ? 0 : 1);
     }
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    expect_child_ok(pid);
     pthread_mutex_lock(&h.mutex);
     h.release = 1;
     pthread_cond_broadcast(&h.cond);
     pthread_mutex_unlock(&h.mutex);
     cr_assert_eq(pthread_join(th, NULL), 0);
-    char how[96];
-    child_status_text(status, how, sizeof(how));
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %s", how);
     lab_close(&l);
 }
 
@@ -615,28 +597,22 @@ Test(pipes, read_all_at_eof_is_epipe)
 
 Test(pipes, read_all_assembles_short_reads)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    int fd;
+    pid_t pid = fork_piped(&fd);
     if (pid == 0) {
-        close(p[0]);
         /* A record in three pieces, with pauses between them. */
-        int ok = pipe_write_all(p[1], "hello ", 6) == 0;
+        int ok = pipe_write_all(fd, "hello ", 6) == 0;
         usleep(20000);
-        ok = ok && pipe_write_all(p[1], "pipe", 4) == 0;
+        ok = ok && pipe_write_all(fd, "pipe", 4) == 0;
         usleep(20000);
-        ok = ok && pipe_write_all(p[1], "!", 1) == 0;
+        ok = ok && pipe_write_all(fd, "!", 1) == 0;
         _exit(ok ? 0 : 1);
     }
-    close(p[1]);
     char buf[12] = "";
-    cr_assert_eq(pipe_read_all(p[0], buf, 11), 0);
+    cr_assert_eq(pipe_read_all(fd, buf, 11), 0);
     cr_assert_str_eq(buf, "hello pipe!");
-    close(p[0]);
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fd);
+    expect_child_ok(pid);
 }
 
 Test(pipes, write_all_to_a_closed_reader_is_epipe)

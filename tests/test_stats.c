@@ -4,10 +4,12 @@
  * rows are built by hand.
  */
 #include <criterion/criterion.h>
+#define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "cli/parse.h"
 #include "report/report.h"
 
@@ -260,19 +262,6 @@ Test(values, human_counts)
     cr_assert_str_eq(buf, "-");
 }
 
-/* Run a writer into a memory buffer; the caller frees the text. */
-static char *capture(void (*write)(FILE *f, const void *arg), const void *arg)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-
-    cr_assert_not_null(m);
-    write(m, arg);
-    cr_assert_eq(fclose(m), 0);
-    return text;
-}
-
 static void write_header(FILE *f, const void *arg)
 {
     (void)arg;
@@ -304,17 +293,26 @@ static void write_doc_json(FILE *f, const void *arg)
     rep_json_write(f, arg);
 }
 
-Test(csv, undefined_values_are_empty_cells)
+/* The document of one threads/gil row with a single 1 s repeat (so no
+ * stddev, and no single row to compute a speedup from), as `print` writes
+ * it. The caller frees the text. */
+static char *one_row_document(const rep_context_t *ctx, void (*print)(FILE *f, const void *arg))
 {
     static fake_rows_t f;
     const double wall[] = {1.0};
-    rep_context_t ctx = {.cpu_model = "test"};
-    rep_doc_t doc = {&ctx, f.rows, 1};
-    char *text;
+    rep_doc_t doc = {ctx, f.rows, 1};
 
+    memset(&f, 0, sizeof f);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
     cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
-    text = capture(write_doc_csv, &doc);
+    return capture(print, &doc);
+}
+
+Test(csv, undefined_values_are_empty_cells)
+{
+    rep_context_t ctx = {.cpu_model = "test"};
+    char *text = one_row_document(&ctx, write_doc_csv);
+
     /* stddev of one repeat: empty; no single row: empty speedup */
     cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1.000000,1.000000,,"));
     cr_assert_null(strstr(text, "nan"));
@@ -323,15 +321,9 @@ Test(csv, undefined_values_are_empty_cells)
 
 Test(json, document_has_no_nan)
 {
-    static fake_rows_t f;
-    const double wall[] = {1.0};
     rep_context_t ctx = {.cpu_model = "test", .command_line = "gil-lab run"};
-    rep_doc_t doc = {&ctx, f.rows, 1};
-    char *text;
+    char *text = one_row_document(&ctx, write_doc_json);
 
-    add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
-    text = capture(write_doc_json, &doc);
     cr_assert_null(strstr(text, "nan"));
     cr_assert_not_null(strstr(text, "\"speedup\": null"));
     cr_assert_not_null(strstr(text, "\"stddev\": null"));
