@@ -2,9 +2,37 @@
  * forked child inherits a copy of the parent's interpreter, including the
  * globals built before the fork (copy-on-write, as multiprocessing's fork
  * start method gives), and runs with its own GIL. */
+#define _GNU_SOURCE /* close_range */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runners/fork.h"
+
+static int fork_cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+void fork_child_close_fds(const int *keep, int n)
+{
+    int sorted[8];
+    if (n > 8)
+        n = 8;
+    memcpy(sorted, keep, (size_t)n * sizeof(int));
+    qsort(sorted, (size_t)n, sizeof(int), fork_cmp_int);
+    unsigned from = 3;
+    for (int i = 0; i < n; i++) {
+        if (sorted[i] < 3 || (unsigned)sorted[i] < from)
+            continue;
+        if ((unsigned)sorted[i] > from)
+            close_range(from, (unsigned)sorted[i] - 1, 0);
+        from = (unsigned)sorted[i] + 1;
+    }
+    close_range(from, UINT_MAX, 0);
+}
 
 int fork_child_init(run_ctx_t *ctx, int index, worker_result_t *r)
 {

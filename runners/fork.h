@@ -5,6 +5,12 @@
 
 #include "runners/internal.h"
 
+/* In the child, right after fork: close every inherited descriptor but
+ * stdin/stdout/stderr and the `n` in `keep`. Another row's pool may be open
+ * (--interleave): holding a copy of its pipes would keep its workers from
+ * ever seeing the end of their task pipe. Cannot fail. */
+void fork_child_close_fds(const int *keep, int n);
+
 /* In the child, right after fork: re-create the interpreter's locks (its
  * own GIL from now on) and pin the process if asked. Returns 0, or -1 with
  * r->error set. */

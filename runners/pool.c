@@ -103,14 +103,11 @@ pool_t *pool_open(run_ctx_t *ctx, double *startup_s)
             goto fail_errno;
         }
         if (pid == 0) {
-            close(task[1]);
-            close(result[0]);
-            /* Earlier workers' parent ends are ours too after fork: close
-             * them, or those workers would never see EOF on close. */
-            for (int j = 0; j < i; j++) {
-                close(pool->task_fds[j]);
-                close(pool->result_fds[j]);
-            }
+            /* Earlier workers' parent ends (and any other open pool's) are
+             * ours too after fork: keep only our own two ends, or those
+             * workers would never see EOF on close. */
+            int keep[2] = {task[0], result[1]};
+            fork_child_close_fds(keep, 2);
             pool_child(ctx, i, task[0], result[1]);
         }
         close(task[0]);

@@ -54,8 +54,8 @@ int run_processes(run_ctx_t *ctx, run_sample_t *sample)
             break;
         }
         if (pid == 0) {
-            close(go[1]);
-            close(p[0]);
+            int keep[2] = {go[0], p[1]};
+            fork_child_close_fds(keep, 2);
             child_main(ctx, forked, go[0], p[1]);
         }
         close(p[1]);

@@ -468,6 +468,22 @@ Test(cli, single_only_guard_in_a_cross_product_is_skipped_with_a_note)
     result_free(&r);
 }
 
+Test(cli, interleave_runs_every_row)
+{
+    const char *out = path_in_tmp("out");
+    result_t r = RUN("run", "-w", "countdown", "-g", "gil,atomic", "-m", "single,pool", "-j", "2",
+                     "-n", "10k", "-r", "2", "--warmup", "1", "--interleave", "--format", "csv",
+                     "--no-plot", "-o", out);
+    int lines = 0;
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    for (const char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    cr_expect_eq(lines, 5, "header + 4 rows: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "\ncountdown,pool,atomic,2,10000,2,"), "stdout: %s", r.out);
+    result_free(&r);
+}
+
 Test(cli, unwritable_output_folder)
 {
     const char *file = path_in_tmp("regular-file");

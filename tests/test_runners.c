@@ -147,6 +147,49 @@ Test(runners, every_mode_runs_a_row)
     }
 }
 
+/* Two rows stepped round-robin, as --interleave does: each step runs one
+ * warm-up or repeat, the pool stays up between its steps, and both rows end
+ * with exactly their repeats (warm-ups discarded). */
+Test(runners, sessions_interleave_rows)
+{
+    run_spec_t specs[2] = {spec_of(&wl_countdown, RUN_MODE_pool, GUARD_gil, 2),
+                           spec_of(&wl_shared, RUN_MODE_threads, GUARD_biased, 2)};
+    run_row_t rows[2];
+    run_session_t *s[2];
+    char err[256];
+    int steps[2] = {0, 0};
+
+    for (int i = 0; i < 2; i++) {
+        s[i] = run_session_open(&specs[i], &rows[i], err, sizeof err);
+        cr_assert_not_null(s[i], "%s", err);
+    }
+    for (int pending = 2; pending > 0;) {
+        pending = 0;
+        for (int i = 0; i < 2; i++) {
+            int done, total;
+            run_session_progress(s[i], &done, &total);
+            cr_assert_eq(total, specs[i].warmup + specs[i].repeats);
+            if (done == total)
+                continue;
+            int r = run_session_step(s[i], err, sizeof err);
+            cr_assert_geq(r, 0, "%s", err);
+            steps[i]++;
+            pending += r;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(steps[i], specs[i].warmup + specs[i].repeats);
+        cr_assert_eq(run_session_step(s[i], err, sizeof err), 0, "a complete row has no more steps");
+        cr_assert_eq(run_session_close(s[i], err, sizeof err), 0, "%s", err);
+        cr_assert_eq(rows[i].nsamples, specs[i].repeats, "warm-ups are not kept");
+        for (int k = 0; k < rows[i].nsamples; k++) {
+            cr_assert_gt(rows[i].samples[k].wall_s, 0);
+            cr_assert_gt(rows[i].samples[k].objects_allocated, 0);
+        }
+        run_row_free(&rows[i]);
+    }
+}
+
 Test(runners, threads_under_the_gil_take_turns)
 {
     run_spec_t spec = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 2);
