@@ -265,6 +265,28 @@ out:
     return rc;
 }
 
+/* Rows first..done-1 have just finished: summarise all done rows, rewrite
+ * the files atomically, print the new rows' blocks. 0, or -1 after saying
+ * why on stderr. */
+static int publish_rows(const run_row_t *runs, int first, int done, rep_row_t *rows,
+                        rep_doc_t *doc, const char *dir, cli_format_t format)
+{
+    char err[PATH_MAX + 256];
+    doc->nrows = done;
+    if (rep_summarize(runs, done, rows) < 0) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if (save(dir, doc, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    for (int i = first; i < done && format == CLI_FORMAT_TABLE; i++)
+        rep_table_block(stdout, &rows[i]);
+    fflush(stdout);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_run_args_t args;
@@ -318,18 +340,9 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         if (rc > 0) {
-            done = doc.nrows = rc;
-            if (rep_summarize(runs, done, rows) < 0) {
-                cli_error("out of memory");
+            done = rc;
+            if (publish_rows(runs, 0, done, rows, &doc, dir, args.format) < 0)
                 goto out;
-            }
-            if (save(dir, &doc, err, sizeof err) < 0) {
-                cli_error("%s", err);
-                goto out;
-            }
-            for (int i = 0; i < done && args.format == CLI_FORMAT_TABLE; i++)
-                rep_table_block(stdout, &rows[i]);
-            fflush(stdout);
         }
     }
     for (int i = 0; i < nspecs && !interrupted && !args.interleave; i++) {
@@ -350,19 +363,8 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         done++;
-        doc.nrows = done;
-        if (rep_summarize(runs, done, rows) < 0) {
-            cli_error("out of memory");
+        if (publish_rows(runs, done - 1, done, rows, &doc, dir, args.format) < 0)
             goto out;
-        }
-        if (save(dir, &doc, err, sizeof err) < 0) {
-            cli_error("%s", err);
-            goto out;
-        }
-        if (args.format == CLI_FORMAT_TABLE) {
-            rep_table_block(stdout, &rows[done - 1]);
-            fflush(stdout);
-        }
     }
     if (done == 0) {
         cli_error("interrupted before any row finished");
