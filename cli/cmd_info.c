@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "report/report.h"
+#include "runners/pin.h"
 #include "runners/runner.h"
 
 #define TOPO_MAX_WORKER_LINES 64
@@ -99,8 +100,7 @@ static void print_cores(hwloc_topology_t topo, hwloc_const_cpuset_t set)
     }
 }
 
-/* Where --pin cores puts worker i: the rule of runners/pin.c (core i mod
- * cores in hwloc's logical order, bound to all PUs of that core). */
+/* Where --pin cores puts worker i (runners/pin.h). */
 static void print_pinning(hwloc_topology_t topo)
 {
     int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
@@ -114,7 +114,7 @@ static void print_pinning(hwloc_topology_t topo)
     printf("\n--pin cores: worker i runs on core L#(i mod %d), on all PUs of that core;\n"
            "W workers use workers 0..W-1:\n", ncores);
     for (int i = 0; i < lines; i++) {
-        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(i % ncores));
+        hwloc_obj_t core = pin_core_of(topo, i);
         hwloc_bitmap_list_snprintf(cpus, sizeof cpus, core->cpuset);
         printf("  worker %-3d core L#%-3u cpus %s%s\n", i, core->logical_index, cpus,
                i == ncores ? "   (from here on workers share cores)" : "");

@@ -222,6 +222,27 @@ static int g_compare(int op, int64_t a, int64_t b)
     }
 }
 
+/* The two operands of BINARY_OP and COMPARE_OP, just popped (operands[0]
+ * is the left one): their values into *a and *b and both references
+ * dropped, as the opcodes do once they have read them. Returns 0, or -1 with
+ * a TypeError (the references are dropped then too). */
+static inline int g_take_ints(tstate_t *ts, obj_t **operands, const char *op, int64_t *a, int64_t *b)
+{
+    obj_t *l = operands[0], *r = operands[1];
+    int ok = obj_is_int(l) && obj_is_int(r);
+    if (ok) {
+        *a = int_value(l);
+        *b = int_value(r);
+    } else {
+        *a = *b = 0;
+        tstate_error(ts, "TypeError: unsupported operand types for %s: '%s' and '%s'", op,
+                     l->type->name, r->type->name);
+    }
+    g_decref(ts, l);
+    g_decref(ts, r);
+    return ok ? 0 : -1;
+}
+
 /* Run `code`. args become locals 0..nargs-1 (references stolen). Returns the
  * result or NULL with ts->error set. Codes are checked by code_check before
  * they get here, so indices and stack depth are trusted. */
@@ -301,18 +322,12 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             g_decref(ts, *--sp);
             DISPATCH();
         TARGET_BINARY_OP: {
-            obj_t *r = *--sp, *l = *--sp;
-            if (!obj_is_int(l) || !obj_is_int(r)) {
-                tstate_error(ts, "TypeError: unsupported operand types for %s: '%s' and '%s'",
-                             binop_symbol(in->arg), l->type->name, r->type->name);
-                g_decref(ts, l);
-                g_decref(ts, r);
+            int64_t a, b;
+            sp -= 2;
+            if (g_take_ints(ts, sp, binop_symbol(in->arg), &a, &b) < 0)
                 goto error;
-            }
             int failed;
-            int64_t v = g_binop(ts, in->arg, int_value(l), int_value(r), &failed);
-            g_decref(ts, l);
-            g_decref(ts, r);
+            int64_t v = g_binop(ts, in->arg, a, b, &failed);
             obj_t *res = failed ? NULL : g_int_from(ts, v);
             if (res == NULL)
                 goto error;
@@ -320,18 +335,11 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             DISPATCH();
         }
         TARGET_COMPARE_OP: {
-            obj_t *r = *--sp, *l = *--sp;
-            if (!obj_is_int(l) || !obj_is_int(r)) {
-                tstate_error(ts, "TypeError: '%s' not supported between '%s' and '%s'",
-                             cmpop_symbol(in->arg), l->type->name, r->type->name);
-                g_decref(ts, l);
-                g_decref(ts, r);
+            int64_t a, b;
+            sp -= 2;
+            if (g_take_ints(ts, sp, cmpop_symbol(in->arg), &a, &b) < 0)
                 goto error;
-            }
-            int truth = g_compare(in->arg, int_value(l), int_value(r));
-            g_decref(ts, l);
-            g_decref(ts, r);
-            *sp++ = g_bool(ts, truth);
+            *sp++ = g_bool(ts, g_compare(in->arg, a, b));
             DISPATCH();
         }
         TARGET_BINARY_SUBSCR: {

@@ -113,7 +113,4 @@ void interp_after_fork_child(interp_t *interp, tstate_t *ts);
  * that error paths read `return tstate_error(ts, ...)`. */
 void *tstate_error(tstate_t *ts, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The singletons. */
-static inline obj_t *interp_none(interp_t *interp) { return &interp->none; }
-
 #endif

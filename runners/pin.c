@@ -1,7 +1,5 @@
-/* runners/pin.c: binding workers to cores with hwloc. Worker i goes to core
- * (i mod number of cores), bound to all PUs of that core, so that on an SMT
- * machine two workers never share a core before every core has one; the
- * order is hwloc's logical order, which follows the topology (packages,
+/* runners/pin.c: binding workers to cores with hwloc, by the rule of
+ * runners/pin.h. hwloc's logical order follows the topology (packages,
  * caches) rather than the OS numbering. */
 #include <errno.h>
 #include <hwloc.h>
@@ -10,6 +8,7 @@
 #include <string.h>
 
 #include "runners/internal.h"
+#include "runners/pin.h"
 
 struct pin {
     hwloc_topology_t topo;
@@ -45,6 +44,14 @@ pin_t *pin_open(char *err, size_t errlen)
     return pin;
 }
 
+hwloc_obj_t pin_core_of(hwloc_topology_t topo, int worker)
+{
+    int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    if (ncores <= 0)
+        return NULL;
+    return hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(worker % ncores));
+}
+
 void pin_restore(pin_t *pin)
 {
     if (pin->saved != NULL)
@@ -63,7 +70,7 @@ void pin_close(pin_t *pin)
 
 int pin_worker(pin_t *pin, int i, int process, char *err, size_t errlen)
 {
-    hwloc_obj_t core = hwloc_get_obj_by_type(pin->topo, HWLOC_OBJ_CORE, (unsigned)(i % pin->ncores));
+    hwloc_obj_t core = pin_core_of(pin->topo, i);
     if (core == NULL || core->cpuset == NULL) {
         snprintf(err, errlen, "hwloc has no core %d", i % pin->ncores);
         return -1;
