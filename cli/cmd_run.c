@@ -246,8 +246,7 @@ static int run_interleaved(const run_spec_t *specs, int n, run_row_t *runs, prog
     for (int i = 0; i < n; i++) {
         run_session_t *s = sessions[i];
         sessions[i] = NULL;
-        if (run_session_close(s, why, sizeof why) < 0 && failed < 0)
-            failed = i;
+        run_session_close(s);
     }
     rc = failed < 0 ? n : -1;
 out:
@@ -257,7 +256,7 @@ out:
     }
     for (int i = 0; i < opened; i++)
         if (sessions[i])
-            run_session_close(sessions[i], why, sizeof why);
+            run_session_close(sessions[i]);
     free(sessions);
     if (rc < 0)
         for (int i = 0; i < n; i++)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "lab/interp.h"
+#include "lab/test_hooks.h"
 
 void brc_queue_init(brc_queue_t *q)
 {
@@ -34,11 +35,21 @@ static void brc_dealloc(tstate_t *ts, obj_t *o)
  * shared field, mark it MERGED and give up ownership. `extra` is added to
  * the total (-1 drops the queue's reference). Returns the merged count.
  * Only the owner, or anyone once the owner is gone, may call it: it writes
- * ref_local. */
+ * ref_local.
+ *
+ * The order matters (CPython gh-119999): ref_local and tid are cleared
+ * *before* the compare-and-swap that publishes the merged count. The moment
+ * MERGED is visible, another thread may drop the last reference through the
+ * shared field and free the object; a store after the CAS would then write
+ * into freed memory. After the CAS this function touches nothing but its
+ * own locals (tests/tsan_brc.c holds it there while a third thread frees
+ * the object). */
 static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
 {
-    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
     intptr_t local = (intptr_t)__atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->ref_local, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
+    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
     intptr_t total, merged;
     do {
         /* The shared field is count << 2 | state; the count may be negative
@@ -48,19 +59,26 @@ static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
         merged = (total << BRC_SHARED_SHIFT) | BRC_MERGED;
     } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, merged, 0, __ATOMIC_ACQ_REL,
                                           __ATOMIC_RELAXED));
-    __atomic_store_n(&o->ref_local, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
+    GL_TEST_HOOK(brc_after_merge, o);
     return total;
 }
 
 /* _Py_brc_queue_object: hand `o` to its owner, or merge it here when the
- * owner has exited. The interp lock is held while pushing so that the owner
- * cannot be deleted between the look-up and the push. */
+ * owner has exited. The interp lock (CPython: the owner's bucket mutex) is
+ * held from the look-up to the push, so that the owner cannot finish
+ * brc_remove_thread in between, and while merging for a gone owner. */
 static void brc_queue_object(tstate_t *ts, obj_t *o)
 {
     interp_t *interp = ts->interp;
-    uintptr_t owner_id = __atomic_load_n(&o->tid, __ATOMIC_RELAXED);
-    ts->brc_queued++;
+    uintptr_t owner_id = __atomic_load_n(&o->tid, __ATOMIC_ACQUIRE);
+    if (owner_id == 0) {
+        /* The owner merged the counts meanwhile (tid is cleared before the
+         * merged count is published): drop the reference the plain way,
+         * through the shared count, as CPython's Py_DECREF does here. */
+        brc_decref_shared(ts, o);
+        return;
+    }
+    TS_COUNT(ts, brc_queued);
 
     GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
     tstate_t *owner = interp->threads;
@@ -85,10 +103,11 @@ static void brc_queue_object(tstate_t *ts, obj_t *o)
         GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
         return;
     }
+    /* The owner is gone: nobody will write ref_local again, merge now
+     * (the queue's reference, stolen, is the -1). */
+    intptr_t left = brc_explicit_merge(o, -1);
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
-
-    /* The owner is gone: nobody will write ref_local again, merge now. */
-    if (brc_explicit_merge(o, -1) == 0)
+    if (left == 0)
         brc_dealloc(ts, o);
 }
 
@@ -128,20 +147,62 @@ void brc_merge_zero_local(tstate_t *ts, obj_t *o)
         brc_dealloc(ts, o);
 }
 
-void brc_merge_queue(tstate_t *ts)
+/* Take the whole queue out under its lock; the caller merges it outside
+ * (merging may run destructors, which may queue more). */
+static obj_t **brc_take_queue(brc_queue_t *q, size_t *count)
 {
-    brc_queue_t *q = &ts->brc;
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
     obj_t **items = q->items;
-    size_t count = q->count;
+    *count = q->count;
     q->items = NULL;
     q->count = q->capacity = 0;
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+    return items;
+}
 
+/* merge_queued_objects: merge each object, dropping the queue's reference. */
+static void brc_merge_items(tstate_t *ts, obj_t **items, size_t count)
+{
     for (size_t i = 0; i < count; i++) {
-        ts->brc_merged++;
+        GL_TEST_HOOK(brc_before_merge_item, items[i]);
+        TS_COUNT(ts, brc_merged);
         if (brc_explicit_merge(items[i], -1) == 0)
             brc_dealloc(ts, items[i]);
     }
     free(items);
+}
+
+void brc_merge_queue(tstate_t *ts)
+{
+    brc_queue_t *q = &ts->brc;
+    size_t count;
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+    obj_t **items = brc_take_queue(q, &count);
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+    brc_merge_items(ts, items, count);
+}
+
+void brc_remove_thread(tstate_t *ts)
+{
+    interp_t *interp = ts->interp;
+    brc_queue_t *q = &ts->brc;
+    for (;;) {
+        size_t count;
+        GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+        GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+        obj_t **items = brc_take_queue(q, &count);
+        if (count == 0) {
+            for (tstate_t **p = &interp->threads; *p != NULL; p = &(*p)->next) {
+                if (*p == ts) {
+                    *p = ts->next;
+                    break;
+                }
+            }
+        }
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+        if (count == 0) {
+            free(items);
+            return;
+        }
+        brc_merge_items(ts, items, count);
+    }
 }

@@ -17,6 +17,8 @@
  *  - When the owner's local count reaches zero it merges too, and frees the
  *    object if the shared count was zero.
  *  - If the owner has already exited, the non-owner merges on the spot.
+ *  - A thread that goes merges its queue before it is unlinked
+ *    (brc_remove_thread), so an owner never disappears with work pending.
  *
  * Thread ids are never reused in the lab, so "owner not found" really means
  * the owner has gone (CPython reuses ids and copes; the README says so).
@@ -56,5 +58,15 @@ void brc_merge_zero_local(tstate_t *ts, obj_t *o);
 /* Owner's eval-breaker handler (CPython _Py_brc_merge_refcounts): merge and
  * possibly free every object queued to `ts`. */
 void brc_merge_queue(tstate_t *ts);
+
+/* A thread state is going (CPython _Py_brc_remove_thread): merge every
+ * object queued to it, and only once its queue is empty, under the lock
+ * that queueing threads take, unlink it from the interpreter's threads.
+ * From then on other threads find its objects ownerless and merge them
+ * themselves; before then they queue to it. Unlinking first would let a
+ * thread merge an object (writing ref_local) while this one, still merging
+ * its queue, may do owner-local refcounting on the same object. Cannot
+ * fail. */
+void brc_remove_thread(tstate_t *ts);
 
 #endif

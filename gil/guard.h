@@ -9,9 +9,10 @@
  *   biased  biased reference counting (PEP 703, free-threaded CPython)
  *
  * Each guard is its own translation unit (gil/guard_<name>.c) that defines
- * its refcount primitives and then includes the interpreter loop template
- * (lab/eval_impl.h), so the loop is compiled once per guard: choosing a guard
- * costs one indirect call per run, never a branch per refcount operation.
+ * its refcount primitives and then compiles the interpreter loop template
+ * (lab/eval_impl.h) twice, with and without immortal objects
+ * (gil/guard_instances.h): choosing a guard costs one indirect call per
+ * run, never a branch per refcount operation.
  * The guard_ops_t table below is for everything outside the hot loop (setup,
  * tests, teardown). Adding a guard: one file plus one line in GUARD_LIST.
  */
@@ -77,7 +78,8 @@ typedef struct guard_info {
     const char *description;
     bool threadsafe;               /* may run with more than one thread */
     heap_kind_t default_allocator; /* what CPython's build would use */
-    const guard_ops_t *ops;
+    const guard_ops_t *ops[2];     /* [immortal]: the loop compiled without
+                                      (--no-immortal) and with PEP 683 */
 } guard_info_t;
 
 /* The registered guard `kind` (never NULL for a valid kind). */

@@ -8,31 +8,24 @@
  * one that frees the object: exactly once. Immortal objects (PEP 683) are
  * recognised by the same test as the default build and skipped, which is
  * what keeps threads from fighting over the count of `1` or `True`. List
- * mutation takes the list's one-byte lock (gil/objlock.h); reads are
- * lock-free, as in free-threaded CPython.
+ * mutation through list.append() takes the list's lock (gil/objlock.h);
+ * reads are lock-free, as in free-threaded CPython.
  */
 #include "gil/objlock.h"
 #include "lab/interp.h"
 
 #define GUARD_NAME atomic
 
-static inline void g_init_refs(tstate_t *ts, obj_t *o)
+static inline void atomic_incref(obj_t *o, int immortal_test)
 {
-    (void)ts;
-    obj_init_refs_default(o);
-}
-
-static inline void g_incref(tstate_t *ts, obj_t *o)
-{
-    (void)ts;
-    if ((int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+    if (immortal_test && (int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
         return;
     __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
 }
 
-static inline void g_decref(tstate_t *ts, obj_t *o)
+static inline void atomic_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    if ((int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+    if (immortal_test && (int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
         return;
     /* acq_rel: the freeing thread must see every other thread's writes to
      * the object before it tears it down. */
@@ -40,10 +33,15 @@ static inline void g_decref(tstate_t *ts, obj_t *o)
         o->type->dealloc(ts, o);
 }
 
+#define g_init_refs(ts, o) ((void)(ts), obj_init_refs_default(o))
+#define g_incref(ts, o) ((void)(ts), atomic_incref((o), G_IMMORTAL))
+#define g_decref(ts, o) atomic_decref((ts), (o), G_IMMORTAL)
+#define g_decref_int(ts, o) g_decref(ts, o)   /* no specialised form without a GIL */
+
 static inline void g_lock(obj_t *o) { objlock_lock(o); }
 static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
 static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
 static void g_attach(tstate_t *ts) { (void)ts; }
 static void g_detach(tstate_t *ts) { (void)ts; }
 
-#include "lab/eval_impl.h"
+#include "gil/guard_instances.h"

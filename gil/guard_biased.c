@@ -10,21 +10,16 @@
  * zero, when a non-owner would drive the shared count negative, and when the
  * owner has gone.
  *
- * Statistics: shared operations are counted always (they already cost an
- * atomic); owner-local operations only in builds with GL_RC_STATS, because a
- * counter on the fast path would make the guard look slower than it is.
+ * Statistics: owner-local and shared operations are counted only in
+ * GL_PYSTATS builds (TS_COUNT_HOT), as CPython counts them only with
+ * --enable-pystats: a counter on the fast path would make the guard look
+ * slower than it is. Queueing and merging (slow paths) are always counted.
  */
 #include "gil/brc.h"
 #include "gil/objlock.h"
 #include "lab/interp.h"
 
 #define GUARD_NAME biased
-
-#ifdef GL_RC_STATS
-#define RC_LOCAL_STAT(ts) ((ts)->rc_local++)
-#else
-#define RC_LOCAL_STAT(ts) ((void)0)
-#endif
 
 static inline void g_init_refs(tstate_t *ts, obj_t *o)
 {
@@ -33,41 +28,49 @@ static inline void g_init_refs(tstate_t *ts, obj_t *o)
     o->refcnt = 0;
 }
 
-static inline int g_is_owner(const tstate_t *ts, const obj_t *o)
+/* _Py_IsOwnedByCurrentThread. An object with no owner (tid 0: merged, or
+ * static) is never owned, so it takes the shared path, as in CPython. The
+ * owner test is the likely branch: most objects never leave their thread,
+ * which is how PGO lays the code out in CPython's builds. */
+static inline int biased_is_owner(const tstate_t *ts, const obj_t *o)
 {
     return __atomic_load_n(&o->tid, __ATOMIC_RELAXED) == ts->id;
 }
 
-static inline void g_incref(tstate_t *ts, obj_t *o)
+static inline void biased_incref(tstate_t *ts, obj_t *o, int immortal_test)
 {
     uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
-    if (local == OBJ_IMMORTAL_LOCAL)
+    if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
-    if (g_is_owner(ts, o)) {
+    if (__builtin_expect(biased_is_owner(ts, o), 1)) {
         __atomic_store_n(&o->ref_local, local + 1, __ATOMIC_RELAXED);
-        RC_LOCAL_STAT(ts);
+        TS_COUNT_HOT(ts, rc_local);
     } else {
         __atomic_fetch_add(&o->refcnt, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
-        ts->rc_shared++;
+        TS_COUNT_HOT(ts, rc_shared);
     }
 }
 
-static inline void g_decref(tstate_t *ts, obj_t *o)
+static inline void biased_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
     uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
-    if (local == OBJ_IMMORTAL_LOCAL)
+    if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
-    if (g_is_owner(ts, o)) {
+    if (__builtin_expect(biased_is_owner(ts, o), 1)) {
         local--;
         __atomic_store_n(&o->ref_local, local, __ATOMIC_RELAXED);
-        RC_LOCAL_STAT(ts);
+        TS_COUNT_HOT(ts, rc_local);
         if (local == 0)
             brc_merge_zero_local(ts, o);
     } else {
-        ts->rc_shared++;
+        TS_COUNT_HOT(ts, rc_shared);
         brc_decref_shared(ts, o);
     }
 }
+
+#define g_incref(ts, o) biased_incref((ts), (o), G_IMMORTAL)
+#define g_decref(ts, o) biased_decref((ts), (o), G_IMMORTAL)
+#define g_decref_int(ts, o) g_decref(ts, o)   /* 3.13t: no specialised form */
 
 static inline void g_lock(obj_t *o) { objlock_lock(o); }
 static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
@@ -81,7 +84,9 @@ static void g_eval_breaker(tstate_t *ts, uint32_t bits)
     }
 }
 
+/* Attaching and detaching do nothing to the queue, as in CPython 3.13: it
+ * is merged at the eval breaker and when the thread state goes. */
 static void g_attach(tstate_t *ts) { (void)ts; }
-static void g_detach(tstate_t *ts) { brc_merge_queue(ts); }
+static void g_detach(tstate_t *ts) { (void)ts; }
 
-#include "lab/eval_impl.h"
+#include "gil/guard_instances.h"

@@ -24,4 +24,4 @@ static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 static void g_attach(tstate_t *ts) { gil_take(&ts->interp->gil, &ts->gil); }
 static void g_detach(tstate_t *ts) { gil_drop(&ts->interp->gil, &ts->gil); }
 
-#include "lab/eval_impl.h"
+#include "gil/guard_instances.h"

@@ -15,4 +15,4 @@ static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void
 static void g_attach(tstate_t *ts) { (void)ts; }
 static void g_detach(tstate_t *ts) { (void)ts; }
 
-#include "lab/eval_impl.h"
+#include "gil/guard_instances.h"

@@ -1,34 +1,54 @@
 /* lab/eval_impl.h: the interpreter loop and the object operations that do
- * refcounting, written once and compiled once per guard.
+ * refcounting, written once and compiled twice per guard.
  *
- * This file is a template, not a header: a guard's translation unit
- * (gil/guard_<name>.c) defines GUARD_NAME and these inline primitives, then
- * includes it:
+ * This file is a template, not a header. A guard's translation unit
+ * (gil/guard_<name>.c) defines its primitives, then includes this file
+ * twice, once with G_IMMORTAL 1 (PEP 683's immortal objects, CPython 3.12+,
+ * the default) and once with G_IMMORTAL 0 (--no-immortal: refcounting as
+ * before 3.12, with no immortality test anywhere), each time with its own
+ * G_SUFFIX for the names it defines. The primitives are macros or static
+ * inlines that read G_IMMORTAL where they are used:
  *
- *   g_init_refs(ts, o)   give a new object its first reference
- *   g_incref(ts, o)      Py_INCREF of this guard
- *   g_decref(ts, o)      Py_DECREF of this guard (deallocates at zero)
+ *   g_init_refs(ts, o)    give a new object its first reference
+ *   g_incref(ts, o)       Py_INCREF of this guard
+ *   g_decref(ts, o)       Py_DECREF of this guard (deallocates at zero)
+ *   g_decref_int(ts, o)   _Py_DECREF_SPECIALIZED for an exact int: a
+ *                         direct free instead of the type's dealloc in the
+ *                         default build; Py_DECREF in the free-threaded one
+ *                         (CPython 3.13 has no specialised form there)
  *   g_lock(o), g_unlock(o)
- *                        critical section around container mutation
- *                        (Py_BEGIN_CRITICAL_SECTION); no-ops under a GIL
+ *                         critical section around container mutation
+ *                         (Py_BEGIN_CRITICAL_SECTION); no-ops under a GIL
  *   g_eval_breaker(ts, bits)
- *                        what the loop does when its eval breaker is set
+ *                         what the loop does when its eval breaker is set
  *   g_attach(ts), g_detach(ts)
- *                        a thread starts / stops running bytecode
+ *                         a thread starts / stops running bytecode
  *
- * Because every primitive is a static inline known at compile time, the loop
- * that comes out has no indirect call and no branch on "which guard" per
- * refcount operation: that is the lab's rule that the measurement must not
+ * Because every primitive is known at compile time, the loop that comes out
+ * has no indirect call and no branch on "which guard" or "immortal or not"
+ * per refcount operation: the lab's rule that the measurement must not
  * distort what it measures. The one indirect call per allocation (through
- * the heap's allocator table) and per deallocation (through the type's
- * dealloc) are CPython's own.
+ * the heap's allocator table) and per generic deallocation (through the
+ * type's dealloc) are CPython's own.
  *
- * It defines, with the guard's name appended: the list type, the int
- * constructor, list_new/list_append, the eval function and the guard_ops_t
- * table `guard_ops_<name>`.
+ * The opcodes do what CPython 3.12's specialised forms do once the loop is
+ * warm (Python/bytecodes.c): BINARY_OP on two ints is BINARY_OP_*_INT
+ * (result computed and allocated first, then right and left released),
+ * COMPARE_OP on two ints is COMPARE_OP_INT (True/False pushed without a
+ * reference: they are immortal), POP_JUMP_IF_FALSE tests True/False by
+ * identity and releases nothing, BINARY_SUBSCR on a list and an int is
+ * BINARY_SUBSCR_LIST_INT, LIST_APPEND appends with no critical section
+ * (only list.append() takes one). Without immortality (G_IMMORTAL 0) the
+ * bools are counted like any object, as in CPython 3.11. Nothing in the
+ * loop exists for error messages: names and symbols are looked up on the
+ * error path only.
+ *
+ * It defines, with G_SUFFIX appended: the list type, the int constructor,
+ * list_new/list_append, the eval function and the guard_ops_t table
+ * `guard_ops_<suffix>`.
  */
-#ifndef GUARD_NAME
-#error "define GUARD_NAME and the g_* primitives before including lab/eval_impl.h"
+#if !defined(G_SUFFIX) || !defined(G_IMMORTAL)
+#error "define G_SUFFIX, G_IMMORTAL and the g_* primitives before including lab/eval_impl.h"
 #endif
 
 #include <stdint.h>
@@ -40,47 +60,43 @@
 
 #define GL_CAT2(a, b) a##_##b
 #define GL_CAT(a, b) GL_CAT2(a, b)
-#define G(name) GL_CAT(name, GUARD_NAME)
-#define GL_STR2(x) #x
-#define GL_STR(x) GL_STR2(x)
+#define G(name) GL_CAT(name, G_SUFFIX)
+
+#ifndef GL_LIKELY
+#define GL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#endif
 
 /* ---- allocation ------------------------------------------------------ */
 
-static inline obj_t *g_alloc(tstate_t *ts, const type_t *type)
+static inline obj_t *G(alloc)(tstate_t *ts, const type_t *type)
 {
     obj_t *o = heap_malloc(ts->heap, type->basicsize);
-    if (o == NULL)
+    if (GL_UNLIKELY(o == NULL))
         return tstate_error(ts, "MemoryError: cannot allocate %s", type->name);
     o->flags = 0;
     o->mutex = 0;
     o->pad = 0;
     o->type = type;
     g_init_refs(ts, o);
-    ts->objects_allocated++;
+    TS_COUNT_HOT(ts, objects_allocated);
     return o;
 }
 
 /* PyLong_FromLongLong: small values come from the cache (a new reference,
- * which is free when the cache is immortal), others are allocated. */
-static inline obj_t *g_int_from(tstate_t *ts, int64_t v)
+ * which costs nothing when the cache is immortal), others are allocated. */
+static inline obj_t *G(int_from)(tstate_t *ts, int64_t v)
 {
     if (v >= SMALL_INT_MIN && v <= SMALL_INT_MAX) {
         obj_t *o = &ts->interp->small_ints[v - SMALL_INT_MIN].ob;
         g_incref(ts, o);
         return o;
     }
-    int_obj_t *io = (int_obj_t *)g_alloc(ts, &int_type);
+    int_obj_t *io = (int_obj_t *)G(alloc)(ts, &int_type);
     if (io == NULL)
         return NULL;
     io->value = v;
     return &io->ob;
-}
-
-static inline obj_t *g_bool(tstate_t *ts, int truth)
-{
-    obj_t *o = truth ? &ts->interp->true_obj.ob : &ts->interp->false_obj.ob;
-    g_incref(ts, o);
-    return o;
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -101,13 +117,13 @@ static void G(list_dealloc)(tstate_t *ts, obj_t *o)
     for (intptr_t i = l->size; --i >= 0;)
         g_decref(ts, l->items[i]);
     heap_free(ts->heap, l->items);
-    ts->objects_freed++;
+    TS_COUNT_HOT(ts, objects_freed);
     heap_free(ts->heap, o);
 }
 
 static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
 {
-    list_obj_t *l = (list_obj_t *)g_alloc(ts, &G(list_type));
+    list_obj_t *l = (list_obj_t *)G(alloc)(ts, &G(list_type));
     if (l == NULL)
         return NULL;
     l->size = 0;
@@ -127,7 +143,7 @@ static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
 
 /* list_resize: CPython's over-allocation pattern 0, 4, 8, 16, 24, 32, 40,
  * 52, 64, 76, ... so that appends are amortised O(1). */
-static int g_list_resize(tstate_t *ts, list_obj_t *l, intptr_t newsize)
+static int G(list_resize)(tstate_t *ts, list_obj_t *l, intptr_t newsize)
 {
     if (l->allocated >= newsize && newsize >= (l->allocated >> 1)) {
         l->size = newsize;
@@ -147,70 +163,81 @@ static int g_list_resize(tstate_t *ts, list_obj_t *l, intptr_t newsize)
     return 0;
 }
 
-/* list.append(item), stealing the reference to item; -1 on out-of-memory
- * (the item is released). Under a no-GIL guard the list's own lock is held,
- * as free-threaded CPython's critical section does. */
-static inline int g_list_append(tstate_t *ts, obj_t *o, obj_t *item)
+/* _PyList_AppendTakeRef: append, stealing the reference to item; -1 on
+ * out-of-memory (the item is released). No lock: the LIST_APPEND opcode
+ * appends to a list only its own frame can see. */
+static inline int G(list_append_unlocked)(tstate_t *ts, obj_t *o, obj_t *item)
 {
     list_obj_t *l = (list_obj_t *)o;
-    int rc = 0;
-    g_lock(o);
     intptr_t n = l->size;
-    if (n < l->allocated) {
+    if (GL_LIKELY(n < l->allocated)) {
         l->items[n] = item;
         l->size = n + 1;
-    } else if (g_list_resize(ts, l, n + 1) == 0) {
-        l->items[n] = item;
-    } else {
-        rc = -1;
+        return 0;
     }
+    if (G(list_resize)(ts, l, n + 1) == 0) {
+        l->items[n] = item;
+        return 0;
+    }
+    g_decref(ts, item);
+    return -1;
+}
+
+/* PyList_Append (list.append()): the same inside the list's critical
+ * section, which free-threaded CPython takes because another thread may
+ * hold the list. */
+static int G(list_append)(tstate_t *ts, obj_t *o, obj_t *item)
+{
+    g_lock(o);
+    int rc = G(list_append_unlocked)(ts, o, item);
     g_unlock(o);
-    if (rc < 0)
-        g_decref(ts, item);
     return rc;
 }
 
-/* ---- the interpreter loop --------------------------------------------- */
+/* ---- operators --------------------------------------------------------- */
 
-static int64_t g_binop(tstate_t *ts, int op, int64_t a, int64_t b, int *failed)
+/* The value of `a op b`; -1 with the exception set (on the error path only:
+ * that is where the operator's symbol is looked up). */
+static int G(binop)(tstate_t *ts, int op, int64_t a, int64_t b, int64_t *out)
 {
-    int64_t r = 0;
-    *failed = 0;
     switch (op) {
     case BINOP_ADD:
     case BINOP_INPLACE_ADD:
-        *failed = __builtin_add_overflow(a, b, &r);
-        break;
+        if (GL_UNLIKELY(__builtin_add_overflow(a, b, out)))
+            goto overflow;
+        return 0;
     case BINOP_SUB:
     case BINOP_INPLACE_SUB:
-        *failed = __builtin_sub_overflow(a, b, &r);
-        break;
+        if (GL_UNLIKELY(__builtin_sub_overflow(a, b, out)))
+            goto overflow;
+        return 0;
     case BINOP_MUL:
-        *failed = __builtin_mul_overflow(a, b, &r);
-        break;
+        if (GL_UNLIKELY(__builtin_mul_overflow(a, b, out)))
+            goto overflow;
+        return 0;
     case BINOP_MOD:
-        if (b == 0) {
+        if (GL_UNLIKELY(b == 0)) {
             tstate_error(ts, "ZeroDivisionError: integer modulo by zero");
-            *failed = 1;
+            return -1;
+        }
+        if (b == -1) {   /* INT64_MIN % -1 traps in C; in Python it is 0 */
+            *out = 0;
             return 0;
         }
-        if (b == -1)   /* INT64_MIN % -1 traps in C; in Python it is 0 */
-            return 0;
-        r = a % b;
-        if (r != 0 && ((r < 0) != (b < 0)))   /* Python's floored modulo */
-            r += b;
-        return r;
+        *out = a % b;
+        if (*out != 0 && ((*out < 0) != (b < 0)))   /* Python's floored modulo */
+            *out += b;
+        return 0;
     default:
         tstate_error(ts, "SystemError: bad BINARY_OP argument %d", op);
-        *failed = 1;
-        return 0;
+        return -1;
     }
-    if (*failed)
-        tstate_error(ts, "OverflowError: int64 overflow in %s (the model has no bignums)", binop_symbol(op));
-    return r;
+overflow:
+    tstate_error(ts, "OverflowError: int64 overflow in %s (the model has no bignums)", binop_symbol(op));
+    return -1;
 }
 
-static int g_compare(int op, int64_t a, int64_t b)
+static int G(compare)(int op, int64_t a, int64_t b)
 {
     switch (op) {
     case CMP_LT: return a < b;
@@ -222,26 +249,38 @@ static int g_compare(int op, int64_t a, int64_t b)
     }
 }
 
-/* The two operands of BINARY_OP and COMPARE_OP, just popped (operands[0]
- * is the left one): their values into *a and *b and both references
- * dropped, as the opcodes do once they have read them. Returns 0, or -1 with
- * a TypeError (the references are dropped then too). */
-static inline int g_take_ints(tstate_t *ts, obj_t **operands, const char *op, int64_t *a, int64_t *b)
+/* TypeError for an operator on two operands that are not ints. */
+static void G(operand_error)(tstate_t *ts, const char *symbol, const obj_t *l, const obj_t *r)
 {
-    obj_t *l = operands[0], *r = operands[1];
-    int ok = obj_is_int(l) && obj_is_int(r);
-    if (ok) {
-        *a = int_value(l);
-        *b = int_value(r);
-    } else {
-        *a = *b = 0;
-        tstate_error(ts, "TypeError: unsupported operand types for %s: '%s' and '%s'", op,
-                     l->type->name, r->type->name);
-    }
-    g_decref(ts, l);
-    g_decref(ts, r);
-    return ok ? 0 : -1;
+    tstate_error(ts, "TypeError: unsupported operand types for %s: '%s' and '%s'", symbol,
+                 l->type->name, r->type->name);
 }
+
+/* Release the two operands of BINARY_OP/COMPARE_OP, right then left: with
+ * the specialised int release when both are exact ints (what the *_INT
+ * specialisations do), otherwise the generic one. */
+static inline void G(release_operands)(tstate_t *ts, obj_t *l, obj_t *r)
+{
+    if (GL_LIKELY(l->type == &int_type && r->type == &int_type)) {
+        g_decref_int(ts, r);
+        g_decref_int(ts, l);
+    } else {
+        g_decref(ts, r);
+        g_decref(ts, l);
+    }
+}
+
+/* Python truth of a value that is not True or False. */
+static int G(truth)(const interp_t *interp, const obj_t *v)
+{
+    if (obj_is_int(v))
+        return int_value(v) != 0;
+    if (v->type == &G(list_type))
+        return ((const list_obj_t *)v)->size != 0;
+    return v != &interp->none;
+}
+
+/* ---- the interpreter loop --------------------------------------------- */
 
 /* Run `code`. args become locals 0..nargs-1 (references stolen). Returns the
  * result or NULL with ts->error set. Codes are checked by code_check before
@@ -249,6 +288,7 @@ static inline int g_take_ints(tstate_t *ts, obj_t **operands, const char *op, in
 static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
 {
     interp_t *interp = ts->interp;
+    obj_t *const true_obj = &interp->true_obj.ob, *const false_obj = &interp->false_obj.ob;
     obj_t *consts[CODE_MAX_CONSTS];
     obj_t *locals[CODE_MAX_LOCALS] = {0};
     obj_t *stack[CODE_MAX_STACK];
@@ -261,17 +301,15 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
     for (; nconsts < code->nconsts; nconsts++) {
         int64_t c = code->consts[nconsts];
         consts[nconsts] = c == CODE_CONST_NONE ? (g_incref(ts, &interp->none), &interp->none)
-                                               : g_int_from(ts, c);
+                                               : G(int_from)(ts, c);
         if (consts[nconsts] == NULL)
             goto error;
     }
 
     /* Dispatch with computed gotos, as CPython does (USE_COMPUTED_GOTOS):
      * every opcode ends in its own indirect jump, which the branch
-     * predictor learns per opcode; a switch funnels all of them through one
-     * jump and makes the cost of dispatch depend on code layout. The
-     * opcodes are checked by code_check, so the table is never indexed out
-     * of range. */
+     * predictor learns per opcode. The opcodes are checked by code_check,
+     * so the table is never indexed out of range. */
     static const void *const dispatch_table[OP_COUNT] = {
 #define X(name, has_arg) [OP_##name] = &&TARGET_##name,
         OPCODE_LIST(X)
@@ -289,7 +327,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
     {
         TARGET_LOAD_FAST: {
             obj_t *v = locals[in->arg];
-            if (v == NULL) {
+            if (GL_UNLIKELY(v == NULL)) {
                 tstate_error(ts, "UnboundLocalError: '%s'", code->localnames[in->arg]);
                 goto error;
             }
@@ -303,7 +341,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             DISPATCH();
         TARGET_LOAD_GLOBAL: {
             obj_t *v = interp->globals[in->arg];
-            if (v == NULL) {
+            if (GL_UNLIKELY(v == NULL)) {
                 tstate_error(ts, "NameError: name '%s' is not defined", code->globalnames[in->arg]);
                 goto error;
             }
@@ -322,29 +360,36 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             g_decref(ts, *--sp);
             DISPATCH();
         TARGET_BINARY_OP: {
-            int64_t a, b;
-            sp -= 2;
-            if (g_take_ints(ts, sp, binop_symbol(in->arg), &a, &b) < 0)
-                goto error;
-            int failed;
-            int64_t v = g_binop(ts, in->arg, a, b, &failed);
-            obj_t *res = failed ? NULL : g_int_from(ts, v);
-            if (res == NULL)
+            obj_t *r = *--sp, *l = *--sp, *res = NULL;
+            int64_t v;
+            if (GL_UNLIKELY(!obj_is_int(l) || !obj_is_int(r)))
+                G(operand_error)(ts, binop_symbol(in->arg), l, r);
+            else if (G(binop)(ts, in->arg, int_value(l), int_value(r), &v) == 0)
+                res = G(int_from)(ts, v);
+            G(release_operands)(ts, l, r);
+            if (GL_UNLIKELY(res == NULL))
                 goto error;
             *sp++ = res;
             DISPATCH();
         }
         TARGET_COMPARE_OP: {
-            int64_t a, b;
-            sp -= 2;
-            if (g_take_ints(ts, sp, cmpop_symbol(in->arg), &a, &b) < 0)
+            obj_t *r = *--sp, *l = *--sp;
+            if (GL_UNLIKELY(!obj_is_int(l) || !obj_is_int(r))) {
+                G(operand_error)(ts, cmpop_symbol(in->arg), l, r);
+                G(release_operands)(ts, l, r);
                 goto error;
-            *sp++ = g_bool(ts, g_compare(in->arg, a, b));
+            }
+            obj_t *res = G(compare)(in->arg, int_value(l), int_value(r)) ? true_obj : false_obj;
+            G(release_operands)(ts, l, r);
+#if !G_IMMORTAL
+            g_incref(ts, res);   /* 3.11: Py_NewRef(Py_True) */
+#endif
+            *sp++ = res;
             DISPATCH();
         }
         TARGET_BINARY_SUBSCR: {
             obj_t *idx = *--sp, *container = *--sp;
-            if (container->type != &G(list_type) || !obj_is_int(idx)) {
+            if (GL_UNLIKELY(container->type != &G(list_type) || !obj_is_int(idx))) {
                 tstate_error(ts, "TypeError: '%s' indices on '%s'", idx->type->name, container->type->name);
                 g_decref(ts, idx);
                 g_decref(ts, container);
@@ -356,7 +401,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             int64_t i = int_value(idx);
             if (i < 0)
                 i += l->size;
-            if (i < 0 || i >= l->size) {
+            if (GL_UNLIKELY(i < 0 || i >= l->size)) {
                 tstate_error(ts, "IndexError: list index out of range");
                 g_decref(ts, idx);
                 g_decref(ts, container);
@@ -364,33 +409,47 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             }
             obj_t *item = l->items[i];
             g_incref(ts, item);
-            g_decref(ts, idx);
+            if (GL_LIKELY(idx->type == &int_type))
+                g_decref_int(ts, idx);
+            else
+                g_decref(ts, idx);
             g_decref(ts, container);
             *sp++ = item;
             DISPATCH();
         }
         TARGET_POP_JUMP_IF_FALSE: {
             obj_t *v = *--sp;
-            int truth = obj_is_int(v)          ? int_value(v) != 0
-                        : v->type == &G(list_type) ? ((list_obj_t *)v)->size != 0
-                                                   : v != &interp->none;
+#if G_IMMORTAL
+            /* 3.12: the bools are tested by identity and never released */
+            if (v == false_obj) {
+                pc = code->instrs + in->arg;
+            } else if (v != true_obj) {
+                int truth = G(truth)(interp, v);
+                g_decref(ts, v);
+                if (!truth)
+                    pc = code->instrs + in->arg;
+            }
+#else
+            /* 3.11: the bools are counted, released like any value */
+            int truth = v == true_obj || (v != false_obj && G(truth)(interp, v));
             g_decref(ts, v);
             if (!truth)
                 pc = code->instrs + in->arg;
+#endif
             DISPATCH();
         }
         TARGET_JUMP_BACKWARD: {
             /* CHECK_EVAL_BREAKER(): the one place a long loop lets the GIL go
              * and an owner merges its biased-refcount queue. */
             uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
-            if (bits != 0)
+            if (GL_UNLIKELY(bits != 0))
                 g_eval_breaker(ts, bits);
             pc = code->instrs + in->arg;
             DISPATCH();
         }
         TARGET_BUILD_LIST: {
             obj_t *l = G(list_new)(ts, in->arg);
-            if (l == NULL)
+            if (GL_UNLIKELY(l == NULL))
                 goto error;
             sp -= in->arg;
             for (int i = 0; i < in->arg; i++)
@@ -401,7 +460,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
         }
         TARGET_LIST_APPEND: {
             obj_t *v = *--sp;
-            if (g_list_append(ts, sp[-in->arg], v) < 0)
+            if (GL_UNLIKELY(G(list_append_unlocked)(ts, sp[-in->arg], v) < 0))
                 goto error;
             DISPATCH();
         }
@@ -427,8 +486,7 @@ done:
 
 static void G(incref_ool)(tstate_t *ts, obj_t *o) { g_incref(ts, o); }
 static void G(decref_ool)(tstate_t *ts, obj_t *o) { g_decref(ts, o); }
-static obj_t *G(int_new)(tstate_t *ts, int64_t v) { return g_int_from(ts, v); }
-static int G(list_append_ool)(tstate_t *ts, obj_t *l, obj_t *item) { return g_list_append(ts, l, item); }
+static obj_t *G(int_new)(tstate_t *ts, int64_t v) { return G(int_from)(ts, v); }
 
 const guard_ops_t G(guard_ops) = {
     .eval = G(eval),
@@ -436,7 +494,11 @@ const guard_ops_t G(guard_ops) = {
     .decref = G(decref_ool),
     .int_new = G(int_new),
     .list_new = G(list_new),
-    .list_append = G(list_append_ool),
+    .list_append = G(list_append),
     .attach = g_attach,
     .detach = g_detach,
 };
+
+#undef G
+#undef GL_CAT
+#undef GL_CAT2

@@ -5,11 +5,12 @@
 #include "lab/heap.h"
 
 #include <errno.h>
-#include <mimalloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gil/gil.h"
+#include "lab/mimalloc_dl.h"
 
 static const char *const heap_names[] = {
 #define X(name, desc) #name,
@@ -56,23 +57,34 @@ static void locked_free(void *ctx, void *ptr)
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&h->lock));
 }
 
-static void *mi_malloc_ctx(void *ctx, size_t size) { (void)ctx; return mi_malloc(size); }
-static void *mi_realloc_ctx(void *ctx, void *p, size_t size) { (void)ctx; return mi_realloc(p, size); }
-static void mi_free_ctx(void *ctx, void *p) { (void)ctx; mi_free(p); }
+/* mimalloc through the pointers dlsym gave (lab/mimalloc_dl.h): ctx is the
+ * table of them, so each call is one load and one indirect jump, what a PLT
+ * call to a linked mi_malloc costs. */
+static void *mi_malloc_ctx(void *ctx, size_t size) { return ((const mimalloc_dl_t *)ctx)->malloc(size); }
+static void *mi_realloc_ctx(void *ctx, void *p, size_t size)
+{
+    return ((const mimalloc_dl_t *)ctx)->realloc(p, size);
+}
+static void mi_free_ctx(void *ctx, void *p) { ((const mimalloc_dl_t *)ctx)->free(p); }
 
 static void *libc_malloc_ctx(void *ctx, size_t size) { (void)ctx; return malloc(size ? size : 1); }
 static void *libc_realloc_ctx(void *ctx, void *p, size_t size) { (void)ctx; return realloc(p, size ? size : 1); }
 static void libc_free_ctx(void *ctx, void *p) { (void)ctx; free(p); }
 
-int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *pym_config)
+int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *pym_config,
+              char *err, size_t errlen)
 {
+    const mimalloc_dl_t *mi;
     memset(heap, 0, sizeof(*heap));
     heap->kind = kind;
     switch (kind) {
     case HEAP_pymalloc:
         heap->pym = pym_new(pym_config);
-        if (heap->pym == NULL)
+        if (heap->pym == NULL) {
+            snprintf(err, errlen, "cannot set up the pymalloc heap: %s",
+                     errno == EINVAL ? "bad arena or pool size" : strerror(errno));
             return -1;
+        }
         heap->locked = locked;
         if (locked) {
             GL_PTHREAD_CHECK(pthread_mutex_init(&heap->lock, NULL));
@@ -82,15 +94,63 @@ int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *p
         }
         return 0;
     case HEAP_mimalloc:
-        heap->alloc = (heap_allocator_t){NULL, mi_malloc_ctx, mi_realloc_ctx, mi_free_ctx};
+        mi = mimalloc_dl_get(err, errlen);
+        if (mi == NULL)
+            return -1;
+        heap->alloc = (heap_allocator_t){(void *)mi, mi_malloc_ctx, mi_realloc_ctx, mi_free_ctx};
         return 0;
     case HEAP_malloc:
         heap->alloc = (heap_allocator_t){NULL, libc_malloc_ctx, libc_realloc_ctx, libc_free_ctx};
         return 0;
     default:
-        errno = EINVAL;
+        snprintf(err, errlen, "unknown allocator %d", (int)kind);
         return -1;
     }
+}
+
+/* mi_block_visit_fun: add up the blocks in use of each area, as CPython's
+ * count_blocks (Objects/obmalloc.c) does. */
+static bool mi_count_area(const mi_heap_t *heap, const mi_heap_area_t *area, void *block,
+                          size_t block_size, void *total)
+{
+    (void)heap;
+    (void)block;
+    (void)block_size;
+    *(int64_t *)total += (int64_t)area->used;
+    return true;
+}
+
+int64_t heap_allocated_blocks(heap_t *heap)
+{
+    switch (heap->kind) {
+    case HEAP_pymalloc: {
+        if (heap->locked)
+            GL_PTHREAD_CHECK(pthread_mutex_lock(&heap->lock));
+        int64_t n = (int64_t)pym_allocated_blocks(heap->pym);
+        if (heap->locked)
+            GL_PTHREAD_CHECK(pthread_mutex_unlock(&heap->lock));
+        return n;
+    }
+    case HEAP_mimalloc: {
+        /* Frees by other threads wait in the pages' thread-free lists and
+         * still count as used until the owner collects them. Not a forced
+         * collect: on the main thread that would also adopt the segments of
+         * threads that have exited, and count their blocks as ours. */
+        const mimalloc_dl_t *mi = heap->alloc.ctx;
+        mi_heap_t *own = mi->heap_get_default();
+        int64_t n = 0;
+        mi->heap_collect(own, false);
+        mi->heap_visit_blocks(own, false, mi_count_area, &n);
+        return n;
+    }
+    default:
+        return -1;
+    }
+}
+
+bool heap_blocks_per_thread(const heap_t *heap)
+{
+    return heap->kind == HEAP_mimalloc;
 }
 
 void heap_destroy(heap_t *heap)

@@ -8,9 +8,15 @@
  *             relies on its caller for mutual exclusion (the GIL). Under a
  *             no-GIL guard the heap wraps it in one allocator lock: the naive
  *             answer, measured as such.
- *   mimalloc  the real mimalloc (libmimalloc), thread-safe with thread-local
- *             heaps, as free-threaded CPython 3.13+ uses.
- *   malloc    the C library allocator (PYTHONMALLOC=malloc).
+ *   mimalloc  the real mimalloc (libmimalloc), thread-safe with a heap per
+ *             thread, as free-threaded CPython 3.13+ uses; loaded with
+ *             dlopen so that it replaces nobody's malloc (lab/mimalloc_dl.h).
+ *   malloc    the C library allocator (PYTHONMALLOC=malloc): glibc's, since
+ *             mimalloc's override never enters the process.
+ *
+ * Nothing here counts allocations: CPython's allocators count nothing on
+ * their fast paths either. What the heap holds is computed on demand, as
+ * sys.getallocatedblocks() does (heap_allocated_blocks).
  */
 #ifndef GL_HEAP_H
 #define GL_HEAP_H
@@ -52,8 +58,10 @@ typedef struct heap {
 } heap_t;
 
 /* Set up a heap of `kind`; `locked` asks for the allocator lock (only
- * meaningful for pymalloc). Returns 0, or -1 with errno set. */
-int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *pym_config);
+ * meaningful for pymalloc). Returns 0, or -1 with a one-line reason in err
+ * (bad pymalloc geometry, out of memory, mimalloc cannot be loaded). */
+int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *pym_config,
+              char *err, size_t errlen);
 
 /* Release the heap (pymalloc: every arena). Cannot fail. */
 void heap_destroy(heap_t *heap);
@@ -75,6 +83,22 @@ static inline void heap_free(heap_t *heap, void *ptr)
 {
     heap->alloc.free(heap->alloc.ctx, ptr);
 }
+
+/* Blocks allocated and not yet freed, counted the way CPython's
+ * sys.getallocatedblocks() counts them (_PyInterpreterState_GetAllocatedBlocks):
+ *   pymalloc  the whole heap, whichever thread asks: a walk that adds up
+ *             every pool's count of blocks in use, plus the raw (large)
+ *             blocks pymalloc passed to malloc;
+ *   mimalloc  the calling thread's own heap only (mimalloc heaps belong to
+ *             threads), after collecting the frees other threads made into
+ *             it, so a leak check must ask every thread that allocated;
+ *   malloc    -1: the C library cannot enumerate its blocks (CPython's
+ *             getallocatedblocks() says 0 under PYTHONMALLOC=malloc).
+ * Cannot fail otherwise. Not for hot paths: it walks the heap. */
+int64_t heap_allocated_blocks(heap_t *heap);
+
+/* Whether heap_allocated_blocks() counts only the calling thread's blocks. */
+bool heap_blocks_per_thread(const heap_t *heap);
 
 /* Name of an allocator kind. */
 const char *heap_kind_name(heap_kind_t kind);

@@ -5,7 +5,9 @@
  */
 #include "lab/interp.h"
 
-#include <errno.h>
+#include "gil/parking_lot.h"
+#include "lab/test_hooks.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +37,13 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
 {
     memset(interp, 0, sizeof(*interp));
     interp->guard = config->guard;
-    interp->ops = guard_get(config->guard)->ops;
+    interp->ops = guard_get(config->guard)->ops[config->immortal];
     interp->immortal = config->immortal;
 
     /* pymalloc needs a lock exactly when no GIL serialises its callers. */
     bool locked = config->guard != GUARD_gil && config->guard != GUARD_none;
-    if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc) < 0) {
-        snprintf(err, errlen, "cannot set up the %s heap: %s", heap_kind_name(config->allocator),
-                 strerror(errno));
+    if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc, err, errlen) < 0)
         return -1;
-    }
     gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
                                                       : GIL_DEFAULT_INTERVAL_US);
     GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
@@ -89,29 +88,34 @@ tstate_t *tstate_new(interp_t *interp)
     return ts;
 }
 
+#ifdef GL_TEST_HOOKS
+#define X(name) gl_test_hook_fn gl_hook_##name;
+GL_TEST_HOOK_LIST(X)
+#undef X
+#endif
+
+bool interp_pystats_enabled(void)
+{
+#ifdef GL_PYSTATS
+    return true;
+#else
+    return false;
+#endif
+}
+
 void tstate_delete(tstate_t *ts)
 {
     interp_t *interp = ts->interp;
 
-    /* Unlink first: from here on, threads that release an object this one
-     * owned find no owner and merge it themselves (gil/brc.c). */
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
-    for (tstate_t **p = &interp->threads; *p != NULL; p = &(*p)->next) {
-        if (*p == ts) {
-            *p = ts->next;
-            break;
-        }
-    }
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
-
-    /* What was queued before the unlink is merged here, as CPython's
-     * _Py_brc_remove_thread does. */
-    brc_merge_queue(ts);
+    /* Merge what other threads queued to us, then leave the registry, as
+     * CPython's _Py_brc_remove_thread does (gil/brc.h says why in this
+     * order). Without the biased guard the queue is always empty. */
+    brc_remove_thread(ts);
     brc_queue_destroy(&ts->brc);
 
     GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
-    interp->gone_allocated += ts->objects_allocated;
-    interp->gone_freed += ts->objects_freed;
+    interp->gone_allocated += ts->count.objects_allocated;
+    interp->gone_freed += ts->count.objects_freed;
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
     free(ts);
 }
@@ -132,8 +136,8 @@ int64_t interp_live_objects(interp_t *interp)
     GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
     int64_t live = (int64_t)(interp->gone_allocated - interp->gone_freed);
     for (tstate_t *t = interp->threads; t != NULL; t = t->next)
-        live += (int64_t)(__atomic_load_n(&t->objects_allocated, __ATOMIC_RELAXED) -
-                          __atomic_load_n(&t->objects_freed, __ATOMIC_RELAXED));
+        live += (int64_t)(__atomic_load_n(&t->count.objects_allocated, __ATOMIC_RELAXED) -
+                          __atomic_load_n(&t->count.objects_freed, __ATOMIC_RELAXED));
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
     return live;
 }
@@ -145,13 +149,14 @@ void interp_after_fork_child(interp_t *interp, tstate_t *ts)
     GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
     for (tstate_t *t = interp->threads; t != NULL; t = t->next) {
         if (t != ts) {
-            interp->gone_allocated += t->objects_allocated;
-            interp->gone_freed += t->objects_freed;
+            interp->gone_allocated += t->count.objects_allocated;
+            interp->gone_freed += t->count.objects_freed;
         }
     }
     interp->threads = ts;
     ts->next = NULL;
     GL_PTHREAD_CHECK(pthread_mutex_init(&ts->brc.mutex, NULL));
+    parking_after_fork_child();
     gil_reinit_after_fork(&interp->gil, &ts->gil);
     gil_drop(&interp->gil, &ts->gil);
     heap_after_fork_child(&interp->heap);

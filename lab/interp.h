@@ -33,6 +33,37 @@
 #define INTERP_MAX_GLOBALS 8
 #define TSTATE_ERROR_LEN 160
 
+/* A thread's counters, written only by that thread: X(name, hot). The hot
+ * ones sit on fast paths (every allocation, every free, every refcount
+ * operation of the biased guard) and are kept only in GL_PYSTATS builds,
+ * as CPython keeps such counts only when built with --enable-pystats: in a
+ * release build they stay zero and the report leaves them empty. The others
+ * count slow paths (an object queued to its owner, a merge). */
+#define TSTATE_COUNTERS(X)                                                     \
+    X(objects_allocated, 1)                                                    \
+    X(objects_freed, 1)                                                        \
+    X(rc_local, 1)       /* biased: owner-local operations */                  \
+    X(rc_shared, 1)      /* biased: shared (atomic) operations */              \
+    X(brc_queued, 0)     /* biased: objects this thread queued to an owner */  \
+    X(brc_merged, 0)     /* biased: queued objects this owner merged */
+
+typedef struct tstate_counters {
+#define X(name, hot) uint64_t name;
+    TSTATE_COUNTERS(X)
+#undef X
+} tstate_counters_t;
+
+/* Count one event on ts: TS_COUNT for slow paths, TS_COUNT_HOT for hot ones. */
+#define TS_COUNT(ts, name) ((ts)->count.name++)
+#ifdef GL_PYSTATS
+#define TS_COUNT_HOT(ts, name) TS_COUNT(ts, name)
+#else
+#define TS_COUNT_HOT(ts, name) ((void)0)
+#endif
+
+/* Whether this build keeps the hot counters (GL_PYSTATS). */
+bool interp_pystats_enabled(void);
+
 typedef struct interp_config {
     guard_kind_t guard;
     heap_kind_t allocator;
@@ -48,13 +79,7 @@ struct tstate {
     uintptr_t id;                /* unique, never reused; owner id for biased */
     gil_client_t gil;
     brc_queue_t brc;             /* objects other threads handed to this owner */
-    /* Counters, written only by this thread. */
-    uint64_t objects_allocated;
-    uint64_t objects_freed;
-    uint64_t rc_local;           /* biased: owner-local ops (GL_RC_STATS builds) */
-    uint64_t rc_shared;          /* biased: shared atomic ops */
-    uint64_t brc_queued;         /* biased: objects this thread queued to an owner */
-    uint64_t brc_merged;         /* biased: objects this owner merged */
+    tstate_counters_t count;
     tstate_t *next;              /* interp's list of live threads */
     char error[TSTATE_ERROR_LEN];/* the current exception, as text */
 };
@@ -81,6 +106,10 @@ struct interp {
     uintptr_t next_tid;
     uint64_t gone_allocated;
     uint64_t gone_freed;
+    /* Blocks still allocated in the own heaps of worker threads that have
+     * gone (heaps per thread: mimalloc), added by each before it exits;
+     * the leak check's share of those threads (runners/threads.c). */
+    int64_t thread_blocks;
 };
 
 /* Set up an interpreter. Returns 0, or -1 with a one-line reason in err. */

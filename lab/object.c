@@ -11,9 +11,9 @@
 
 /* int_dealloc: ints hold no references, so freeing one is the same under
  * every guard. (CPython 3.12 has no int freelist; neither does the lab.) */
-static void int_dealloc(tstate_t *ts, obj_t *o)
+void int_dealloc(tstate_t *ts, obj_t *o)
 {
-    ts->objects_freed++;
+    TS_COUNT_HOT(ts, objects_freed);
     heap_free(ts->heap, o);
 }
 

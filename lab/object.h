@@ -92,6 +92,9 @@ typedef struct list_obj {
 #define SMALL_INT_COUNT (SMALL_INT_MAX - SMALL_INT_MIN + 1)
 
 extern const type_t int_type;
+/* The int type's dealloc (PyObject_Free of an int), which the default
+ * build's specialised opcodes call directly. Cannot fail. */
+void int_dealloc(tstate_t *ts, obj_t *o);
 extern const type_t bool_type;
 extern const type_t none_type;
 

@@ -26,8 +26,11 @@ typedef struct pym_config {
     size_t pool_size;    /* power of two, >= 4 KiB;                 0 = default */
 } pym_config_t;
 
-/* Counters kept as the allocator runs (cheap), in the spirit of
- * sys._debugmallocstats() and tracemalloc's current/peak. */
+/* What the heap holds, in the spirit of sys._debugmallocstats(). The
+ * allocator counts only what CPython's obmalloc counts as it runs (arenas
+ * mapped now, ever and at most; raw blocks passed to malloc): nothing on
+ * the fast path. Everything else is computed by walking the arenas when
+ * asked (pym_get_stats), as _PyObject_DebugMallocStats does. */
 typedef struct pym_class_stats {
     uint64_t blocks_allocated;   /* blocks of this class currently handed out */
     uint64_t blocks_free;        /* free blocks in used pools of this class */
@@ -36,19 +39,17 @@ typedef struct pym_class_stats {
 } pym_class_stats_t;
 
 typedef struct pym_stats {
-    uint64_t arenas_current;     /* arenas mapped now */
-    uint64_t arenas_allocated;   /* arenas ever mapped */
-    uint64_t arenas_freed;       /* arenas returned to the OS */
-    uint64_t arenas_peak;        /* most arenas mapped at once */
+    uint64_t arenas_current;     /* arenas mapped now (narenas_currently_allocated) */
+    uint64_t arenas_allocated;   /* arenas ever mapped (ntimes_arena_allocated) */
+    uint64_t arenas_freed;       /* arenas returned to the OS (allocated - current) */
+    uint64_t arenas_peak;        /* most arenas mapped at once (narenas_highwater) */
     uint64_t pools_used;         /* pools in state "used" (all classes) */
     uint64_t pools_full;         /* pools in state "full" */
     uint64_t pools_empty;        /* initialised pools on arena free lists */
     uint64_t pools_untouched;    /* never carved pools left in mapped arenas */
-    uint64_t bytes_in_use;       /* small blocks (class size) + large requests */
-    uint64_t bytes_peak;         /* high-water mark of bytes_in_use */
-    uint64_t large_allocs;       /* large requests currently live */
-    uint64_t mallocs;            /* calls that returned memory (small + large) */
-    uint64_t frees;              /* calls that released memory */
+    uint64_t blocks_in_use;      /* small blocks handed out */
+    uint64_t bytes_in_use;       /* those blocks' bytes (class sizes) */
+    uint64_t raw_blocks;         /* live requests passed to malloc (raw_allocated_blocks) */
     pym_class_stats_t classes[PYM_NB_SMALL_SIZE_CLASSES];
 } pym_stats_t;
 
@@ -58,7 +59,9 @@ typedef struct pym pym_t;
  * sets errno (EINVAL or ENOMEM). */
 pym_t *pym_new(const pym_config_t *config);
 
-/* Release every arena and every live large block. NULL is accepted. */
+/* Release every arena. Raw blocks still live (requests above 512 bytes,
+ * which went to malloc) are not tracked, as in CPython: freeing them is
+ * their owner's business. NULL is accepted. */
 void pym_delete(pym_t *pym);
 
 /* PyObject_Malloc: on out-of-memory returns NULL. pym_malloc(p, 0) returns a
@@ -73,12 +76,20 @@ void *pym_realloc(pym_t *pym, void *ptr, size_t size);
  * (CPython: address_in_range), not with a size argument. */
 void pym_free(pym_t *pym, void *ptr);
 
-/* Copy the running counters. Cannot fail. */
+/* Walk the arenas and fill *out. Cannot fail. Not for hot paths. */
 void pym_get_stats(const pym_t *pym, pym_stats_t *out);
 
+/* sys.getallocatedblocks() for this heap: every pool's count of blocks in
+ * use plus the raw blocks, as _PyInterpreterState_GetAllocatedBlocks adds
+ * them up. Walks every arena; cannot fail. */
+uint64_t pym_allocated_blocks(const pym_t *pym);
+
 /* The expensive check: walks every arena, pool and free list and verifies
- * that they agree with the counters and with the state invariants. Returns 0
- * when consistent; -1 with a one-line reason in `err` otherwise. */
+ * the state invariants (a pool's blocks are handed out, on its free list or
+ * untouched; usedpools rings, freepools lists, usable_arenas order and
+ * nfp2lasta agree with the pools' states; the arena counters agree with
+ * the mapped arenas). Returns 0 when consistent; -1 with a one-line reason
+ * in `err` otherwise. */
 int pym_check(const pym_t *pym, char *err, size_t errlen);
 
 /* Teaching views for `gil-lab heap`: one line per arena with one character

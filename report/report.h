@@ -49,19 +49,11 @@ typedef struct rep_stats {
 int rep_stats_compute(const double *x, int n, rep_stats_t *st);
 
 /* ------------------------------------------------------------------------
- * Per-repeat fields: X(name, type) for every field of run_sample_t, in the
- * order the JSON "repeats" objects list them. type is SEC (seconds) or NUM
- * (a count, kibibytes or bytes). stats.c asserts that the list covers the
- * whole struct.
+ * Per-repeat fields: the runner's one list (runners/runner.h), in the order
+ * the JSON "repeats" objects list them. A field a row does not measure is
+ * NaN in every repeat, and its median too: empty in CSV, null in JSON.
  */
-#define REP_SAMPLE_FIELDS(X)                                                   \
-    X(wall_s, SEC) X(startup_s, SEC) X(cpu_user_s, SEC) X(cpu_sys_s, SEC)      \
-    X(max_rss_kib, NUM) X(vol_ctx_switches, NUM) X(invol_ctx_switches, NUM)    \
-    X(worker_min_s, SEC) X(worker_max_s, SEC) X(worker_mean_s, SEC)           \
-    X(gil_switches, NUM) X(gil_acquisitions, NUM) X(gil_forced_drops, NUM)     \
-    X(gil_drop_requests, NUM) X(gil_wait_s, SEC)                               \
-    X(rc_local, NUM) X(rc_shared, NUM) X(brc_queued, NUM) X(brc_merged, NUM)   \
-    X(objects_allocated, NUM) X(heap_bytes_peak, NUM)
+#define REP_SAMPLE_FIELDS RUN_SAMPLE_FIELDS
 
 typedef enum rep_field {
 #define X(name, type) REP_F_##name,

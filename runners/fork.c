@@ -1,14 +1,25 @@
 /* runners/fork.c: the child side of the forked runners (see fork.h). A
- * forked child inherits a copy of the parent's interpreter, including the
- * globals built before the fork (copy-on-write, as multiprocessing's fork
- * start method gives), and runs with its own GIL. */
+ * forked worker inherits a copy of the repeat process's interpreter,
+ * including the globals built before the fork (copy-on-write, as
+ * multiprocessing's fork start method gives), and runs with its own GIL. */
 #define _GNU_SOURCE /* close_range */
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "runners/fork.h"
+
+_Static_assert(sizeof(fork_msg_t) <= PIPE_BUF, "a worker's message must be one atomic pipe write");
+
+int fork_child_bind_to_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        return -1;
+    return getppid() == parent ? 0 : -1;
+}
 
 static int fork_cmp_int(const void *a, const void *b)
 {
@@ -34,45 +45,55 @@ void fork_child_close_fds(const int *keep, int n)
     close_range(from, UINT_MAX, 0);
 }
 
-int fork_child_init(run_ctx_t *ctx, int index, worker_result_t *r)
-{
-    memset(r, 0, sizeof(*r));
-    interp_after_fork_child(ctx->interp, ctx->main_ts);
-    if (ctx->pin != NULL && pin_worker(ctx->pin, index, 1, r->error, sizeof(r->error)) < 0)
-        return -1;
-    return 0;
-}
-
-int fork_child_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
+/* Run one share in the child and fill r: the worker's own figures, its
+ * GIL's switches, its heap's high-water mark and resource usage, and the
+ * leak check of what the task allocated. */
+static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
 {
     interp_t *interp = ctx->interp;
-    int64_t live_before = interp_live_objects(interp);
+    leak_probe_t before, after;
+    leak_probe_take(interp, &before);
     uint64_t switches_before = gil_switches(&interp->gil);
-    usage_t before, after;
-    usage_get(&before, 0);
-    int rc = worker_run(ctx->main_ts, ctx->code, share, r);
-    usage_get(&after, 0);
-    usage_delta(&r->usage, &before, &after);
+    if (worker_run(ctx->main_ts, ctx->code, share, r) == 0) {
+        leak_probe_take(interp, &after);
+        leak_probe_check(&before, &after, r->error, sizeof r->error);
+    }
     r->gil_switches = gil_switches(&interp->gil) - switches_before;
-    r->leaked = interp_live_objects(interp) - live_before;
     if (interp->heap.kind == HEAP_pymalloc) {
         pym_stats_t st;
         pym_get_stats(interp->heap.pym, &st);
-        r->heap_bytes_peak = st.bytes_peak;
+        r->arena_bytes_peak = st.arenas_peak * pym_arena_size(interp->heap.pym);
     }
-    return rc;
+    usage_get(&r->usage, 0);
 }
 
-int fork_check_result(run_ctx_t *ctx, int index, const worker_result_t *r)
+static void fork_send(int fd, fork_msg_kind_t kind, fork_msg_t *msg)
 {
-    if (r->error[0] != '\0') {
-        snprintf(ctx->err, ctx->errlen, "worker %d: %s", index, r->error);
-        return -1;
+    msg->kind = kind;
+    if (pipe_write_all(fd, msg, sizeof *msg) < 0)
+        _exit(3);   /* the repeat process has gone */
+}
+
+void fork_worker_main(run_ctx_t *ctx, int index, int task_fd, int result_fd, bool pool)
+{
+    fork_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.result.index = index;
+    interp_after_fork_child(ctx->interp, ctx->main_ts);
+    if (ctx->pin != NULL && pin_worker(ctx->pin, index, 1, msg.result.error, sizeof msg.result.error) < 0) {
+        fork_send(result_fd, pool ? FORK_MSG_READY : FORK_MSG_RESULT, &msg);
+        _exit(0);
     }
-    if (r->leaked != 0) {
-        snprintf(ctx->err, ctx->errlen, "worker %d: leak check failed: %lld objects still alive",
-                 index, (long long)r->leaked);
-        return -1;
+    if (pool)
+        fork_send(result_fd, FORK_MSG_READY, &msg);
+    int64_t share;
+    while (pipe_read_all(task_fd, &share, sizeof share) == 0) {
+        memset(&msg.result, 0, sizeof msg.result);
+        msg.result.index = index;
+        fork_task(ctx, share, &msg.result);
+        fork_send(result_fd, FORK_MSG_RESULT, &msg);
+        if (!pool)
+            break;
     }
-    return 0;
+    _exit(0);   /* processes: one task; pool: the task pipe was closed */
 }

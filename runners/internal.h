@@ -1,7 +1,21 @@
 /* runners/internal.h: what the four runners share and nothing outside
  * runners/ needs: the per-worker result (sent over a pipe by forked
  * workers, hence plain data), the body every worker runs, resource usage,
- * pinning, and the mode entry points that runner.c dispatches to.
+ * pinning, the leak check, and the mode entry points that runner.c
+ * dispatches to.
+ *
+ * Where each piece runs. The lab process only coordinates: every warm-up
+ * and repeat runs in a *repeat process* forked for it (runner.c), which
+ * builds the interpreter, runs the mode and checks for leaks, then reports
+ * one run_sample_t and exits. Inside it:
+ *
+ *   single     the repeat process's main thread is the worker
+ *   threads    W pthreads in the repeat process (threads.c)
+ *   processes  W worker processes forked by the repeat process, inside the
+ *   pool       timer (processes) or before it (pool) (processes.c, fork.c)
+ *
+ * So no row inherits memory, allocator caches or a CPU binding from the row
+ * before it, and each row's peak RSS is its own.
  */
 #ifndef GL_RUNNERS_INTERNAL_H
 #define GL_RUNNERS_INTERNAL_H
@@ -26,8 +40,7 @@ typedef struct usage {
 void usage_get(usage_t *u, int children);
 /* u = after - before (max RSS is taken from `after`: it is a high-water mark). */
 void usage_delta(usage_t *u, const usage_t *before, const usage_t *after);
-/* Add u's CPU times and context switches to the sample; its max RSS becomes
- * the larger of the two. */
+/* Add u's CPU times and context switches to the sample. */
 void usage_add_to_sample(run_sample_t *s, const usage_t *u);
 
 /* One worker's outcome; plain data so that forked workers can write it to a
@@ -35,12 +48,11 @@ void usage_add_to_sample(run_sample_t *s, const usage_t *u);
 typedef struct worker_result {
     alignas(64) double run_s;     /* the worker's own time, barrier to done */
     gil_stats_t gil;
-    uint64_t gil_switches;        /* processes/pool: the child's own GIL */
-    uint64_t rc_local, rc_shared, brc_queued, brc_merged;
-    uint64_t objects_allocated;
-    uint64_t heap_bytes_peak;     /* processes/pool: the child's pymalloc peak */
-    usage_t usage;                /* pool: the task's own resource usage */
-    int64_t leaked;               /* processes/pool: objects left alive */
+    uint64_t gil_switches;        /* forked: the child's own GIL */
+    tstate_counters_t count;      /* what the worker's thread counted */
+    uint64_t arena_bytes_peak;    /* forked: the child's pymalloc high-water */
+    usage_t usage;                /* forked: the child's own resource usage */
+    int index;                    /* forked: which worker (one shared pipe) */
     char error[TSTATE_ERROR_LEN]; /* empty when the worker succeeded */
 } worker_result_t;
 
@@ -61,9 +73,27 @@ void pin_close(pin_t *pin);
 /* Bind the calling thread (process = 0) or the whole calling process
  * (process = 1) to worker i's core. Returns 0, or -1 with a reason. */
 int pin_worker(pin_t *pin, int i, int process, char *err, size_t errlen);
-/* Give the calling thread back the binding it had when pin_open ran (for
- * `single`, which pins the caller itself). Cannot fail. */
-void pin_restore(pin_t *pin);
+
+/* The leak check's view of an interpreter: what is alive now. Blocks are
+ * counted as sys.getallocatedblocks() counts them (lab/heap.h; -1 when the
+ * allocator cannot tell); objects only in GL_PYSTATS builds (else 0). */
+typedef struct leak_probe {
+    int64_t blocks;
+    int64_t objects;
+} leak_probe_t;
+
+/* Take the probe from the calling thread, adding the blocks that parked
+ * worker threads counted in their own heaps (interp->thread_blocks).
+ * Cannot fail. */
+void leak_probe_take(interp_t *interp, leak_probe_t *p);
+/* Compare a probe with its baseline: 0 when nothing is left, -1 with
+ * "N objects (M blocks) still alive" in err. Cannot fail otherwise. */
+int leak_probe_check(const leak_probe_t *before, const leak_probe_t *after, char *err, size_t errlen);
+
+/* Threads that finished their run but still exist (threads.c): they wait
+ * until the repeat's leak check, so that the blocks they allocated can
+ * still be counted in their own heaps. */
+typedef struct parked parked_t;
 
 /* What a mode runner gets: a ready interpreter (globals set up), its main
  * thread state (detached), the code, and the spec. */
@@ -74,25 +104,21 @@ typedef struct run_ctx {
     const code_t *code;
     pin_t *pin;                   /* NULL when not pinning */
     worker_result_t *results;     /* spec->workers slots */
+    parked_t *parked;             /* threads: workers waiting to exit */
     char *err;
     size_t errlen;
 } run_ctx_t;
 
 /* Mode runners: fill ctx->results and the timing fields of `sample` (wall,
- * usage). Return 0, or -1 with ctx->err set. */
+ * usage, start-up). Return 0, or -1 with ctx->err set. */
 int run_single(run_ctx_t *ctx, run_sample_t *sample);
 int run_threads(run_ctx_t *ctx, run_sample_t *sample);
 int run_processes(run_ctx_t *ctx, run_sample_t *sample);
+int run_pool(run_ctx_t *ctx, run_sample_t *sample);
 
-/* The pool lives across the repeats of a row. */
-typedef struct pool pool_t;
-/* Fork the workers; *startup_s receives the time it took until every worker
- * reported ready. NULL with ctx->err set on failure. */
-pool_t *pool_open(run_ctx_t *ctx, double *startup_s);
-/* One repeat: one task per worker. 0, or -1 with ctx->err set. */
-int pool_run(pool_t *pool, run_ctx_t *ctx, run_sample_t *sample);
-/* Stop and reap the workers. Cannot fail. */
-void pool_close(pool_t *pool);
+/* Let the threads parked by run_threads count their heaps and exit, and
+ * join them. NULL-safe no-op when nothing is parked. Cannot fail. */
+void threads_release(run_ctx_t *ctx);
 
 /* Shared by the forked runners: write/read a whole buffer over a pipe,
  * retrying on EINTR and short transfers. 0, or -1 (errno set; 0-byte read

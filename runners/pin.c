@@ -10,10 +10,12 @@
 #include "runners/internal.h"
 #include "runners/pin.h"
 
+/* Binding needs no undoing: every repeat runs in a process of its own
+ * (runners/runner.c), so a pinned `single` worker never outlives its
+ * repeat. */
 struct pin {
     hwloc_topology_t topo;
     int ncores;
-    hwloc_bitmap_t saved;   /* the calling thread's binding before pinning */
 };
 
 pin_t *pin_open(char *err, size_t errlen)
@@ -27,13 +29,6 @@ pin_t *pin_open(char *err, size_t errlen)
         snprintf(err, errlen, "hwloc cannot load the topology: %s", strerror(errno));
         free(pin);
         return NULL;
-    }
-    /* `single` pins the calling thread itself: remember its binding so
-     * that pin_close can give it back for the rows that follow. */
-    pin->saved = hwloc_bitmap_alloc();
-    if (pin->saved != NULL && hwloc_get_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD) < 0) {
-        hwloc_bitmap_free(pin->saved);
-        pin->saved = NULL;
     }
     pin->ncores = hwloc_get_nbobjs_by_type(pin->topo, HWLOC_OBJ_CORE);
     if (pin->ncores <= 0) {
@@ -52,18 +47,10 @@ hwloc_obj_t pin_core_of(hwloc_topology_t topo, int worker)
     return hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(worker % ncores));
 }
 
-void pin_restore(pin_t *pin)
-{
-    if (pin->saved != NULL)
-        hwloc_set_cpubind(pin->topo, pin->saved, HWLOC_CPUBIND_THREAD);
-}
-
 void pin_close(pin_t *pin)
 {
     if (pin == NULL)
         return;
-    pin_restore(pin);
-    hwloc_bitmap_free(pin->saved);
     hwloc_topology_destroy(pin->topo);
     free(pin);
 }

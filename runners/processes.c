@@ -1,11 +1,32 @@
-/* runners/processes.c: mode `processes`, the seed's multiprocessing.Process
- * (fork start method): W children forked per repeat, each with its own
- * interpreter copy and its own GIL, so they really run in parallel. A "go"
- * pipe is the start barrier: children block reading it until the parent has
- * forked them all. Results come back over one pipe per child. A child that
- * dies (killed, crashed) is reported with how it ended, never waited on for
- * ever: its pipe reads EOF. */
+/* runners/processes.c: the two forked modes, which differ only in what the
+ * clock covers, as in the seed notebook:
+ *
+ *   processes  multiprocessing.Process (fork start method): the timer
+ *              starts before W workers are forked and stops once all have
+ *              been joined: p.start() ... p.join().
+ *   pool       multiprocessing.Pool(W): the W workers are forked before the
+ *              timer (their start-up, until each has said it is ready, is
+ *              the startup_s column); the timer covers handing them the
+ *              tasks, collecting the results, pool.close() and pool.join(),
+ *              exactly the region the seed times. A fresh pool per repeat,
+ *              as the seed makes one.
+ *
+ * Each worker has its own copy of the interpreter and its own GIL, so they
+ * really run in parallel. Workers and the repeat process talk over two
+ * pipes that all the workers share, whatever W is: tasks go down one (a
+ * share to count down; closing it is the pool's "close"), messages come
+ * back up the other (fork.h: one atomic write each). So a run needs the
+ * same four descriptors for 2 workers or 1024.
+ *
+ * A worker that dies (killed, crashed) cannot report; the repeat process
+ * notices because the result pipe stays silent while that worker is gone,
+ * checks how it ended, and reports it ("worker 1 (pid N) killed by signal
+ * 9"), stopping the others. Nothing waits for ever.
+ */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,108 +35,248 @@
 #include "lab/clock.h"
 #include "runners/fork.h"
 
-static void child_main(run_ctx_t *ctx, int index, int go_fd, int result_fd)
+/* How long the result pipe may stay silent before the workers are checked
+ * for one that died. It bounds how late a death is noticed, never a
+ * measurement: data wakes the poll at once. */
+#define FORKED_SILENCE_MS 50
+
+typedef struct crew {
+    run_ctx_t *ctx;
+    bool pool;
+    int workers, forked;
+    pid_t *pids;
+    int *status;           /* wait status once reaped */
+    bool *reaped;
+    int *heard;            /* messages from each worker in this phase */
+    int task_fd;           /* write end */
+    int result_fd;         /* read end */
+} crew_t;
+
+/* Reap worker i if it has ended (wait = block for it). */
+static void crew_reap(crew_t *c, int i, bool wait)
 {
-    worker_result_t r;
-    char go;
-    if (fork_child_init(ctx, index, &r) < 0 || pipe_read_all(go_fd, &go, 1) < 0) {
-        if (r.error[0] == '\0')
-            snprintf(r.error, sizeof(r.error), "cancelled before start");
-    } else {
-        fork_child_task(ctx, worker_share(ctx->spec->size, ctx->spec->workers, index), &r);
+    if (c->reaped[i])
+        return;
+    pid_t r;
+    while ((r = waitpid(c->pids[i], &c->status[i], wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r == c->pids[i])
+        c->reaped[i] = true;
+}
+
+/* Whether worker i may have ended by now without anything being wrong: a
+ * `processes` worker exits once it has sent its result. */
+static bool crew_may_have_ended(const crew_t *c, int i, fork_msg_kind_t kind)
+{
+    return !c->pool && kind == FORK_MSG_RESULT && c->heard[i] > 0;
+}
+
+/* Receive `kind` messages: a READY from every worker, or one RESULT per
+ * task. Results are stored in the order they arrive: in a pool, as in a
+ * multiprocessing.Pool, whichever worker is free takes the next task, so a
+ * worker may run two tasks while another runs none (this happens only with
+ * tasks shorter than a worker's start). Returns 0, or -1 with ctx->err set
+ * (a worker failed, died, or sent nonsense). */
+static int crew_collect(crew_t *c, fork_msg_kind_t kind)
+{
+    run_ctx_t *ctx = c->ctx;
+    int dead = -1;
+    memset(c->heard, 0, (size_t)c->workers * sizeof *c->heard);
+    for (int got = 0; got < c->forked && dead < 0;) {
+        struct pollfd pfd = {.fd = c->result_fd, .events = POLLIN};
+        int n = poll(&pfd, 1, FORKED_SILENCE_MS);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0) {
+            fork_msg_t msg;
+            if (pipe_read_all(c->result_fd, &msg, sizeof msg) < 0) {
+                dead = 0;   /* every worker has gone: find out how below */
+                break;
+            }
+            int i = msg.result.index;
+            if (i < 0 || i >= c->forked || (msg.kind != kind && msg.result.error[0] == '\0') ||
+                (kind == FORK_MSG_READY && c->heard[i] > 0)) {
+                snprintf(ctx->err, ctx->errlen, "worker %d sent an unexpected message", i);
+                return -1;
+            }
+            c->heard[i]++;
+            ctx->results[got++] = msg.result;
+            if (msg.result.error[0] != '\0') {
+                snprintf(ctx->err, ctx->errlen, "worker %d: %s", i, msg.result.error);
+                return -1;
+            }
+            continue;
+        }
+        /* Silence: has a worker ended that should not have? Its message,
+         * had it sent one, would be in the pipe: look once more before
+         * saying it died. */
+        for (int i = 0; i < c->forked && dead < 0; i++) {
+            crew_reap(c, i, false);
+            if (c->reaped[i] && !crew_may_have_ended(c, i, kind) && poll(&pfd, 1, 0) == 0)
+                dead = i;
+        }
     }
-    _exit(pipe_write_all(result_fd, &r, sizeof(r)) == 0 ? 0 : 3);
+    if (dead < 0)
+        return 0;
+    for (int i = 0; i < c->forked; i++) {
+        if (crew_may_have_ended(c, i, kind))
+            continue;
+        crew_reap(c, i, i == dead);
+        if (!c->reaped[i])
+            continue;
+        char how[96];
+        child_status_text(c->status[i], how, sizeof how);
+        snprintf(ctx->err, ctx->errlen, "worker %d (pid %d) %s before reporting", i, (int)c->pids[i], how);
+        return -1;
+    }
+    snprintf(ctx->err, ctx->errlen, "the workers stopped answering");
+    return -1;
+}
+
+/* Close the task pipe (the pool's close()) and reap every worker (join()).
+ * With `kill`, stop them first: the run has failed. Returns 0, or -1 with
+ * ctx->err set when a worker did not exit cleanly (err is kept if set). */
+static int crew_join(crew_t *c, bool kill_them)
+{
+    int rc = 0;
+    if (c->task_fd >= 0)
+        close(c->task_fd);
+    c->task_fd = -1;
+    for (int i = 0; kill_them && i < c->forked; i++)
+        if (!c->reaped[i])
+            kill(c->pids[i], SIGKILL);
+    for (int i = 0; i < c->forked; i++) {
+        crew_reap(c, i, true);
+        int st = c->status[i];
+        if (!kill_them && rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            char how[96];
+            child_status_text(st, how, sizeof how);
+            snprintf(c->ctx->err, c->ctx->errlen, "worker %d (pid %d) %s", i, (int)c->pids[i], how);
+            rc = -1;
+        }
+    }
+    if (c->result_fd >= 0)
+        close(c->result_fd);
+    c->result_fd = -1;
+    return rc;
+}
+
+static void crew_free(crew_t *c)
+{
+    free(c->pids);
+    free(c->status);
+    free(c->reaped);
+    free(c->heard);
+}
+
+/* Fork the workers. Returns 0, or -1 with ctx->err set (those forked are
+ * left for crew_join). */
+static int crew_fork(crew_t *c)
+{
+    int task[2], result[2];
+    pid_t parent = getpid();
+    if (pipe(task) < 0)
+        goto fail;
+    if (pipe(result) < 0) {
+        close(task[0]);
+        close(task[1]);
+        goto fail;
+    }
+    c->task_fd = task[1];
+    c->result_fd = result[0];
+    for (; c->forked < c->workers; c->forked++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            if (fork_child_bind_to_parent(parent) < 0)
+                _exit(3);
+            int keep[2] = {task[0], result[1]};
+            fork_child_close_fds(keep, 2);
+            fork_worker_main(c->ctx, c->forked, task[0], result[1], c->pool);
+        }
+        c->pids[c->forked] = pid;
+    }
+    int fork_errno = errno;
+    close(task[0]);
+    close(result[1]);
+    if (c->forked == c->workers)
+        return 0;
+    snprintf(c->ctx->err, c->ctx->errlen, "cannot fork worker %d of %d: %s", c->forked + 1,
+             c->workers, strerror(fork_errno));
+    return -1;
+fail:
+    snprintf(c->ctx->err, c->ctx->errlen, "cannot create the workers' pipes: %s", strerror(errno));
+    return -1;
+}
+
+/* Hand every worker its share (the seed's apply_async / Process args). */
+static int crew_send_tasks(crew_t *c)
+{
+    for (int i = 0; i < c->workers; i++) {
+        int64_t share = worker_share(c->ctx->spec->size, c->workers, i);
+        if (pipe_write_all(c->task_fd, &share, sizeof share) < 0) {
+            snprintf(c->ctx->err, c->ctx->errlen, "cannot hand out the tasks: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_forked(run_ctx_t *ctx, run_sample_t *sample, bool pool)
+{
+    int w = ctx->spec->workers;
+    crew_t c = {.ctx = ctx, .pool = pool, .workers = w, .task_fd = -1, .result_fd = -1};
+    c.pids = calloc((size_t)w, sizeof *c.pids);
+    c.status = calloc((size_t)w, sizeof *c.status);
+    c.reaped = calloc((size_t)w, sizeof *c.reaped);
+    c.heard = calloc((size_t)w, sizeof *c.heard);
+    if (c.pids == NULL || c.status == NULL || c.reaped == NULL || c.heard == NULL) {
+        snprintf(ctx->err, ctx->errlen, "out of memory for %d workers", w);
+        crew_free(&c);
+        return -1;
+    }
+
+    /* CPU: the repeat process over the timed region, and every worker
+     * from its fork to its end (a pool's start-up included). */
+    usage_t self0, kids0, self1, kids1, d;
+    usage_get(&kids0, 1);
+    usage_get(&self0, 0);
+    uint64_t t0 = clock_now_ns();
+    int rc = crew_fork(&c);
+    if (rc == 0 && pool) {
+        rc = crew_collect(&c, FORK_MSG_READY);
+        uint64_t ready = clock_now_ns();
+        sample->startup_s = clock_seconds(ready - t0);
+        t0 = ready;
+        usage_get(&self0, 0);
+    }
+    if (rc == 0)
+        rc = crew_send_tasks(&c);
+    if (rc == 0)
+        rc = crew_collect(&c, FORK_MSG_RESULT);
+    int joined = crew_join(&c, rc < 0);
+    uint64_t t1 = clock_now_ns();
+    usage_get(&self1, 0);
+    usage_get(&kids1, 1);
+    crew_free(&c);
+    if (rc < 0 || joined < 0)
+        return -1;
+
+    sample->wall_s = clock_seconds(t1 - t0);
+    usage_delta(&d, &self0, &self1);
+    usage_add_to_sample(sample, &d);
+    usage_delta(&d, &kids0, &kids1);
+    usage_add_to_sample(sample, &d);
+    return 0;
 }
 
 int run_processes(run_ctx_t *ctx, run_sample_t *sample)
 {
-    int w = ctx->spec->workers;
-    pid_t *pids = calloc((size_t)w, sizeof(*pids));
-    int *fds = malloc((size_t)w * sizeof(*fds));
-    int go[2] = {-1, -1};
-    int forked = 0, rc = -1;
-    if (pids == NULL || fds == NULL || pipe(go) < 0) {
-        snprintf(ctx->err, ctx->errlen, "cannot set up %d processes: %s", w, strerror(errno));
-        goto out;
-    }
+    return run_forked(ctx, sample, false);
+}
 
-    usage_t self0, kids0, self1, kids1, dself, dkids;
-    usage_get(&self0, 0);
-    usage_get(&kids0, 1);
-    uint64_t t0 = clock_now_ns();
-    for (; forked < w; forked++) {
-        int p[2];
-        if (pipe(p) < 0)
-            break;
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(p[0]);
-            close(p[1]);
-            break;
-        }
-        if (pid == 0) {
-            int keep[2] = {go[0], p[1]};
-            fork_child_close_fds(keep, 2);
-            child_main(ctx, forked, go[0], p[1]);
-        }
-        close(p[1]);
-        pids[forked] = pid;
-        fds[forked] = p[0];
-    }
-    int fork_error = forked < w ? errno : 0;
-    close(go[0]);
-    go[0] = -1;
-    if (fork_error == 0) {
-        char start[RUN_MAX_WORKERS] = {0};   /* one byte per child opens the gate */
-        pipe_write_all(go[1], start, (size_t)w);
-    }
-    close(go[1]);   /* with fork_error: EOF tells the children to give up */
-    go[1] = -1;
-
-    rc = 0;
-    for (int i = 0; i < forked; i++) {
-        if (pipe_read_all(fds[i], &ctx->results[i], sizeof(ctx->results[i])) < 0) {
-            memset(&ctx->results[i], 0, sizeof(ctx->results[i]));
-            snprintf(ctx->results[i].error, sizeof(ctx->results[i].error), "died before reporting");
-        }
-        close(fds[i]);
-    }
-    for (int i = 0; i < forked; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-            ;
-        if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            char how[96];
-            child_status_text(status, how, sizeof(how));
-            snprintf(ctx->err, ctx->errlen, "worker %d (pid %d) %s", i, (int)pids[i], how);
-            rc = -1;
-        }
-    }
-    uint64_t t1 = clock_now_ns();
-    usage_get(&self1, 0);
-    usage_get(&kids1, 1);
-    if (fork_error != 0) {
-        snprintf(ctx->err, ctx->errlen, "cannot fork worker %d of %d: %s", forked + 1, w,
-                 strerror(fork_error));
-        rc = -1;
-    }
-    for (int i = 0; rc == 0 && i < w; i++)
-        rc = fork_check_result(ctx, i, &ctx->results[i]);
-    if (rc < 0)
-        goto out;
-
-    usage_delta(&dself, &self0, &self1);
-    usage_delta(&dkids, &kids0, &kids1);
-    sample->wall_s = clock_seconds(t1 - t0);
-    dself.max_rss_kib = 0;   /* the parent only waits: peak RSS is the children's */
-    usage_add_to_sample(sample, &dself);
-    usage_add_to_sample(sample, &dkids);
-out:
-    if (go[0] >= 0)
-        close(go[0]);
-    if (go[1] >= 0)
-        close(go[1]);
-    free(pids);
-    free(fds);
-    return rc;
+int run_pool(run_ctx_t *ctx, run_sample_t *sample)
+{
+    return run_forked(ctx, sample, true);
 }

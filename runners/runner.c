@@ -1,15 +1,32 @@
-/* runners/runner.c: one row of an experiment: validate the spec, then for
- * each warm-up and repeat build a fresh interpreter (so every repeat starts
- * from an empty heap), set up the workload's globals, run the mode, fold the
- * workers' results into a sample, clear the globals and check for leaks.
- * Everything here happens outside the timed regions, which live in the mode
- * runners. */
+/* runners/runner.c: one row of an experiment.
+ *
+ * run_session_open validates the spec and builds the bytecode once. Each
+ * warm-up and each repeat then runs in a *repeat process* forked for it
+ * (run_session_step), which
+ *
+ *   1. builds a fresh interpreter and the workload's globals, and takes the
+ *      leak check's baseline,
+ *   2. runs the mode (the timed region lives in the mode runners),
+ *   3. drops the globals, lets parked worker threads count their heaps,
+ *      and checks that everything the run allocated is gone,
+ *   4. folds the workers' results into one run_sample_t and writes it to
+ *      the lab process over a pipe,
+ *
+ * and exits. The lab process only coordinates, so a row never inherits the
+ * memory, allocator caches or CPU binding of the rows before it, and its
+ * peak RSS is its own. A repeat process that dies is reported with how it
+ * ended. Everything here happens outside the timed regions.
+ */
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "runners/fork.h"
 #include "runners/internal.h"
-
 static const char *const mode_names[] = {
 #define X(name, desc) #name,
     RUN_MODE_LIST(X)
@@ -93,37 +110,97 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
     return 0;
 }
 
-/* Fold the workers' results into the sample (sums and worker spread). */
+
+/* ------------------------------------------------------------------------
+ * The leak check
+ */
+
+void leak_probe_take(interp_t *interp, leak_probe_t *p)
+{
+    heap_t *heap = &interp->heap;
+    p->blocks = heap_allocated_blocks(heap);
+    if (p->blocks >= 0 && heap_blocks_per_thread(heap))
+        p->blocks += __atomic_load_n(&interp->thread_blocks, __ATOMIC_RELAXED);
+    p->objects = interp_pystats_enabled() ? interp_live_objects(interp) : 0;
+}
+
+int leak_probe_check(const leak_probe_t *before, const leak_probe_t *after, char *err, size_t errlen)
+{
+    int64_t objects = after->objects - before->objects;
+    int64_t blocks = before->blocks >= 0 && after->blocks >= 0 ? after->blocks - before->blocks : 0;
+    if (objects == 0 && blocks == 0)
+        return 0;
+    if (interp_pystats_enabled())
+        snprintf(err, errlen, "leak check failed: %lld objects (%lld heap blocks) still alive after the run",
+                 (long long)objects, (long long)blocks);
+    else
+        snprintf(err, errlen, "leak check failed: %lld heap blocks still allocated after the run",
+                 (long long)blocks);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * One repeat, inside its repeat process
+ */
+
+/* Fold the workers' results into the sample: sums, the workers' spread,
+ * and the memory of every process of the run. */
 static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
 {
     int w = ctx->spec->workers;
+    bool forked = ctx->spec->mode == RUN_MODE_processes || ctx->spec->mode == RUN_MODE_pool;
     double sum = 0;
+    usage_t self;
+    usage_get(&self, 0);
+    s->max_rss_kib = s->rss_sum_kib = (double)self.max_rss_kib;   /* the repeat process */
     s->worker_min_s = s->worker_max_s = ctx->results[0].run_s;
     for (int i = 0; i < w; i++) {
         const worker_result_t *r = &ctx->results[i];
         sum += r->run_s;
-        if (r->run_s < s->worker_min_s)
-            s->worker_min_s = r->run_s;
-        if (r->run_s > s->worker_max_s)
-            s->worker_max_s = r->run_s;
-        s->gil_acquisitions += r->gil.acquisitions;
-        s->gil_forced_drops += r->gil.forced_drops;
-        s->gil_drop_requests += r->gil.drop_requests;
+        s->worker_min_s = fmin(s->worker_min_s, r->run_s);
+        s->worker_max_s = fmax(s->worker_max_s, r->run_s);
+        s->gil_acquisitions += (double)r->gil.acquisitions;
+        s->gil_forced_drops += (double)r->gil.forced_drops;
+        s->gil_drop_requests += (double)r->gil.drop_requests;
         s->gil_wait_s += (double)r->gil.wait_ns / 1e9;
-        s->gil_switches += r->gil_switches;
-        s->rc_local += r->rc_local;
-        s->rc_shared += r->rc_shared;
-        s->brc_queued += r->brc_queued;
-        s->brc_merged += r->brc_merged;
-        s->objects_allocated += r->objects_allocated;
-        if (r->heap_bytes_peak > s->heap_bytes_peak)
-            s->heap_bytes_peak = r->heap_bytes_peak;
+        s->gil_switches += (double)r->gil_switches;
+        s->rc_local += (double)r->count.rc_local;
+        s->rc_shared += (double)r->count.rc_shared;
+        s->brc_queued += (double)r->count.brc_queued;
+        s->brc_merged += (double)r->count.brc_merged;
+        s->objects_allocated += (double)r->count.objects_allocated;
+        s->arena_bytes_peak = fmax(s->arena_bytes_peak, (double)r->arena_bytes_peak);
+        if (forked) {
+            s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
+            s->rss_sum_kib += (double)r->usage.max_rss_kib;
+        }
     }
     s->worker_mean_s = sum / w;
 }
 
-/* Build the interpreter of one repeat and its globals. */
-static int run_prepare(run_ctx_t *ctx)
+/* What a row does not measure holds NaN (runner.h). */
+static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
+{
+    bool gil = spec->guard == GUARD_gil, biased = spec->guard == GUARD_biased;
+    bool pystats = interp_pystats_enabled();
+    if (spec->mode != RUN_MODE_pool)
+        s->startup_s = NAN;
+    if (!gil)
+        s->gil_switches = s->gil_acquisitions = s->gil_forced_drops = s->gil_drop_requests =
+            s->gil_wait_s = NAN;
+    if (!biased || !pystats)
+        s->rc_local = s->rc_shared = NAN;
+    if (!biased)
+        s->brc_queued = s->brc_merged = NAN;
+    if (!pystats)
+        s->objects_allocated = NAN;
+    if (spec->allocator != HEAP_pymalloc)
+        s->arena_bytes_peak = NAN;
+}
+
+/* Build the interpreter of one repeat and its globals; take the leak
+ * check's baseline before the globals exist. */
+static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
 {
     const run_spec_t *spec = ctx->spec;
     interp_config_t cfg = {
@@ -140,6 +217,7 @@ static int run_prepare(run_ctx_t *ctx)
         interp_destroy(ctx->interp);
         return -1;
     }
+    leak_probe_take(ctx->interp, baseline);
     if (spec->workload->setup != NULL) {
         tstate_t *ts = ctx->main_ts;
         ctx->interp->ops->attach(ts);
@@ -155,35 +233,35 @@ static int run_prepare(run_ctx_t *ctx)
     return 0;
 }
 
-/* Tear down one repeat's interpreter; the leak check: every object created
- * since the interpreter started must be gone once its globals are. */
-static int run_finish(run_ctx_t *ctx, run_sample_t *sample, int rc)
+/* Tear down one repeat's interpreter, with the leak check: once the
+ * globals are dropped and the worker threads gone, every block the run
+ * allocated must be free again. */
+static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t *sample, int rc)
 {
     interp_t *interp = ctx->interp;
     tstate_t *ts = ctx->main_ts;
     interp->ops->attach(ts);
     interp_clear_globals(ts);
     interp->ops->detach(ts);
-    int64_t live = interp_live_objects(interp);
+    threads_release(ctx);
+    tstate_delete(ts);
+    leak_probe_t after;
+    leak_probe_take(interp, &after);
     char heap_err[160] = "";
 #ifdef GL_DEBUG_CHECKS
     /* The expensive check: walk every arena, pool and free list. */
     if (interp->heap.kind == HEAP_pymalloc)
         pym_check(interp->heap.pym, heap_err, sizeof(heap_err));
 #endif
-    if (interp->heap.kind == HEAP_pymalloc && sample != NULL) {
+    if (interp->heap.kind == HEAP_pymalloc) {
         pym_stats_t st;
         pym_get_stats(interp->heap.pym, &st);
-        if (st.bytes_peak > sample->heap_bytes_peak)
-            sample->heap_bytes_peak = st.bytes_peak;
+        sample->arena_bytes_peak = fmax(sample->arena_bytes_peak,
+                                        (double)(st.arenas_peak * pym_arena_size(interp->heap.pym)));
     }
-    tstate_delete(ts);
     interp_destroy(interp);
-    if (rc == 0 && live != 0) {
-        snprintf(ctx->err, ctx->errlen, "leak check failed: %lld objects still alive after the run",
-                 (long long)live);
+    if (rc == 0 && leak_probe_check(baseline, &after, ctx->err, ctx->errlen) < 0)
         return -1;
-    }
     if (rc == 0 && heap_err[0] != '\0') {
         snprintf(ctx->err, ctx->errlen, "heap check failed: %s", heap_err);
         return -1;
@@ -191,38 +269,136 @@ static int run_finish(run_ctx_t *ctx, run_sample_t *sample, int rc)
     return rc;
 }
 
-static int run_mode(run_ctx_t *ctx, pool_t *pool, run_sample_t *sample)
+static int run_mode(run_ctx_t *ctx, run_sample_t *sample)
 {
     switch (ctx->spec->mode) {
     case RUN_MODE_single: return run_single(ctx, sample);
     case RUN_MODE_threads: return run_threads(ctx, sample);
     case RUN_MODE_processes: return run_processes(ctx, sample);
-    case RUN_MODE_pool: return pool_run(pool, ctx, sample);
+    case RUN_MODE_pool: return run_pool(ctx, sample);
     default:
         snprintf(ctx->err, ctx->errlen, "unknown mode");
         return -1;
     }
 }
 
-/* A row in progress: everything that lives from the first warm-up to the
- * last repeat. */
+/* The whole of one repeat. Returns 0 with *sample filled, or -1 with err. */
+static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, run_sample_t *sample,
+                      char *err, size_t errlen)
+{
+    int rc = -1;
+    leak_probe_t baseline;
+    run_ctx_t ctx = {.spec = spec, .code = code, .pin = pin, .err = err, .errlen = errlen};
+    ctx.interp = malloc(sizeof *ctx.interp);
+    ctx.results = aligned_alloc(64, sizeof(worker_result_t) * (size_t)spec->workers);
+    if (ctx.interp == NULL || ctx.results == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    memset(sample, 0, sizeof *sample);
+    memset(ctx.results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
+    if (run_prepare(&ctx, &baseline) < 0)
+        goto out;
+    /* The shared GIL's hand-overs (single, threads); forked workers report
+     * their own GIL's, folded in below. */
+    uint64_t switches = gil_switches(&ctx.interp->gil);
+    rc = run_mode(&ctx, sample);
+    sample->gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
+    rc = run_finish(&ctx, &baseline, sample, rc);
+    if (rc == 0) {
+        run_fold_results(&ctx, sample);
+        run_mark_unmeasured(spec, sample);
+    }
+out:
+    free(ctx.results);
+    free(ctx.interp);
+    return rc;
+}
+
+/* What a repeat process sends back. */
+typedef struct repeat_msg {
+    int rc;
+    run_sample_t sample;
+    char err[512];
+} repeat_msg_t;
+
+/* The repeat process's body: run, report, exit. */
+static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_t *pin, int fd)
+    __attribute__((noreturn));
+static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_t *pin, int fd)
+{
+    repeat_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.rc = run_repeat(spec, code, pin, &msg.sample, msg.err, sizeof msg.err);
+    _exit(pipe_write_all(fd, &msg, sizeof msg) == 0 ? 0 : 3);
+}
+
+/* Fork a repeat process and wait for its sample. */
+static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t *pin,
+                               run_sample_t *sample, char *err, size_t errlen)
+{
+    int fds[2];
+    pid_t parent = getpid();
+    if (pipe(fds) < 0) {
+        snprintf(err, errlen, "cannot create a pipe for the repeat: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);   /* nothing buffered may be written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot fork the repeat process: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        if (fork_child_bind_to_parent(parent) < 0)
+            _exit(3);
+        fork_child_close_fds(&fds[1], 1);
+        repeat_process_main(spec, code, pin, fds[1]);
+    }
+    close(fds[1]);
+    repeat_msg_t *msg = malloc(sizeof *msg);
+    int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = -1;
+    if (msg == NULL) {
+        snprintf(err, errlen, "out of memory");
+    } else if (!got) {
+        char how[96];
+        child_status_text(status, how, sizeof how);
+        snprintf(err, errlen, "the repeat process (pid %d) %s", (int)pid, how);
+    } else if (msg->rc < 0) {
+        snprintf(err, errlen, "%s", msg->err);
+    } else {
+        *sample = msg->sample;
+        rc = 0;
+    }
+    free(msg);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Sessions
+ */
+
+/* A row in progress: what lives from the first warm-up to the last repeat. */
 struct run_session {
     run_row_t *row;
     code_t code;
-    interp_t *interp;         /* rebuilt every repeat (pool: once per row) */
-    worker_result_t *results;
-    run_ctx_t ctx;
-    pool_t *pool;
-    double startup_s;
+    pin_t *pin;
     int done;                 /* warm-ups and repeats finished */
     int total;
 };
 
 static void run_session_free(run_session_t *s)
 {
-    pin_close(s->ctx.pin);
-    free(s->results);
-    free(s->interp);
+    if (s == NULL)
+        return;
+    pin_close(s->pin);
     free(s);
 }
 
@@ -234,8 +410,8 @@ run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *er
     if (run_spec_check(spec, err, errlen) < 0)
         return NULL;
 
-    /* A worker that dies closes its pipe; writing to it must be an error we
-     * report, not a SIGPIPE that kills the lab. */
+    /* A process that dies closes its pipe; writing to it must be an error
+     * we report, not a SIGPIPE that kills the lab. */
     signal(SIGPIPE, SIG_IGN);
 
     run_session_t *s = calloc(1, sizeof(*s));
@@ -250,28 +426,13 @@ run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *er
             snprintf(err, errlen, "cannot build the bytecode of %s", spec->workload->name);
         goto fail;
     }
-    s->interp = malloc(sizeof(*s->interp));
-    s->results = aligned_alloc(64, sizeof(worker_result_t) * (size_t)spec->workers);
     row->samples = calloc((size_t)spec->repeats, sizeof(run_sample_t));
-    s->ctx = (run_ctx_t){.spec = &row->spec, .interp = s->interp, .code = &s->code,
-                         .results = s->results, .err = err, .errlen = errlen};
-    if (s->interp == NULL || s->results == NULL || row->samples == NULL) {
+    if (row->samples == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (spec->pin == RUN_PIN_CORES && (s->ctx.pin = pin_open(err, errlen)) == NULL)
+    if (spec->pin == RUN_PIN_CORES && (s->pin = pin_open(err, errlen)) == NULL)
         goto fail;
-    if (spec->mode == RUN_MODE_pool) {
-        /* The pool forks from one interpreter and keeps it across repeats,
-         * as a multiprocessing.Pool keeps its workers. */
-        if (run_prepare(&s->ctx) < 0)
-            goto fail;
-        s->pool = pool_open(&s->ctx, &s->startup_s);
-        if (s->pool == NULL) {
-            run_finish(&s->ctx, NULL, -1);
-            goto fail;
-        }
-    }
     return s;
 fail:
     run_row_free(row);
@@ -281,29 +442,13 @@ fail:
 
 int run_session_step(run_session_t *s, char *err, size_t errlen)
 {
-    run_ctx_t *ctx = &s->ctx;
-    const run_spec_t *spec = ctx->spec;
+    const run_spec_t *spec = &s->row->spec;
     run_sample_t sample;
-    ctx->err = err;
-    ctx->errlen = errlen;
     err[0] = '\0';
     if (s->done >= s->total)
         return 0;
-    memset(&sample, 0, sizeof(sample));
-    memset(s->results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
-    if (s->pool == NULL && run_prepare(ctx) < 0)
+    if (run_repeat_isolated(spec, &s->code, s->pin, &sample, err, errlen) < 0)
         return -1;
-    /* The shared GIL's hand-overs (single, threads); forked workers report
-     * their own GIL's, folded in below. */
-    uint64_t switches = gil_switches(&s->interp->gil);
-    int r = run_mode(ctx, s->pool, &sample);
-    sample.gil_switches = gil_switches(&s->interp->gil) - switches;
-    if (s->pool == NULL)
-        r = run_finish(ctx, &sample, r);
-    if (r < 0)
-        return -1;
-    run_fold_results(ctx, &sample);
-    sample.startup_s = s->startup_s;
     if (s->done >= spec->warmup)
         s->row->samples[s->row->nsamples++] = sample;
     s->done++;
@@ -316,19 +461,9 @@ void run_session_progress(const run_session_t *s, int *done, int *total)
     *total = s->total;
 }
 
-int run_session_close(run_session_t *s, char *err, size_t errlen)
+void run_session_close(run_session_t *s)
 {
-    int rc = 0;
-    if (s == NULL)
-        return 0;
-    s->ctx.err = err;
-    s->ctx.errlen = errlen;
-    if (s->pool != NULL) {
-        pool_close(s->pool);
-        rc = run_finish(&s->ctx, NULL, 0);
-    }
     run_session_free(s);
-    return rc;
 }
 
 int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress, void *progress_arg,
@@ -343,12 +478,7 @@ int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress, vo
             progress(spec, s->done, s->total, progress_arg);
     if (r == 0 && progress != NULL)
         progress(spec, s->done, s->total, progress_arg);
-    if (r == 0) {
-        r = run_session_close(s, err, errlen);
-    } else {
-        char ignored[8];
-        run_session_close(s, ignored, sizeof(ignored));
-    }
+    run_session_close(s);
     if (r < 0)
         run_row_free(row);
     return r;

@@ -5,16 +5,19 @@
  * run_row_t with one run_sample_t per repeat. The four modes mirror the seed
  * notebook's four ways of running the countdown:
  *
- *   single     the calling thread does the whole size (main thread in Python)
+ *   single     one thread does the whole size (the main thread in Python)
  *   threads    W pthreads share one interpreter, one heap and one guard
  *   processes  W forked children, each its own interpreter (multiprocessing
- *              Process with the fork start method)
- *   pool       W children forked once per row, fed tasks over pipes
- *              (multiprocessing.Pool); their start-up has its own column
+ *              Process with the fork start method): forked inside the timer
+ *   pool       W children forked before the timer and fed one task each;
+ *              the timer covers the tasks, close() and join(), as the seed
+ *              times multiprocessing.Pool; their start-up has its own column
  *
  * Wall time spans creating, running and joining the workers, as the seed
  * measures it; each worker also records its own run time, started from a
- * common barrier, for the fairness columns.
+ * common barrier, for the fairness columns. Every warm-up and repeat runs
+ * in a process of its own (runners/internal.h), so rows never inherit each
+ * other's memory or CPU binding.
  */
 #ifndef GL_RUNNER_H
 #define GL_RUNNER_H
@@ -68,30 +71,40 @@ typedef struct run_spec {
     int repeats;
 } run_spec_t;
 
-/* Everything measured in one repeat. */
+/* Everything measured in one repeat: X(name, unit), unit SEC (seconds)
+ * or NUM (a count, kibibytes or bytes). This one list generates the struct
+ * below and every writer's fields (report/). A field a row does not
+ * measure (the GIL's counters under a guard without a GIL, the hot
+ * counters in a build without GL_PYSTATS, the pool's start-up in another
+ * mode) holds NaN, which the writers show as empty, never as 0. */
+#define RUN_SAMPLE_FIELDS(X)                                                   \
+    X(wall_s, SEC)             /* create + run + join, as the seed times it */ \
+    X(startup_s, SEC)          /* pool: forking the pool, before the timer */  \
+    X(cpu_user_s, SEC)         /* every process of the run */                  \
+    X(cpu_sys_s, SEC)                                                          \
+    X(max_rss_kib, NUM)        /* peak RSS of the run's largest process */     \
+    X(rss_sum_kib, NUM)        /* peak RSS summed over the run's processes */  \
+    X(vol_ctx_switches, NUM)                                                   \
+    X(invol_ctx_switches, NUM)                                                 \
+    X(worker_min_s, SEC)       /* fastest worker's own run time */             \
+    X(worker_max_s, SEC)       /* slowest worker's own run time */             \
+    X(worker_mean_s, SEC)                                                      \
+    X(gil_switches, NUM)       /* times a GIL changed hands (all GILs) */      \
+    X(gil_acquisitions, NUM)                                                   \
+    X(gil_forced_drops, NUM)                                                   \
+    X(gil_drop_requests, NUM)                                                  \
+    X(gil_wait_s, SEC)         /* summed over workers */                       \
+    X(rc_local, NUM)           /* biased: owner-local operations (pystats) */  \
+    X(rc_shared, NUM)          /* biased: shared atomic operations (pystats) */\
+    X(brc_queued, NUM)         /* biased: objects queued to their owner */     \
+    X(brc_merged, NUM)         /* biased: queued objects merged */             \
+    X(objects_allocated, NUM)  /* pystats builds */                            \
+    X(arena_bytes_peak, NUM)   /* pymalloc: most arena memory mapped at once */
+
 typedef struct run_sample {
-    double wall_s;             /* create + run + join */
-    double startup_s;          /* pool: forking the pool (once per row); else 0 */
-    double cpu_user_s;         /* this process plus children for processes/pool */
-    double cpu_sys_s;
-    long max_rss_kib;          /* peak RSS: this process, or the largest child */
-    long vol_ctx_switches;
-    long invol_ctx_switches;
-    double worker_min_s;       /* fastest worker's own run time */
-    double worker_max_s;       /* slowest worker's own run time */
-    double worker_mean_s;
-    /* guard statistics, summed over workers (zero where not applicable) */
-    uint64_t gil_switches;
-    uint64_t gil_acquisitions;
-    uint64_t gil_forced_drops;
-    uint64_t gil_drop_requests;
-    double gil_wait_s;
-    uint64_t rc_local;         /* biased: owner-local operations */
-    uint64_t rc_shared;        /* biased: shared (atomic) operations */
-    uint64_t brc_queued;       /* biased: objects queued to their owner */
-    uint64_t brc_merged;       /* biased: objects merged */
-    uint64_t objects_allocated;
-    uint64_t heap_bytes_peak;  /* pymalloc: high-water mark; else 0 */
+#define X(name, unit) double name;
+    RUN_SAMPLE_FIELDS(X)
+#undef X
 } run_sample_t;
 
 typedef struct run_row {
@@ -114,16 +127,16 @@ int run_row(const run_spec_t *spec, run_row_t *row, run_progress_fn progress,
  * tenant on a VM, thermal limits) then spreads evenly over the rows instead
  * of favouring the ones that ran first. */
 typedef struct run_session run_session_t;
-/* Check the spec, build the code, fork the pool. NULL with err set on error. */
+/* Check the spec, build the code, load the topology if pinning. NULL with
+ * err set on error. */
 run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *err, size_t errlen);
 /* Run the next warm-up or repeat. Returns 1 while more remain, 0 once the
  * row is complete, -1 on error (err set; the session must still be closed). */
 int run_session_step(run_session_t *s, char *err, size_t errlen);
 /* Warm-ups and repeats done so far, of how many. */
 void run_session_progress(const run_session_t *s, int *done, int *total);
-/* Stop the pool and release the session; -1 with err set if the final leak
- * check failed. NULL is accepted. */
-int run_session_close(run_session_t *s, char *err, size_t errlen);
+/* Release the session. NULL is accepted. Cannot fail. */
+void run_session_close(run_session_t *s);
 
 /* Release a row's samples. NULL-safe. */
 void run_row_free(run_row_t *row);

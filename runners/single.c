@@ -1,7 +1,8 @@
 /* runners/single.c: mode `single`, the seed's "SINGLE THREAD (MAIN)": the
  * calling thread runs the whole size. No thread is created, so the main
  * thread is also the owner of the globals under the biased guard, as in a
- * Python script that builds a list and then loops over it. */
+ * Python script that builds a list and then loops over it. (It runs in the
+ * repeat's own process, so pinning it needs no undoing.) */
 #include "lab/clock.h"
 #include "runners/internal.h"
 
@@ -15,8 +16,6 @@ int run_single(run_ctx_t *ctx, run_sample_t *sample)
     int rc = worker_run(ctx->main_ts, ctx->code, ctx->spec->size, &ctx->results[0]);
     uint64_t t1 = clock_now_ns();
     usage_get(&after, 0);
-    if (ctx->pin != NULL)
-        pin_restore(ctx->pin);
     usage_delta(&delta, &before, &after);
 
     sample->wall_s = clock_seconds(t1 - t0);

@@ -1,9 +1,26 @@
 /* runners/threads.c: mode `threads`, the seed's two threading.Thread
- * objects: W pthreads share one interpreter (one heap, one guard). Each
- * thread creates its own thread state (CPython's thread bootstrap does), is
- * pinned if asked, waits at a start gate until all W are there, and runs
- * its share. Wall
- * time spans creating, running and joining, as the seed measures it. */
+ * objects: W pthreads share one interpreter (one heap, one guard).
+ *
+ * A crew of W threads goes through three gates:
+ *
+ *   start     every thread creates its own thread state (CPython's thread
+ *             bootstrap does), is pinned if asked, and checks in; the main
+ *             thread opens the gate once all W are there, so they start
+ *             together (or cancels it if a thread could not be created, so
+ *             that the error is reported instead of a hang);
+ *   finished  a thread that has run its share deletes its thread state and
+ *             checks out; when the last one has, the clock stops. That is
+ *             what Thread.join() waits for in CPython 3.12 (the thread's
+ *             tstate lock is released when its state is deleted), and the
+ *             seed times start() to join();
+ *   release   the threads then wait, outside the timed region, until the
+ *             repeat's leak check: with per-thread heaps (mimalloc) the
+ *             blocks a thread allocated can only be counted from that
+ *             thread, and only once the main thread has dropped the globals
+ *             that might still hold some. Each counts its own heap, adds
+ *             the count to interp->thread_blocks and exits
+ *             (threads_release).
+ */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,45 +28,52 @@
 #include "lab/clock.h"
 #include "runners/internal.h"
 
-/* The start gate: every worker checks in and waits; the main thread opens
- * the gate once all W have checked in, so they start together (a barrier),
- * or cancels it if a thread could not be created, so that nobody waits for
- * ever and the error is reported instead of a hang. */
-typedef struct gate {
+struct parked {
     pthread_mutex_t mutex;
     pthread_cond_t cond;
-    int arrived;
-    int state;                        /* 0 closed, 1 open, -1 cancelled */
-} gate_t;
+    int arrived;                  /* checked in at the start gate */
+    int start;                    /* 0 closed, 1 open, -1 cancelled */
+    int finished;                 /* done, thread state deleted */
+    int released;                 /* 1: count your heap and exit */
+    int created;                  /* threads that exist */
+    pthread_t *tids;
+    struct thread_arg *args;
+};
 
 typedef struct thread_arg {
     run_ctx_t *ctx;
-    gate_t *gate;
+    parked_t *crew;
     int index;
 } thread_arg_t;
 
-/* A worker checks in; returns 1 to run, 0 if the run was cancelled. */
-static int gate_enter(gate_t *g)
+/* Wait on the crew's condition until *field reaches `value` (>=). */
+static void crew_wait(parked_t *c, const int *field, int value)
 {
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&g->mutex));
-    g->arrived++;
-    GL_PTHREAD_CHECK(pthread_cond_broadcast(&g->cond));
-    while (g->state == 0)
-        GL_PTHREAD_CHECK(pthread_cond_wait(&g->cond, &g->mutex));
-    int go = g->state > 0;
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&g->mutex));
+    while (*field < value)
+        GL_PTHREAD_CHECK(pthread_cond_wait(&c->cond, &c->mutex));
+}
+
+/* A worker checks in at the start gate; returns 1 to run, 0 if cancelled. */
+static int crew_start(parked_t *c)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&c->mutex));
+    c->arrived++;
+    GL_PTHREAD_CHECK(pthread_cond_broadcast(&c->cond));
+    while (c->start == 0)
+        GL_PTHREAD_CHECK(pthread_cond_wait(&c->cond, &c->mutex));
+    int go = c->start > 0;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&c->mutex));
     return go;
 }
 
-/* The main thread opens (after all `n` arrived) or cancels the gate. */
-static void gate_release(gate_t *g, int n, int open)
+/* A worker checks out, then waits until the leak check lets it go. */
+static void crew_finish_and_park(parked_t *c)
 {
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&g->mutex));
-    while (open && g->arrived < n)
-        GL_PTHREAD_CHECK(pthread_cond_wait(&g->cond, &g->mutex));
-    g->state = open ? 1 : -1;
-    GL_PTHREAD_CHECK(pthread_cond_broadcast(&g->cond));
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&g->mutex));
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&c->mutex));
+    c->finished++;
+    GL_PTHREAD_CHECK(pthread_cond_broadcast(&c->cond));
+    crew_wait(c, &c->released, 1);
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&c->mutex));
 }
 
 static void *thread_main(void *p)
@@ -63,7 +87,7 @@ static void *thread_main(void *p)
     int pinned = ctx->pin == NULL || pin_worker(ctx->pin, a->index, 0, pin_err, sizeof(pin_err)) == 0;
     /* Everyone checks in, even a thread that failed to set up: the gate
      * counts arrivals, not successes. */
-    int go = gate_enter(a->gate);
+    int go = crew_start(a->crew);
     if (ts == NULL || !pinned) {
         snprintf(r->error, sizeof(r->error), "%s", ts == NULL ? "out of memory for a thread state" : pin_err);
     } else if (!go) {
@@ -73,59 +97,89 @@ static void *thread_main(void *p)
     }
     if (ts != NULL)
         tstate_delete(ts);
+    crew_finish_and_park(a->crew);
+
+    heap_t *heap = &ctx->interp->heap;
+    if (heap_blocks_per_thread(heap))
+        __atomic_fetch_add(&ctx->interp->thread_blocks, heap_allocated_blocks(heap), __ATOMIC_RELAXED);
     return NULL;
+}
+
+static void crew_free(parked_t *c)
+{
+    GL_PTHREAD_CHECK(pthread_cond_destroy(&c->cond));
+    GL_PTHREAD_CHECK(pthread_mutex_destroy(&c->mutex));
+    free(c->tids);
+    free(c->args);
+    free(c);
 }
 
 int run_threads(run_ctx_t *ctx, run_sample_t *sample)
 {
     int w = ctx->spec->workers;
-    pthread_t *tids = calloc((size_t)w, sizeof(*tids));
-    thread_arg_t *args = calloc((size_t)w, sizeof(*args));
-    gate_t gate = {.arrived = 0, .state = 0};
-    int started = 0, rc = -1;
-    if (tids == NULL || args == NULL) {
+    parked_t *crew = calloc(1, sizeof(*crew));
+    if (crew == NULL || (crew->tids = calloc((size_t)w, sizeof(pthread_t))) == NULL ||
+        (crew->args = calloc((size_t)w, sizeof(thread_arg_t))) == NULL) {
+        if (crew != NULL) {
+            free(crew->tids);
+            free(crew);
+        }
         snprintf(ctx->err, ctx->errlen, "out of memory for %d threads", w);
-        goto out;
+        return -1;
     }
-    GL_PTHREAD_CHECK(pthread_mutex_init(&gate.mutex, NULL));
-    GL_PTHREAD_CHECK(pthread_cond_init(&gate.cond, NULL));
+    GL_PTHREAD_CHECK(pthread_mutex_init(&crew->mutex, NULL));
+    GL_PTHREAD_CHECK(pthread_cond_init(&crew->cond, NULL));
 
     usage_t before, after, delta;
     usage_get(&before, 0);
     uint64_t t0 = clock_now_ns();
     int create_error = 0;
-    for (; started < w; started++) {
-        args[started] = (thread_arg_t){.ctx = ctx, .gate = &gate, .index = started};
-        create_error = pthread_create(&tids[started], NULL, thread_main, &args[started]);
+    for (; crew->created < w; crew->created++) {
+        int i = crew->created;
+        crew->args[i] = (thread_arg_t){.ctx = ctx, .crew = crew, .index = i};
+        create_error = pthread_create(&crew->tids[i], NULL, thread_main, &crew->args[i]);
         if (create_error != 0)
             break;
     }
-    gate_release(&gate, w, create_error == 0);
-    for (int i = 0; i < started; i++)
-        GL_PTHREAD_CHECK(pthread_join(tids[i], NULL));
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&crew->mutex));
+    if (create_error == 0)
+        crew_wait(crew, &crew->arrived, w);
+    crew->start = create_error == 0 ? 1 : -1;
+    GL_PTHREAD_CHECK(pthread_cond_broadcast(&crew->cond));
+    crew_wait(crew, &crew->finished, crew->created);
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&crew->mutex));
     uint64_t t1 = clock_now_ns();
     usage_get(&after, 0);
     usage_delta(&delta, &before, &after);
-    GL_PTHREAD_CHECK(pthread_cond_destroy(&gate.cond));
-    GL_PTHREAD_CHECK(pthread_mutex_destroy(&gate.mutex));
-    if (create_error != 0) {
-        snprintf(ctx->err, ctx->errlen, "cannot create thread %d of %d: %s", started + 1, w,
-                 strerror(create_error));
-        goto out;
-    }
+    ctx->parked = crew;
 
+    if (create_error != 0) {
+        snprintf(ctx->err, ctx->errlen, "cannot create thread %d of %d: %s", crew->created + 1, w,
+                 strerror(create_error));
+        return -1;
+    }
     sample->wall_s = clock_seconds(t1 - t0);
     usage_add_to_sample(sample, &delta);
-    rc = 0;
     for (int i = 0; i < w; i++) {
         if (ctx->results[i].error[0] != '\0') {
             snprintf(ctx->err, ctx->errlen, "worker %d: %s", i, ctx->results[i].error);
-            rc = -1;
-            break;
+            return -1;
         }
     }
-out:
-    free(tids);
-    free(args);
-    return rc;
+    return 0;
+}
+
+void threads_release(run_ctx_t *ctx)
+{
+    parked_t *crew = ctx->parked;
+    if (crew == NULL)
+        return;
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&crew->mutex));
+    crew->released = 1;
+    GL_PTHREAD_CHECK(pthread_cond_broadcast(&crew->cond));
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&crew->mutex));
+    for (int i = 0; i < crew->created; i++)
+        GL_PTHREAD_CHECK(pthread_join(crew->tids[i], NULL));
+    crew_free(crew);
+    ctx->parked = NULL;
 }

@@ -39,10 +39,8 @@ void usage_add_to_sample(run_sample_t *s, const usage_t *u)
 {
     s->cpu_user_s += u->user_s;
     s->cpu_sys_s += u->sys_s;
-    s->vol_ctx_switches += u->vol_cs;
-    s->invol_ctx_switches += u->invol_cs;
-    if (u->max_rss_kib > s->max_rss_kib)
-        s->max_rss_kib = u->max_rss_kib;
+    s->vol_ctx_switches += (double)u->vol_cs;
+    s->invol_ctx_switches += (double)u->invol_cs;
 }
 
 int pipe_write_all(int fd, const void *buf, size_t len)

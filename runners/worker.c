@@ -20,8 +20,7 @@ int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t 
     /* Only the counters: the rest of the thread state (its list link) may be
      * written by other threads under the interpreter lock meanwhile. */
     const gil_stats_t gil0 = ts->gil.stats;
-    const uint64_t local0 = ts->rc_local, shared0 = ts->rc_shared, queued0 = ts->brc_queued,
-                   merged0 = ts->brc_merged, allocated0 = ts->objects_allocated;
+    const tstate_counters_t count0 = ts->count;
 
     uint64_t t0 = clock_now_ns();
     ops->attach(ts);
@@ -37,11 +36,9 @@ int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t 
     out->gil.forced_drops = ts->gil.stats.forced_drops - gil0.forced_drops;
     out->gil.drop_requests = ts->gil.stats.drop_requests - gil0.drop_requests;
     out->gil.wait_ns = ts->gil.stats.wait_ns - gil0.wait_ns;
-    out->rc_local = ts->rc_local - local0;
-    out->rc_shared = ts->rc_shared - shared0;
-    out->brc_queued = ts->brc_queued - queued0;
-    out->brc_merged = ts->brc_merged - merged0;
-    out->objects_allocated = ts->objects_allocated - allocated0;
+#define X(name, hot) out->count.name = ts->count.name - count0.name;
+    TSTATE_COUNTERS(X)
+#undef X
     if (res == NULL) {
         snprintf(out->error, sizeof(out->error), "%s", ts->error[0] ? ts->error : "unknown error");
         return -1;

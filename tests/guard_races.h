@@ -220,8 +220,9 @@ static inline void race_hammer(guard_kind_t g, heap_kind_t heap, const race_size
     pthread_barrier_destroy(&h.start);
 
     /* Under biased the workers' handed references were queued to us: merge
-     * them (detach does, as a thread that stops running bytecode). */
+     * them, as our eval breaker would at our next backward jump. */
     l.ops->attach(l.ts);
+    brc_merge_queue(l.ts);
     l.ops->detach(l.ts);
     CHECK(__atomic_load_n(&l.ts->brc.count, __ATOMIC_RELAXED) == 0, "%s: queue merged", l.what);
     for (int i = 0; i < RACE_NOBJS; i++)
@@ -229,17 +230,17 @@ static inline void race_hammer(guard_kind_t g, heap_kind_t heap, const race_size
               (long)lab_rc(&l, h.objs[i]));
     CHECK(interp_live_objects(l.interp) == l.live0 + RACE_NOBJS, "%s/%s hammer: nothing freed early", l.what, hn);
     if (l.biased) {
-        CHECK(l.ts->brc_merged > 0, "biased: handed references went through the queue");
+        CHECK(l.ts->count.brc_merged > 0, "biased: handed references went through the queue");
         for (int i = 0; i < RACE_NOBJS; i++)
             CHECK((h.objs[i]->refcnt & BRC_FLAG_MASK) == BRC_MERGED, "biased: object %d merged", i);
     }
 
     l.ops->attach(l.ts);
-    uint64_t freed0 = l.ts->objects_freed;
+    uint64_t freed0 = l.ts->count.objects_freed;
     race_drop_objects(l.ops, l.ts, h.objs);   /* frees the list, its items and the ints */
     l.ops->detach(l.ts);
-    CHECK(l.ts->objects_freed - freed0 == RACE_NOBJS, "%s/%s hammer: %llu frees for %d objects", l.what, hn,
-          (unsigned long long)(l.ts->objects_freed - freed0), RACE_NOBJS);
+    CHECK(l.ts->count.objects_freed - freed0 == RACE_NOBJS, "%s/%s hammer: %llu frees for %d objects", l.what, hn,
+          (unsigned long long)(l.ts->count.objects_freed - freed0), RACE_NOBJS);
     CHECK(interp_live_objects(l.interp) == l.live0, "%s/%s hammer", l.what, hn);
     lab_close(&l);
 }
@@ -364,7 +365,8 @@ static inline void race_shared_workload(guard_kind_t g, heap_kind_t heap, bool i
         CHECK(ws[i].result == &l.interp->none, "%s shared: worker %d: %s", l.what, i, ws[i].error);
 
     l.ops->attach(l.ts);
-    l.ops->detach(l.ts);   /* biased: merge anything queued to the owner */
+    brc_merge_queue(l.ts);   /* biased: what the owner's eval breaker does */
+    l.ops->detach(l.ts);
     CHECK(lab_rc(&l, list) == 1, "%s shared: L's count is %ld after the run", l.what, (long)lab_rc(&l, list));
     CHECK(interp_live_objects(l.interp) == l.live0, "%s shared: leak", l.what);
     if (!immortal) {

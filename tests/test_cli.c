@@ -41,8 +41,8 @@ extern char **environ;
     "speedup,allocator,immortal,switch_interval_us,warmup,startup_s,"          \
     "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"           \
     "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"     \
-    "rc_shared,brc_queued,brc_merged,objects_allocated,heap_bytes_peak,"       \
-    "outliers,pin,params"
+    "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"      \
+    "outliers,pin,params,rss_sum_kib"
 
 typedef struct result {
     int status;         /* exit status, or 128 + signal */

@@ -142,7 +142,7 @@ static void bl_close(bl_t *t)
 
 static uint64_t total_freed(const bl_t *t)
 {
-    return (t->a ? t->a->objects_freed : 0) + t->b->objects_freed + t->c->objects_freed;
+    return (t->a ? t->a->count.objects_freed : 0) + t->b->count.objects_freed + t->c->count.objects_freed;
 }
 
 Test(biased, owner_fast_path_and_shared_path)
@@ -164,7 +164,7 @@ Test(biased, owner_fast_path_and_shared_path)
     cr_assert_eq(o->refcnt, 0);
 
     /* Non-owners: the shared field, in steps of 1 << 2, state bits intact. */
-    uint64_t shared0 = t.b->rc_shared;
+    uint64_t shared0 = t.b->count.rc_shared;
     ops->incref(t.b, o);
     cr_assert_eq(o->refcnt, (intptr_t)1 << BRC_SHARED_SHIFT);
     ops->incref(t.c, o);
@@ -172,7 +172,7 @@ Test(biased, owner_fast_path_and_shared_path)
     cr_assert_eq(o->ref_local, 2, "non-owners never touch ref_local");
     cr_assert_eq(o->refcnt & BRC_FLAG_MASK, 0);
     cr_assert_eq(obj_refcount(o, true), 4);
-    cr_assert_eq(t.b->rc_shared - shared0, 1);
+    cr_assert_eq(t.b->count.rc_shared - shared0, 1);
     ops->decref(t.c, o);
     ops->decref(t.b, o);
     cr_assert_eq(o->refcnt, 0);
@@ -180,10 +180,10 @@ Test(biased, owner_fast_path_and_shared_path)
     cr_assert_eq(obj_refcount(o, true), 2);
 
     /* The owner's count reaching zero with no shared count: freed at once. */
-    uint64_t freed0 = t.a->objects_freed;
+    uint64_t freed0 = t.a->count.objects_freed;
     ops->decref(t.a, o);
     ops->decref(t.a, o);
-    cr_assert_eq(t.a->objects_freed - freed0, 1);
+    cr_assert_eq(t.a->count.objects_freed - freed0, 1);
     bl_close(&t);
 }
 
@@ -200,14 +200,14 @@ Test(biased, non_owner_drops_last_reference_queue_and_merge)
     cr_assert_eq(o->ref_local, 1);
     cr_assert(__atomic_load_n(&t.a->eval_breaker, __ATOMIC_RELAXED) & EB_BRC_MERGE,
               "the owner's eval breaker asks for a merge");
-    cr_assert_eq(t.b->brc_queued, 1);
+    cr_assert_eq(t.b->count.brc_queued, 1);
     cr_assert_eq(t.a->brc.count, 1);
     cr_assert_eq(t.a->brc.items[0], o);
     cr_assert_eq(total_freed(&t), freed0, "not freed before the owner merges");
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1);
 
     brc_merge_queue(t.a);
-    cr_assert_eq(t.a->brc_merged, 1);
+    cr_assert_eq(t.a->count.brc_merged, 1);
     cr_assert_eq(t.a->brc.count, 0);
     cr_assert_eq(total_freed(&t), freed0 + 1, "the merge frees it, once");
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0);
@@ -235,7 +235,7 @@ Test(biased, owner_merges_from_the_eval_breaker)
     cr_assert_eq(r, &t.l.interp->none, "%s", t.a->error);
     cr_assert_eq(t.a->brc.count, 0, "JUMP_BACKWARD polled the breaker and merged");
     cr_assert_eq(__atomic_load_n(&t.a->eval_breaker, __ATOMIC_RELAXED) & EB_BRC_MERGE, 0, "bit cleared");
-    cr_assert_eq(t.a->brc_merged, 10);
+    cr_assert_eq(t.a->count.brc_merged, 10);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1, "nine freed, objs[0] still referenced");
     cr_assert_eq(objs[0]->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     cr_assert_eq(objs[0]->tid, 0, "a merged object has no owner");
@@ -269,7 +269,7 @@ Test(biased, merge_zero_local_with_shared_references)
     ops->decref(t.a, o);
     ops->decref(t.c, o);   /* merged and zero: the last reference frees */
     cr_assert_eq(total_freed(&t), freed0 + 1);
-    cr_assert_eq(t.c->objects_freed, 1, "freed by the thread that dropped it last");
+    cr_assert_eq(t.c->count.objects_freed, 1, "freed by the thread that dropped it last");
     bl_close(&t);
 }
 
@@ -311,7 +311,7 @@ Test(biased, owner_exit_merges_its_queue)
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1);
     cr_assert_eq(p->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     ops->decref(t.c, p);
-    cr_assert_eq(t.c->objects_freed, 1);
+    cr_assert_eq(t.c->count.objects_freed, 1);
     bl_close(&t);
 }
 
@@ -336,10 +336,10 @@ Test(biased, owner_exit_with_references_outstanding)
     ops->decref(t.b, list);    /* shared 0: owner gone, merge on the spot */
     cr_assert_eq(list->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     cr_assert_eq(list->tid, 0);
-    cr_assert_eq(t.b->brc_queued, 1);
+    cr_assert_eq(t.b->count.brc_queued, 1);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 5);
     ops->decref(t.c, list);    /* the last one: list and items freed, once */
-    cr_assert_eq(t.c->objects_freed, 5);
+    cr_assert_eq(t.c->count.objects_freed, 5);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0);
     bl_close(&t);
 }

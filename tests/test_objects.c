@@ -102,7 +102,7 @@ Test(objects, immortal_objects_never_change)
             cr_assert_eq(statics[i]->tid, 0);
             before[i] = snap(statics[i]);
         }
-        uint64_t freed0 = l.ts->objects_freed;
+        uint64_t freed0 = l.ts->count.objects_freed;
 
         /* Balanced traffic, then far more decrefs than increfs: a mortal
          * object would be freed (and the singletons' dealloc aborts). */
@@ -114,7 +114,7 @@ Test(objects, immortal_objects_never_change)
         }
         for (int i = 0; i < LAB_NSTATICS; i++)
             assert_same(statics[i], before[i], "an immortal object", l.what);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: immortal objects are never freed", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0, "%s: immortal objects are never freed", l.what);
         cr_assert_eq(lab_rc(&l, &in->none), OBJ_IMMORTAL_REFCNT);
 
         /* Creating them through the constructors does not count either. */
@@ -130,7 +130,7 @@ Test(objects, no_immortal_makes_statics_ordinary)
         interp_t *in = l.interp;
         obj_t *statics[] = {&in->none, &in->true_obj.ob, &in->false_obj.ob, lab_small_int(&l, 10),
                             lab_small_int(&l, -5), lab_small_int(&l, 256)};
-        uint64_t freed0 = l.ts->objects_freed;
+        uint64_t freed0 = l.ts->count.objects_freed;
 
         for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
             obj_t *o = statics[i];
@@ -155,17 +155,17 @@ Test(objects, no_immortal_makes_statics_ordinary)
         cr_assert_eq(lab_rc(&l, ten), 2, "%s: int_new(10) is a new reference", l.what);
         l.ops->decref(l.ts, ten);
         cr_assert_eq(lab_rc(&l, ten), 1);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: statics are never freed", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0, "%s: statics are never freed", l.what);
     }
 }
 
 Test(objects, freed_at_refcount_zero)
 {
     FOR_EACH_GUARD(l, HEAP_malloc, true) {
-        uint64_t alloc0 = l.ts->objects_allocated, freed0 = l.ts->objects_freed;
+        uint64_t alloc0 = l.ts->count.objects_allocated, freed0 = l.ts->count.objects_freed;
 
         obj_t *o = l.ops->int_new(l.ts, 1000);
-        cr_assert_eq(l.ts->objects_allocated, alloc0 + 1);
+        cr_assert_eq(l.ts->count.objects_allocated, alloc0 + 1);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         cr_assert_eq(lab_rc(&l, o), 1);
         for (int k = 0; k < 5; k++)
@@ -174,15 +174,15 @@ Test(objects, freed_at_refcount_zero)
         for (int k = 0; k < 5; k++)
             l.ops->decref(l.ts, o);
         cr_assert_eq(lab_rc(&l, o), 1, "%s", l.what);
-        cr_assert_eq(l.ts->objects_freed, freed0, "%s: not freed while referenced", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0, "%s: not freed while referenced", l.what);
         l.ops->decref(l.ts, o);
-        cr_assert_eq(l.ts->objects_freed, freed0 + 1, "%s: freed at zero", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0 + 1, "%s: freed at zero", l.what);
         cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s", l.what);
 
         obj_t *list = l.ops->list_new(l.ts, 0);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         l.ops->decref(l.ts, list);
-        cr_assert_eq(l.ts->objects_freed, freed0 + 2);
+        cr_assert_eq(l.ts->count.objects_freed, freed0 + 2);
         cr_assert_eq(interp_live_objects(l.interp), l.live0, "%s", l.what);
     }
 }
@@ -193,7 +193,7 @@ Test(objects, list_append_over_allocation)
     static const intptr_t expected[] = {0, 4, 8, 16, 24, 32, 40, 52, 64, 76};
     enum { NEXP = sizeof(expected) / sizeof(expected[0]), NITEMS = 76 };
     FOR_EACH_GUARD(l, HEAP_pymalloc, true) {
-        uint64_t freed0 = l.ts->objects_freed;
+        uint64_t freed0 = l.ts->count.objects_freed;
         obj_t *items[NITEMS];
 
         obj_t *o = l.ops->list_new(l.ts, 0);
@@ -223,7 +223,7 @@ Test(objects, list_append_over_allocation)
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + NITEMS + 1);
 
         l.ops->decref(l.ts, o);
-        cr_assert_eq(l.ts->objects_freed, freed0 + NITEMS + 1, "%s: list and items freed", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0 + NITEMS + 1, "%s: list and items freed", l.what);
         cr_assert_eq(interp_live_objects(l.interp), l.live0);
         pym_stats_t st;
         pym_get_stats(l.interp->heap.pym, &st);
@@ -234,7 +234,7 @@ Test(objects, list_append_over_allocation)
 Test(objects, list_dealloc_releases_items)
 {
     FOR_EACH_GUARD(l, HEAP_malloc, false) {
-        uint64_t freed0 = l.ts->objects_freed;
+        uint64_t freed0 = l.ts->count.objects_freed;
         interp_t *in = l.interp;
 
         obj_t *kept = l.ops->int_new(l.ts, 5000);       /* we keep a reference */
@@ -263,7 +263,7 @@ Test(objects, list_dealloc_releases_items)
         cr_assert_eq(lab_rc(&l, kept), 1, "%s: both of the list's references dropped", l.what);
         cr_assert_eq(lab_rc(&l, lab_small_int(&l, 5)), 1, "%s: (mortal) 5 released", l.what);
         cr_assert_eq(lab_rc(&l, &in->none), 1, "%s: None released", l.what);
-        cr_assert_eq(l.ts->objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", l.what);
+        cr_assert_eq(l.ts->count.objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", l.what);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         l.ops->decref(l.ts, kept);
         cr_assert_eq(interp_live_objects(l.interp), l.live0);
@@ -302,6 +302,7 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
         pym_stats_t st0 = {0}, st;
         if (*kind == HEAP_pymalloc)
             pym_get_stats(l.interp->heap.pym, &st0);
+        int64_t blocks0 = heap_allocated_blocks(&l.interp->heap);
 
         for (int i = 0; i < NINTS; i++) {
             ints[i] = l.ops->int_new(l.ts, 1000 + i);
@@ -320,8 +321,13 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
         if (*kind == HEAP_pymalloc) {
             pym_get_stats(l.interp->heap.pym, &st);
             cr_assert_gt(st.bytes_in_use, st0.bytes_in_use);
-            cr_assert_gt(st.large_allocs, st0.large_allocs, "%s: item arrays are large", what);
+            cr_assert_eq(st.raw_blocks - st0.raw_blocks, NLISTS, "%s: item arrays are large", what);
         }
+        if (*kind != HEAP_malloc)   /* every object and item array is a block */
+            cr_assert_eq(heap_allocated_blocks(&l.interp->heap) - blocks0,
+                         NINTS + NLISTS * (2 + PER_LIST), "%s: sys.getallocatedblocks()", what);
+        else
+            cr_assert_eq(heap_allocated_blocks(&l.interp->heap), -1, "glibc cannot count its blocks");
         /* Every value still intact (no block handed out twice). */
         for (int i = 0; i < NINTS; i++)
             cr_assert_eq(int_value(ints[i]), 1000 + i, "%s: int %d overwritten", what, i);
@@ -340,9 +346,10 @@ ParameterizedTest(heap_kind_t *kind, objects, allocator)
         if (*kind == HEAP_pymalloc) {
             pym_get_stats(l.interp->heap.pym, &st);
             cr_assert_eq(st.bytes_in_use, st0.bytes_in_use, "%s: bytes in use back to baseline", what);
-            cr_assert_eq(st.large_allocs, st0.large_allocs, "%s", what);
-            cr_assert_eq(st.mallocs - st0.mallocs, st.frees - st0.frees, "%s: every malloc freed", what);
+            cr_assert_eq(st.raw_blocks, st0.raw_blocks, "%s", what);
         }
+        if (*kind != HEAP_malloc)
+            cr_assert_eq(heap_allocated_blocks(&l.interp->heap), blocks0, "%s: every block freed", what);
     }
     free(ints);
     free(lists);

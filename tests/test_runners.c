@@ -24,6 +24,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -108,20 +109,26 @@ static void check_row(const run_spec_t *spec, run_row_t *row)
         cr_assert_geq(s->cpu_user_s, 0);
         cr_assert_geq(s->cpu_sys_s, 0);
         cr_assert_gt(s->objects_allocated, 0, "%s/%s: workers report their allocations", what, gn);
+        cr_assert_gt(s->max_rss_kib, 0, "%s/%s: peak RSS", what, gn);
+        if (spec->mode == RUN_MODE_processes || spec->mode == RUN_MODE_pool)
+            cr_assert_gt(s->rss_sum_kib, s->max_rss_kib, "%s: the workers' memory is summed", what);
+        else
+            cr_assert_eq(s->rss_sum_kib, s->max_rss_kib, "%s: one process", what);
         if (spec->mode == RUN_MODE_pool)
             cr_assert_gt(s->startup_s, 0, "pool: start-up measured");
         else
-            cr_assert_eq(s->startup_s, 0, "%s: no start-up column", what);
+            cr_assert(isnan(s->startup_s), "%s: no start-up column", what);
         if (spec->allocator == HEAP_pymalloc)
-            cr_assert_gt(s->heap_bytes_peak, 0, "%s/%s: pymalloc peak reported", what, gn);
-        if (spec->guard == GUARD_gil)
-            cr_assert_geq(s->gil_acquisitions, (uint64_t)spec->workers, "%s: every worker took a GIL", what);
+            cr_assert_gt(s->arena_bytes_peak, 0, "%s/%s: pymalloc peak reported", what, gn);
         else
-            cr_assert_eq(s->gil_acquisitions, 0, "%s/%s: no GIL", what, gn);
-        if (spec->guard != GUARD_biased) {
-            cr_assert_eq(s->rc_shared, 0);
-            cr_assert_eq(s->brc_queued + s->brc_merged, 0);
-        }
+            cr_assert(isnan(s->arena_bytes_peak), "%s/%s: no arenas outside pymalloc", what, gn);
+        if (spec->guard == GUARD_gil)
+            cr_assert_geq(s->gil_acquisitions, spec->workers, "%s: every worker took a GIL", what);
+        else
+            cr_assert(isnan(s->gil_acquisitions) && isnan(s->gil_switches), "%s/%s: no GIL", what, gn);
+        if (spec->guard != GUARD_biased)
+            cr_assert(isnan(s->rc_shared) && isnan(s->brc_queued) && isnan(s->brc_merged),
+                      "%s/%s: biased counters are not this guard's", what, gn);
     }
 }
 
@@ -137,9 +144,9 @@ Test(runners, every_mode_runs_a_row)
             check_row(&spec, &row);
             /* Each worker allocates its argument and share-1 .. 257. */
             for (int i = 0; i < row.nsamples; i++)
-                cr_assert_eq(row.samples[i].objects_allocated, (uint64_t)(SIZE - SMALL_INT_MAX * workers),
-                             "%s/%s: %llu objects", run_mode_name(m), guard_name(g),
-                             (unsigned long long)row.samples[i].objects_allocated);
+                cr_assert_eq(row.samples[i].objects_allocated, SIZE - SMALL_INT_MAX * workers,
+                             "%s/%s: %.0f objects", run_mode_name(m), guard_name(g),
+                             row.samples[i].objects_allocated);
             run_row_free(&row);
             cr_assert_null(row.samples);
             cr_assert_eq(row.nsamples, 0);
@@ -148,8 +155,8 @@ Test(runners, every_mode_runs_a_row)
 }
 
 /* Two rows stepped round-robin, as --interleave does: each step runs one
- * warm-up or repeat, the pool stays up between its steps, and both rows end
- * with exactly their repeats (warm-ups discarded). */
+ * warm-up or repeat, and both rows end with exactly their repeats
+ * (warm-ups discarded). */
 Test(runners, sessions_interleave_rows)
 {
     run_spec_t specs[2] = {spec_of(&wl_countdown, RUN_MODE_pool, GUARD_gil, 2),
@@ -180,7 +187,7 @@ Test(runners, sessions_interleave_rows)
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(steps[i], specs[i].warmup + specs[i].repeats);
         cr_assert_eq(run_session_step(s[i], err, sizeof err), 0, "a complete row has no more steps");
-        cr_assert_eq(run_session_close(s[i], err, sizeof err), 0, "%s", err);
+        run_session_close(s[i]);
         cr_assert_eq(rows[i].nsamples, specs[i].repeats, "warm-ups are not kept");
         for (int k = 0; k < rows[i].nsamples; k++) {
             cr_assert_gt(rows[i].samples[k].wall_s, 0);
@@ -233,6 +240,7 @@ typedef struct view {
     intptr_t list_size;
     intptr_t item_rc;
     int64_t item_value;
+    uint64_t blocks;     /* sys.getallocatedblocks() of the pymalloc heap */
     pym_stats_t pym;
 } view_t;
 
@@ -246,8 +254,10 @@ static view_t view_of(const lab_t *l)
     v.list_size = ((list_obj_t *)list)->size;
     v.item_rc = obj_refcount(((list_obj_t *)list)->items[0], l->biased);
     v.item_value = int_value(((list_obj_t *)list)->items[0]);
-    if (l->interp->heap.kind == HEAP_pymalloc)
+    if (l->interp->heap.kind == HEAP_pymalloc) {
         pym_get_stats(l->interp->heap.pym, &v.pym);
+        v.blocks = pym_allocated_blocks(l->interp->heap.pym);
+    }
     return v;
 }
 
@@ -259,8 +269,9 @@ static void assert_view_eq(const view_t *a, const view_t *b, const char *what)
     cr_assert_eq(a->item_rc, b->item_rc, "%s", what);
     cr_assert_eq(a->item_value, b->item_value, "%s", what);
     cr_assert_eq(a->pym.bytes_in_use, b->pym.bytes_in_use, "%s: heap bytes changed in the parent", what);
-    cr_assert_eq(a->pym.mallocs, b->pym.mallocs, "%s: the parent's pymalloc was called", what);
-    cr_assert_eq(a->pym.frees, b->pym.frees, "%s", what);
+    cr_assert_eq(a->blocks, b->blocks, "%s: blocks allocated in the parent's heap", what);
+    cr_assert_eq(a->pym.raw_blocks, b->pym.raw_blocks, "%s", what);
+    cr_assert_eq(a->pym.arenas_allocated, b->pym.arenas_allocated, "%s", what);
 }
 
 /* A global list of 8 large ints, as the `shared` workload's L but with
@@ -352,6 +363,7 @@ typedef struct rig {
     char err[300];
     run_ctx_t ctx;
     pym_stats_t pym0;   /* the parent's heap before the workers ran */
+    uint64_t blocks0;
 } rig_t;
 
 static void rig_open(rig_t *r, guard_kind_t g, run_mode_t mode)
@@ -372,6 +384,7 @@ static void rig_open(rig_t *r, guard_kind_t g, run_mode_t mode)
     r->ctx = (run_ctx_t){.spec = &r->spec, .interp = r->l.interp, .main_ts = r->l.ts, .code = &r->code,
                          .pin = NULL, .results = r->results, .err = r->err, .errlen = sizeof(r->err)};
     pym_get_stats(r->l.interp->heap.pym, &r->pym0);
+    r->blocks0 = pym_allocated_blocks(r->l.interp->heap.pym);
 }
 
 static void rig_close(rig_t *r)
@@ -385,8 +398,10 @@ static void heap_unchanged(rig_t *r, const char *what)
 {
     pym_stats_t st;
     pym_get_stats(r->l.interp->heap.pym, &st);
-    cr_assert_eq(st.mallocs, r->pym0.mallocs, "%s: the children allocated in their own heaps", what);
+    cr_assert_eq(pym_allocated_blocks(r->l.interp->heap.pym), r->blocks0,
+                 "%s: the children allocated in their own heaps", what);
     cr_assert_eq(st.bytes_in_use, r->pym0.bytes_in_use, "%s", what);
+    cr_assert_eq(st.arenas_allocated, r->pym0.arenas_allocated, "%s", what);
 }
 
 /* The parent's L, heap and live count after workers ran in forked copies. */
@@ -399,8 +414,7 @@ static void parent_unchanged(rig_t *r, const char *what)
     cr_assert_eq(interp_live_objects(r->l.interp), 1, "%s: only L lives in the parent", what);
     for (int i = 0; i < 2; i++) {
         cr_assert_str_empty(r->results[i].error, "%s: worker %d: %s", what, i, r->results[i].error);
-        cr_assert_gt(r->results[i].objects_allocated, 0, "%s: worker %d ran", what, i);
-        cr_assert_eq(r->results[i].leaked, 0);
+        cr_assert_gt(r->results[i].count.objects_allocated, 0, "%s: worker %d ran", what, i);
     }
 }
 
@@ -409,12 +423,12 @@ Test(isolation, processes_run_leaves_the_parent_untouched)
     for (size_t g = 0; g < NTHREADSAFE; g++) {
         rig_t r;
         rig_open(&r, threadsafe[g], RUN_MODE_processes);
-        uint64_t alloc0 = r.l.ts->objects_allocated;
+        uint64_t alloc0 = r.l.ts->count.objects_allocated;
         run_sample_t sample;
         memset(&sample, 0, sizeof(sample));
         cr_assert_eq(run_processes(&r.ctx, &sample), 0, "%s: %s", guard_name(threadsafe[g]), r.err);
         parent_unchanged(&r, "processes");
-        cr_assert_eq(r.l.ts->objects_allocated, alloc0);
+        cr_assert_eq(r.l.ts->count.objects_allocated, alloc0);
         cr_assert_gt(sample.wall_s, 0);
         rig_close(&r);
     }
@@ -425,19 +439,15 @@ Test(isolation, pool_leaves_the_parent_untouched)
     for (size_t g = 0; g < NTHREADSAFE; g++) {
         rig_t r;
         rig_open(&r, threadsafe[g], RUN_MODE_pool);
-        double startup = 0;
-        pool_t *pool = pool_open(&r.ctx, &startup);
-        cr_assert_not_null(pool, "%s", r.err);
-        cr_assert_gt(startup, 0);
         for (int k = 0; k < 3; k++) {
             run_sample_t sample;
             memset(&sample, 0, sizeof(sample));
             memset(r.results, 0, 2 * sizeof(worker_result_t));
-            cr_assert_eq(pool_run(pool, &r.ctx, &sample), 0, "%s: %s", guard_name(threadsafe[g]), r.err);
+            cr_assert_eq(run_pool(&r.ctx, &sample), 0, "%s: %s", guard_name(threadsafe[g]), r.err);
+            cr_assert_gt(sample.startup_s, 0);
+            cr_assert_gt(sample.wall_s, 0);
             parent_unchanged(&r, "pool");
         }
-        pool_close(pool);
-        heap_unchanged(&r, "pool closed");
         rig_close(&r);
     }
 }
@@ -703,14 +713,52 @@ Test(pipes, child_status_text)
 
 /* ---- workers killed mid-run --------------------------------------------------------- */
 
-/* Kills every child of this process that has used some CPU (so a pool
- * worker is killed in its task, not while idle), until told to stop. The
- * runners do not expose their children's pids; /proc does. */
+/* Kills every process below this one that has used some CPU (so a pool
+ * worker is killed in its task, not while idle), until told to stop: the
+ * grandchildren (workers of a repeat process) when `depth` is 2, the
+ * children (repeat processes) when it is 1. The runners do not expose their
+ * pids; /proc does. */
 typedef struct killer {
     pid_t parent;
+    int depth;
     int stop;     /* atomic */
     int killed;   /* atomic */
 } killer_t;
+
+/* The parent pid and CPU ticks of process `pid`; 0 on success. */
+static int proc_stat(pid_t pid, int *ppid, unsigned long *ticks)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    char *p = strrchr(line, ')');   /* the command name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", ppid, &utime,
+                            &stime) != 3)
+        return -1;
+    *ticks = utime + stime;
+    return 0;
+}
+
+/* How many generations below `ancestor` process `pid` is (0 if not). */
+static int generation_below(pid_t pid, pid_t ancestor)
+{
+    for (int g = 1; g <= 3; g++) {
+        int ppid;
+        unsigned long ticks;
+        if (proc_stat(pid, &ppid, &ticks) < 0 || ppid <= 1)
+            return 0;
+        if (ppid == ancestor)
+            return g;
+        pid = ppid;
+    }
+    return 0;
+}
 
 static void kill_busy_children(killer_t *k)
 {
@@ -721,23 +769,12 @@ static void kill_busy_children(killer_t *k)
     while ((e = readdir(d)) != NULL) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0)
+        int ppid;
+        unsigned long ticks;
+        if (*end != '\0' || pid <= 1 || proc_stat((pid_t)pid, &ppid, &ticks) < 0)
             continue;
-        char path[64], line[512];
-        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        size_t n = fread(line, 1, sizeof(line) - 1, f);
-        fclose(f);
-        line[n] = '\0';
-        char *p = strrchr(line, ')');   /* the command name may hold spaces */
-        int ppid = 0;
-        unsigned long utime = 0, stime = 0;
-        if (p == NULL || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ppid, &utime,
-                                &stime) != 3)
-            continue;
-        if (ppid == k->parent && utime + stime >= 5 && kill((pid_t)pid, SIGKILL) == 0)
+        if (ticks >= 5 && generation_below((pid_t)pid, k->parent) == k->depth &&
+            kill((pid_t)pid, SIGKILL) == 0)
             __atomic_fetch_add(&k->killed, 1, __ATOMIC_RELAXED);
     }
     closedir(d);
@@ -755,13 +792,24 @@ static void *killer_main(void *p)
 
 Test(runners, killed_workers_are_reported)
 {
-    static const run_mode_t modes[] = {RUN_MODE_processes, RUN_MODE_pool};
-    for (int m = 0; m < 2; m++) {
-        run_spec_t spec = spec_of(&wl_countdown, modes[m], GUARD_gil, 2);
+    /* A killed worker process, and a killed repeat process (which is where
+     * single and threads run). */
+    static const struct {
+        run_mode_t mode;
+        int depth;
+        const char *says;
+    } cases[] = {
+        {RUN_MODE_processes, 2, "worker"},
+        {RUN_MODE_pool, 2, "worker"},
+        {RUN_MODE_threads, 1, "the repeat process"},
+    };
+    for (size_t m = 0; m < sizeof cases / sizeof cases[0]; m++) {
+        const char *what = run_mode_name(cases[m].mode);
+        run_spec_t spec = spec_of(&wl_countdown, cases[m].mode, GUARD_gil, 2);
         spec.size = INT64_C(2000000000);   /* far longer than it takes to be killed */
         spec.warmup = 0;
         spec.repeats = 1;
-        killer_t k = {.parent = getpid()};
+        killer_t k = {.parent = getpid(), .depth = cases[m].depth};
         pthread_t th;
         cr_assert_eq(pthread_create(&th, NULL, killer_main, &k), 0);
         run_row_t row;
@@ -769,10 +817,10 @@ Test(runners, killed_workers_are_reported)
         int rc = run_row(&spec, &row, NULL, NULL, err, sizeof(err));
         __atomic_store_n(&k.stop, 1, __ATOMIC_RELAXED);
         cr_assert_eq(pthread_join(th, NULL), 0);
-        cr_assert_eq(rc, -1, "%s: a killed worker fails the row", run_mode_name(modes[m]));
+        cr_assert_eq(rc, -1, "%s: a killed process fails the row", what);
         cr_assert_geq(k.killed, 1);
-        cr_assert(strstr(err, "killed by signal 9") != NULL, "%s: '%s'", run_mode_name(modes[m]), err);
-        cr_assert(strstr(err, modes[m] == RUN_MODE_pool ? "pool worker" : "worker") != NULL, "%s", err);
+        cr_assert(strstr(err, "killed by signal 9") != NULL, "%s: '%s'", what, err);
+        cr_assert(strstr(err, cases[m].says) != NULL, "%s: '%s'", what, err);
         cr_assert_eq(row.nsamples, 0);
         cr_assert_null(row.samples);
     }

@@ -278,8 +278,8 @@ Test(csv, header_is_the_contract)
                      "speedup,allocator,immortal,switch_interval_us,warmup,startup_s,"
                      "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"
                      "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"
-                     "rc_shared,brc_queued,brc_merged,objects_allocated,heap_bytes_peak,"
-                     "outliers,pin,params\n");
+                     "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"
+                     "outliers,pin,params,rss_sum_kib\n");
     free(text);
 }
 
