@@ -61,9 +61,8 @@ typedef struct worker_result {
  * with out->error set. */
 int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t *out);
 
-/* The share of worker `i` of `workers`: size split evenly, the remainder
- * going to the first workers. */
-int64_t worker_share(int64_t size, int workers, int i);
+/* The share of worker `i` of the spec's workers (wl_share). */
+int64_t worker_share(const run_spec_t *spec, int i);
 
 /* Pinning with hwloc: worker i -> core (i mod cores), PUs of that core. */
 typedef struct pin pin_t;

@@ -214,7 +214,7 @@ fail:
 static int crew_send_tasks(crew_t *c)
 {
     for (int i = 0; i < c->workers; i++) {
-        int64_t share = worker_share(c->ctx->spec->size, c->workers, i);
+        int64_t share = worker_share(c->ctx->spec, i);
         if (pipe_write_all(c->task_fd, &share, sizeof share) < 0) {
             snprintf(c->ctx->err, c->ctx->errlen, "cannot hand out the tasks: %s", strerror(errno));
             return -1;

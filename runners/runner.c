@@ -86,11 +86,6 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
                  (long long)wl->min_size, (long long)wl->max_size, (long long)spec->size);
         return -1;
     }
-    if (spec->size < spec->workers) {
-        snprintf(err, errlen, "size %lld is smaller than the %d workers it is split over",
-                 (long long)spec->size, spec->workers);
-        return -1;
-    }
     for (int i = 0; i < wl->nparams; i++) {
         const wl_param_t *p = &wl->params[i];
         if (spec->params[i] < p->min || spec->params[i] > p->max) {
@@ -98,6 +93,17 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
                      wl->name, (long long)p->min, (long long)p->max, (long long)spec->params[i]);
             return -1;
         }
+    }
+    if (wl_pieces(wl, spec->params, spec->size) < spec->workers) {
+        if (wl_unit_of(wl, spec->params) == 1)
+            snprintf(err, errlen, "size %lld is smaller than the %d workers it is split over",
+                     (long long)spec->size, spec->workers);
+        else
+            snprintf(err, errlen, "size %lld makes %lld pieces of work (%lld each) for %d workers: "
+                     "every worker needs one", (long long)spec->size,
+                     (long long)wl_pieces(wl, spec->params, spec->size),
+                     (long long)wl_unit_of(wl, spec->params), spec->workers);
+        return -1;
     }
     if (spec->repeats < 1 || spec->warmup < 0) {
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
@@ -109,7 +115,6 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
     }
     return 0;
 }
-
 
 /* ------------------------------------------------------------------------
  * The leak check

@@ -13,7 +13,7 @@ int run_single(run_ctx_t *ctx, run_sample_t *sample)
     usage_t before, after, delta;
     usage_get(&before, 0);
     uint64_t t0 = clock_now_ns();
-    int rc = worker_run(ctx->main_ts, ctx->code, ctx->spec->size, &ctx->results[0]);
+    int rc = worker_run(ctx->main_ts, ctx->code, worker_share(ctx->spec, 0), &ctx->results[0]);
     uint64_t t1 = clock_now_ns();
     usage_get(&after, 0);
     usage_delta(&delta, &before, &after);

@@ -93,7 +93,7 @@ static void *thread_main(void *p)
     } else if (!go) {
         snprintf(r->error, sizeof(r->error), "cancelled");
     } else {
-        worker_run(ts, ctx->code, worker_share(ctx->spec->size, ctx->spec->workers, a->index), r);
+        worker_run(ts, ctx->code, worker_share(ctx->spec, a->index), r);
     }
     if (ts != NULL)
         tstate_delete(ts);

@@ -8,10 +8,9 @@
 #include "lab/clock.h"
 #include "runners/internal.h"
 
-int64_t worker_share(int64_t size, int workers, int i)
+int64_t worker_share(const run_spec_t *spec, int i)
 {
-    int64_t base = size / workers;
-    return base + (i < size % workers ? 1 : 0);
+    return wl_share(spec->workload, spec->params, spec->size, spec->workers, i);
 }
 
 int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t *out)

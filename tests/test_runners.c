@@ -602,22 +602,84 @@ Test(spec_check, mode_names)
 
 Test(spec_check, worker_shares)
 {
-    static const struct { int64_t size; int workers; } cases[] = {
-        {20000, 2}, {20001, 2}, {7, 7}, {10, 3}, {1000003, 16}, {5, 1},
+    /* size, workers, the alloc unit k (1: countdown) */
+    static const struct { int64_t size; int workers; int64_t k; } cases[] = {
+        {20000, 2, 1}, {20001, 2, 1}, {7, 7, 1}, {10, 3, 1}, {1000003, 16, 1}, {5, 1, 1},
+        {3000, 4, 700}, {3000, 1, 1000}, {1000000, 2, 1000000}, {20000001, 3, 1000},
     };
-    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        const workload_t *wl = cases[c].k == 1 ? &wl_countdown : &wl_alloc;
+        run_spec_t spec = spec_of(wl, cases[c].workers == 1 ? RUN_MODE_single : RUN_MODE_threads, GUARD_gil,
+                                  cases[c].workers);
+        spec.size = cases[c].size;
+        if (wl == &wl_alloc)
+            spec.params[0] = cases[c].k;
         int64_t sum = 0, lo = INT64_MAX, hi = 0, prev = INT64_MAX;
-        for (int i = 0; i < cases[k].workers; i++) {
-            int64_t s = worker_share(cases[k].size, cases[k].workers, i);
+        for (int i = 0; i < cases[c].workers; i++) {
+            int64_t s = worker_share(&spec, i);
+            cr_assert_eq(s % cases[c].k, 0, "case %zu: whole pieces of work only", c);
             sum += s;
             lo = s < lo ? s : lo;
             hi = s > hi ? s : hi;
             cr_assert_leq(s, prev, "the remainder goes to the first workers");
             prev = s;
         }
-        cr_assert_eq(sum, cases[k].size, "shares add up to the size");
-        cr_assert_leq(hi - lo, 1, "shares differ by at most one");
+        int64_t pieces = (cases[c].size + cases[c].k - 1) / cases[c].k;
+        cr_assert_eq(sum, pieces * cases[c].k, "case %zu: shares add up to the size, in whole pieces", c);
+        cr_assert_leq(hi - lo, cases[c].k, "shares differ by at most one piece");
     }
+}
+
+/* Every mode does the same work for the same size: the same objects for
+ * the same number of workers, whatever the mode (alloc used to build more
+ * lists in threads than in single, because its share of a size was rounded
+ * up per worker). Single and W workers differ only by what the split itself
+ * costs: each worker's argument and loop counter ints. */
+Test(runners, equal_work_in_every_mode)
+{
+    for (size_t w = 0; w < wl_count(); w++) {
+        const workload_t *wl = wl_at(w);
+        for (int workers = 2; workers <= 4; workers += 2) {
+            double objects[RUN_MODE_COUNT];
+            for (int m = RUN_MODE_threads; m < RUN_MODE_COUNT; m++) {
+                run_spec_t spec = spec_of(wl, m, GUARD_gil, workers);
+                spec.size = 30000;
+                spec.warmup = 0;
+                spec.repeats = 1;
+                if (wl == &wl_alloc)
+                    spec.params[0] = 1000;   /* 30 lists: 15 or 7-8 per worker */
+                run_row_t row;
+                char err[300] = "";
+                cr_assert_eq(run_row(&spec, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
+                objects[m] = row.samples[0].objects_allocated;
+                run_row_free(&row);
+                cr_assert_eq(objects[m], objects[RUN_MODE_threads], "%s j=%d: %s allocated %.0f objects, threads %.0f",
+                             wl->name, workers, run_mode_name(m), objects[m], objects[RUN_MODE_threads]);
+            }
+        }
+    }
+    /* The bug's own example: -P k=1000 -n 3000 is three lists, in single as
+     * in threads; four workers cannot share three lists. */
+    run_spec_t one = spec_of(&wl_alloc, RUN_MODE_single, GUARD_gil, 1);
+    run_spec_t three = spec_of(&wl_alloc, RUN_MODE_threads, GUARD_gil, 3);
+    run_spec_t four = spec_of(&wl_alloc, RUN_MODE_threads, GUARD_gil, 4);
+    one.size = three.size = four.size = 3000;
+    one.params[0] = three.params[0] = four.params[0] = 1000;
+    run_row_t r1, r3;
+    char err[300] = "";
+    cr_assert_eq(run_row(&one, &r1, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(run_row(&three, &r3, NULL, NULL, err, sizeof err), 0, "%s", err);
+    /* 3 lists x (1 list + 1 item array... counted as objects: the list and
+     * the 743 ints above 256), plus loop counters and arguments above 256 */
+    double lists_objects = 3 * (1 + 1000 - (SMALL_INT_MAX + 1));
+    cr_assert_geq(r1.samples[0].objects_allocated, lists_objects);
+    cr_assert_geq(r3.samples[0].objects_allocated, lists_objects);
+    cr_assert_lt(r3.samples[0].objects_allocated - r1.samples[0].objects_allocated, 10,
+                 "single %.0f, threads(3) %.0f: the same three lists", r1.samples[0].objects_allocated,
+                 r3.samples[0].objects_allocated);
+    run_row_free(&r1);
+    run_row_free(&r3);
+    expect_invalid(&four, "every worker needs one");
 }
 
 /* ---- pipes and child status ------------------------------------------------------ */

@@ -10,7 +10,9 @@
  * 32-byte header + value), the list's item array (8 bytes per slot, grown
  * by CPython's over-allocation) crosses 512 bytes and goes to the system
  * allocator, and the store to `lst` frees the previous list and every int in
- * it. `size` counts ints created, so rounds = ceil(size / k).
+ * it. `size` counts ints created; the work comes in whole lists of k (the
+ * workload's unit), so the size is rounded up to a multiple of k and split
+ * among the workers list by list: every mode builds the same lists.
  */
 #include "lab/code.h"
 #include "workloads/workload.h"
@@ -52,6 +54,11 @@ static int alloc_build(code_t *c, const int64_t *params)
     return code_countdown_end(c, n, params[ALLOC_K], &outer);
 }
 
+static int64_t alloc_unit(const int64_t *params)
+{
+    return params[ALLOC_K];
+}
+
 const workload_t wl_alloc = {
     .name = "alloc",
     .description = "lst = [i for i in range(k)] repeatedly (allocator churn)",
@@ -62,4 +69,5 @@ const workload_t wl_alloc = {
     .nparams = 1,
     .build = alloc_build,
     .setup = NULL,
+    .unit = alloc_unit,
 };

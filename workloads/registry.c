@@ -27,6 +27,24 @@ const workload_t *wl_find(const char *name)
     return NULL;
 }
 
+int64_t wl_unit_of(const workload_t *wl, const int64_t *params)
+{
+    return wl->unit != NULL ? wl->unit(params) : 1;
+}
+
+int64_t wl_pieces(const workload_t *wl, const int64_t *params, int64_t size)
+{
+    int64_t unit = wl_unit_of(wl, params);
+    return size / unit + (size % unit != 0);
+}
+
+int64_t wl_share(const workload_t *wl, const int64_t *params, int64_t size, int workers, int i)
+{
+    int64_t pieces = wl_pieces(wl, params, size);
+    int64_t mine = pieces / workers + (i < pieces % workers ? 1 : 0);
+    return mine * wl_unit_of(wl, params);
+}
+
 int wl_param_find(const workload_t *wl, const char *name)
 {
     for (int i = 0; i < wl->nparams; i++)

@@ -40,6 +40,11 @@ typedef struct workload {
      * the calling thread `ts` (the main thread). Returns 0, or -1 with
      * ts->error set. Globals are released by the interpreter. */
     int (*setup)(tstate_t *ts, const int64_t *params);
+    /* Optional (NULL: 1): how many units of size one indivisible piece of
+     * work takes (alloc: a list of k ints). The size is split among the
+     * workers in whole pieces (wl_share), so every mode does the same
+     * total work. */
+    int64_t (*unit)(const int64_t *params);
 } workload_t;
 
 /* X(name): the registered workloads, in the order `gil-lab list` prints. */
@@ -57,5 +62,13 @@ const workload_t *wl_at(size_t i);
 const workload_t *wl_find(const char *name);
 /* Index of a parameter by name in `wl`; -1 when unknown. */
 int wl_param_find(const workload_t *wl, const char *name);
+
+/* How a size becomes work. The whole pieces a size needs (its units,
+ * rounded up: the work really done is wl_pieces * unit, the same in every
+ * mode), and worker i's share of them, in units of size: pieces spread
+ * evenly, the remainder going to the first workers. Cannot fail. */
+int64_t wl_unit_of(const workload_t *wl, const int64_t *params);
+int64_t wl_pieces(const workload_t *wl, const int64_t *params, int64_t size);
+int64_t wl_share(const workload_t *wl, const int64_t *params, int64_t size, int workers, int i);
 
 #endif

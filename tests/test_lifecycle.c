@@ -1,0 +1,217 @@
+/* tests/test_lifecycle.c: the gil-lab binary's processes over their life,
+ * run as a user would ($GIL_LAB, set by CTest).
+ *
+ *   - no orphans: the lab killed mid-row (SIGKILL, SIGTERM) leaves no
+ *     repeat process and no worker running. The test makes itself a child
+ *     subreaper (PR_SET_CHILD_SUBREAPER), so every process the dead lab
+ *     leaves behind is reparented to it and can be watched and reaped;
+ *     all of them must be gone within a few seconds.
+ *   - worker limits: a run of 64 forked workers needs a handful of
+ *     descriptors, so it works under `ulimit -n 16` (the workers share two
+ *     pipes, whatever their number).
+ */
+#define _GNU_SOURCE 1
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gil-lab-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static void remove_tmpdir(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(lifecycle, .init = make_tmpdir, .fini = remove_tmpdir);
+
+static const char *binary(void)
+{
+    const char *b = getenv("GIL_LAB");
+    cr_assert(b && *b, "GIL_LAB must name the gil-lab binary (set by CTest)");
+    return b;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Start gil-lab with args (NULL-terminated, after argv[0]), quiet. With
+ * nofile > 0 the child runs under that RLIMIT_NOFILE. */
+static pid_t start_lab(const char *const *args, rlim_t nofile)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const char *argv[32] = {binary()};
+        for (int i = 0; args[i] != NULL && i < 30; i++)
+            argv[i + 1] = args[i];
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (nofile > 0) {
+            struct rlimit rl = {nofile, nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(120);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The parent pid and CPU ticks of a process; 0 on success. */
+static int proc_stat(pid_t pid, pid_t *ppid, unsigned long *ticks)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    char *p = strrchr(line, ')');
+    int pp;
+    unsigned long ut, st;
+    if (p == NULL || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut, &st) != 3)
+        return -1;
+    *ppid = pp;
+    *ticks = ut + st;
+    return 0;
+}
+
+/* Processes descending from `root` (up to 3 generations) that have used
+ * some CPU: the lab's busy workers. */
+static int busy_descendants(pid_t root)
+{
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        pid_t ppid;
+        unsigned long ticks;
+        if (*end != '\0' || pid <= 1 || pid == root || proc_stat((pid_t)pid, &ppid, &ticks) < 0 || ticks < 3)
+            continue;
+        for (int g = 0; g < 3 && ppid > 1; g++) {
+            if (ppid == root) {
+                n++;
+                break;
+            }
+            unsigned long ignored;
+            if (proc_stat(ppid, &ppid, &ignored) < 0)
+                break;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Kill every child of ours (orphans reparented to us included). Returns
+ * how many there were. */
+static int kill_children(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        pid_t ppid;
+        unsigned long ticks;
+        if (*end == '\0' && proc_stat((pid_t)pid, &ppid, &ticks) == 0 && ppid == getpid() &&
+            kill((pid_t)pid, SIGKILL) == 0)
+            n++;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* Reap every child of ours for up to `seconds`; returns how many were
+ * still running then. Those are killed, and their orphans after them, so
+ * that a failure never leaves processes behind. */
+static int survivors_after(int seconds)
+{
+    time_t deadline = time(NULL) + seconds;
+    int left = -1;
+    for (;;) {
+        pid_t r = waitpid(-1, NULL, WNOHANG);
+        if (r < 0 && errno == ECHILD)
+            return left < 0 ? 0 : left;
+        if (r > 0)
+            continue;
+        if (time(NULL) >= deadline) {
+            int n = kill_children();
+            if (left < 0)
+                left = n;
+        }
+        sleep_ms(20);
+    }
+}
+
+/* Kill the lab with `sig` once `busy` processes of its are running. */
+static void kill_mid_row(const char *mode, int busy_wanted, int sig)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+    const char *args[] = {"run", "-w", "countdown", "-m", mode, "-j", "2", "-n", "4000000000", "-r", "1",
+                          "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
+    pid_t lab = start_lab(args, 0);
+    int busy = 0;
+    for (int i = 0; i < 500 && busy < busy_wanted; i++) {   /* up to 10 s for the workers to start */
+        sleep_ms(20);
+        busy = busy_descendants(lab);
+    }
+    cr_assert_geq(busy, busy_wanted, "%s: the workers never got going", mode);
+    cr_assert_eq(kill(lab, sig), 0);
+    int status;
+    cr_assert_eq(waitpid(lab, &status, 0), lab);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "%s: the lab died of signal %d", mode, sig);
+    cr_assert_eq(survivors_after(5), 0, "%s: processes of the lab outlived it (signal %d)", mode, sig);
+}
+
+/* Forked modes: two busy workers; threads: one busy repeat process. */
+Test(lifecycle, sigkill_leaves_no_worker_of_processes) { kill_mid_row("processes", 2, SIGKILL); }
+Test(lifecycle, sigterm_leaves_no_worker_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
+Test(lifecycle, sigkill_leaves_no_repeat_process_of_threads) { kill_mid_row("threads", 1, SIGKILL); }
+
+Test(lifecycle, many_workers_under_a_small_descriptor_limit)
+{
+    const char *args[] = {"run", "-w", "countdown", "-m", "processes,pool", "-j", "64", "-n", "64000",
+                          "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
+    pid_t lab = start_lab(args, 16);
+    int status;
+    cr_assert_eq(waitpid(lab, &status, 0), lab);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "64 workers under ulimit -n 16: status %#x",
+              status);
+}
