@@ -21,6 +21,8 @@
  *     over the repeats of that repeat's value.
  *   - an outlier is a repeat whose modified z-score 0.6745 (x - median) / MAD
  *     exceeds 3.5 (Iglewicz and Hoaglin; what hyperfine warns about).
+ *   - a row is too short to trust when its median is below
+ *     REP_MIN_RELIABLE_S (5 ms, hyperfine's threshold too).
  *   - speedup: see rep_speedup().
  */
 #ifndef GL_REPORT_H
@@ -95,6 +97,16 @@ int rep_summarize(const run_row_t *rows, int n, rep_row_t *out);
  * Returns NaN when there is no such row. Cannot fail. */
 double rep_speedup(const rep_row_t *rows, int n, int i);
 
+/* A row whose median is below REP_MIN_RELIABLE_S measures the clock and
+ * the start-up of its workers more than the workload: hyperfine warns below
+ * the same 5 ms. */
+#define REP_MIN_RELIABLE_S 5e-3
+
+/* When r's median is below REP_MIN_RELIABLE_S, the warning sentence ("median
+ * 57.3 µs is below 5 ms: ... use a larger -n (e.g. -n 2M)") into buf and
+ * true; else false and buf = "". Cannot fail (truncates). */
+bool rep_short_warning(const rep_row_t *r, char *buf, size_t len);
+
 /* ------------------------------------------------------------------------
  * Typed values and the column table shared by the CSV and JSON writers.
  */
@@ -102,7 +114,7 @@ typedef enum rep_vtype {
     REP_V_STR,    /* s */
     REP_V_INT,    /* i */
     REP_V_BOOL,   /* i (0/1) */
-    REP_V_SEC,    /* d, seconds: %.6f */
+    REP_V_SEC,    /* d, seconds: %.9g (nanoseconds survive, 3.4e-07 stays nonzero) */
     REP_V_NUM,    /* d, a count or a median of counts: %.15g */
     REP_V_RATIO,  /* d, a ratio: %.6g */
 } rep_vtype_t;

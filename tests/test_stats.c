@@ -1,6 +1,6 @@
 /* tests/test_stats.c: the pure parts of the report and the command line:
- * statistics, outliers, speedup, the value table, size and list parsing,
- * JSON string escaping and the CSV header. No run, no file, no process:
+ * statistics, outliers, speedup, the short-row warning, the value table,
+ * size and list parsing, JSON string escaping and the CSV header. No run, no file, no process:
  * rows are built by hand.
  */
 #include <criterion/criterion.h>
@@ -226,6 +226,41 @@ Test(rows, empty_row_is_an_error)
     cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), -1);
 }
 
+Test(rows, short_median_warns_and_suggests_a_size)
+{
+    static fake_rows_t f;
+    const double fast[] = {50e-6, 60e-6, 55e-6}, slow[] = {0.2, 0.21, 0.19};
+    char why[256];
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 3);
+    add_row(&f, RUN_MODE_single, GUARD_atomic, 1, slow, 3);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert(rep_short_warning(&f.rows[0], why, sizeof why));
+    cr_assert_not_null(strstr(why, "median 55.0 µs is below 5 ms"), "%s", why);
+    /* 1000 iterations in 55 µs: ~50 ms needs 1000 * 50e-3 / 55e-6 = 909091 */
+    cr_assert_not_null(strstr(why, "use a larger -n (e.g. -n 1M)"), "%s", why);
+    cr_assert(!rep_short_warning(&f.rows[1], why, sizeof why));
+    cr_assert_str_eq(why, "");
+}
+
+static void write_block(FILE *f, const void *arg)
+{
+    rep_table_block(f, arg);
+}
+
+Test(rows, short_median_warning_is_in_the_table_block)
+{
+    static fake_rows_t f;
+    const double fast[] = {50e-6};
+    char *text;
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    text = capture(write_block, &f.rows[0]);
+    cr_assert_not_null(strstr(text, "  Warning: median 50.0 µs is below 5 ms"), "%s", text);
+    free(text);
+}
+
 /* ------------------------------------------------------------------------
  * Values and the CSV header
  */
@@ -235,7 +270,7 @@ Test(values, formats)
     char buf[64];
 
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 1.5}, buf, sizeof buf));
-    cr_assert_str_eq(buf, "1.500000");
+    cr_assert_str_eq(buf, "1.5");
     cr_assert(!rep_value_format((rep_value_t){.type = REP_V_SEC, .d = NAN}, buf, sizeof buf));
     cr_assert_str_eq(buf, "");
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_NUM, .d = 951}, buf, sizeof buf));
@@ -244,6 +279,22 @@ Test(values, formats)
     cr_assert_str_eq(buf, "-3");
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_BOOL, .i = 1}, buf, sizeof buf));
     cr_assert_str_eq(buf, "true");
+}
+
+/* Sub-microsecond repeats keep their value: written with 6 decimals they
+ * were 0, while the speedup was computed from the real value. */
+Test(values, seconds_keep_nine_significant_digits)
+{
+    char buf[64];
+
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 3.4e-7}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "3.4e-07");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 1.23456789123}, buf,
+                               sizeof buf));
+    cr_assert_str_eq(buf, "1.23456789");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 123.000000456}, buf,
+                               sizeof buf));
+    cr_assert_str_eq(buf, "123");
 }
 
 Test(values, human_counts)
@@ -314,7 +365,7 @@ Test(csv, undefined_values_are_empty_cells)
     char *text = one_row_document(&ctx, write_doc_csv);
 
     /* stddev of one repeat: empty; no single row: empty speedup */
-    cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1.000000,1.000000,,"));
+    cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1,1,,"));
     cr_assert_null(strstr(text, "nan"));
     free(text);
 }
