@@ -104,17 +104,17 @@ static int heap_story(const pym_config_t *geometry, int64_t count)
     interp_t interp;
     char err[160];
     if (interp_init(&interp, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "gil-lab: %s\n", err);
-        return 2;
+        cli_error("%s", err);
+        return CLI_EXIT_USAGE;
     }
     tstate_t *ts = tstate_new(&interp);
     if (ts == NULL) {
-        fprintf(stderr, "gil-lab: out of memory\n");
+        cli_error("out of memory");
         interp_destroy(&interp);
-        return 1;
+        return CLI_EXIT_FAILED;
     }
     const guard_ops_t *ops = interp.ops;
-    int rc = 1;
+    int rc = CLI_EXIT_FAILED;
     ops->attach(ts);
     obj_t *list = ops->list_new(ts, 0);
     if (list == NULL || heap_fill(ts, list, 1000, count) < 0)
@@ -134,10 +134,10 @@ static int heap_story(const pym_config_t *geometry, int64_t count)
     ops->decref(ts, list);
     list = NULL;
     heap_show(&interp, "4. after del x: pools empty, arenas returned to the OS (one is kept)");
-    rc = 0;
+    rc = CLI_EXIT_OK;
 fail:
-    if (rc != 0)
-        fprintf(stderr, "gil-lab: %s\n", ts->error);
+    if (rc != CLI_EXIT_OK)
+        cli_error("%s", ts->error);
     if (list != NULL)
         ops->decref(ts, list);
     ops->detach(ts);
@@ -146,9 +146,22 @@ fail:
     return rc;
 }
 
+static const char heap_help[] =
+    "Usage: gil-lab heap [-n OBJECTS] [--arena-size BYTES] [--pool-size BYTES]\n"
+    "\n"
+    "Tell an allocation story with the pymalloc model and print, after each\n"
+    "step, the arena/pool map and the size-class table:\n"
+    "  1. build a list of OBJECTS ints (default 50000)\n"
+    "  2. free every other int: pools keep holes on their free lists\n"
+    "  3. append OBJECTS/2 new ints: freed blocks are reused first\n"
+    "  4. free everything: empty arenas go back to the OS\n"
+    "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools; the seed\n"
+    "notes' older figures are --arena-size 256k --pool-size 4k.\n"
+    "An option given twice takes its last value; every value is checked.\n";
+
 int cmd_heap(int argc, char **argv)
 {
-    static const struct option longopts[] = {
+    static const struct option options[] = {
         {"objects", required_argument, NULL, 'n'},
         {"arena-size", required_argument, NULL, 'A'},
         {"pool-size", required_argument, NULL, 'S'},
@@ -156,49 +169,36 @@ int cmd_heap(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     pym_config_t geometry = {0, 0};
-    int64_t count = 50000;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
-        int64_t v;
-        switch (c) {
+    int64_t count = 50000, v;
+    int opt;
+
+    optind = 0;
+    while ((opt = cli_getopt(argc, argv, ":n:h", options)) != -1) {
+        switch (opt) {
         case 'n':
-            if (cli_parse_count(optarg, "--objects", 2, 10000000, &count) < 0)
-                return 2;
+            if (cli_parse_count(optarg, "-n/--objects", 2, 10000000, &count) < 0)
+                return CLI_EXIT_USAGE;
             break;
         case 'A':
         case 'S':
-            if (cli_parse_count(optarg, c == 'A' ? "--arena-size" : "--pool-size", 4096,
+            if (cli_parse_count(optarg, opt == 'A' ? "--arena-size" : "--pool-size", 4096,
                                 64 << 20, &v) < 0)
-                return 2;
-            if (c == 'A')
+                return CLI_EXIT_USAGE;
+            if (opt == 'A')
                 geometry.arena_size = (size_t)v;
             else
                 geometry.pool_size = (size_t)v;
             break;
         case 'h':
-            printf("usage: gil-lab heap [-n OBJECTS] [--arena-size BYTES] [--pool-size BYTES]\n\n"
-                   "Tell an allocation story with the pymalloc model and print, after each\n"
-                   "step, the arena/pool map and the size-class table:\n"
-                   "  1. build a list of OBJECTS ints (default 50000)\n"
-                   "  2. free every other int: pools keep holes on their free lists\n"
-                   "  3. append OBJECTS/2 new ints: freed blocks are reused first\n"
-                   "  4. free everything: empty arenas go back to the OS\n"
-                   "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools; the seed\n"
-                   "notes' older figures are --arena-size 256k --pool-size 4k.\n");
-            return 0;
-        case ':':
-            fprintf(stderr, "gil-lab: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
+            fputs(heap_help, stdout);
+            return CLI_EXIT_OK;
         default:
-            fprintf(stderr, "gil-lab: unknown option '%s' for heap\n", argv[optind - 1]);
-            return 2;
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "gil-lab: unexpected argument '%s' for heap\n", argv[optind]);
-        return 2;
+        cli_error("unexpected argument '%s' (see gil-lab heap --help)", argv[optind]);
+        return CLI_EXIT_USAGE;
     }
     return heap_story(&geometry, count);
 }

@@ -12,6 +12,7 @@
  *   digits = [0-9] ('_'? [0-9])*          (underscores only between digits)
  */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -288,4 +289,63 @@ int cli_parse_name_list(const char *s, const cli_names_t *names, int *out, int m
     name_list_arg_t a = {s, names, out, err, errlen};
 
     return split_list(s, maxn, name_item, &a, err, errlen);
+}
+
+/* ", given 'typed'" when the user typed something other than the option's
+ * full name (an abbreviation, or a value glued on with '='); else "". */
+static void given(const char *typed, const char *canonical, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (strcmp(typed, canonical) != 0)
+        snprintf(buf, len, ", given '%s'", typed);
+}
+
+int cli_option_error(int opt, char *const *argv, const struct option *longopts,
+                     const char *command, char *err, size_t errlen)
+{
+    const char *word = argv[optind - 1];
+    char what[512], canonical[80], note[320];
+
+    if (strncmp(word, "--", 2) == 0 && word[2]) {
+        /* getopt_long has no way to say which long option it meant, so look
+         * again: an exact name wins over abbreviations, as in getopt_long. */
+        const char *name = word + 2;
+        size_t nlen = strcspn(name, "="), used = 0;
+        const struct option *match = NULL;
+        int nmatch = 0;
+        char names[256] = "";
+
+        for (const struct option *o = longopts; o->name; o++) {
+            if (strncmp(o->name, name, nlen) != 0)
+                continue;
+            if (strlen(o->name) == nlen) {
+                match = o, nmatch = 1;
+                break;
+            }
+            match = o, nmatch++;
+            if (used < sizeof names)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s--%s",
+                                         used ? ", " : "", o->name);
+        }
+        snprintf(canonical, sizeof canonical, "--%s", match ? match->name : "");
+        given(word, canonical, note, sizeof note);
+        if (nmatch == 0)
+            snprintf(what, sizeof what, "unknown option '%.*s'", (int)nlen + 2, word);
+        else if (nmatch > 1)
+            snprintf(what, sizeof what, "ambiguous option '%.*s' (could be %s)", (int)nlen + 2,
+                     word, names);
+        else if (opt == ':')
+            snprintf(what, sizeof what, "%s needs a value%s", canonical, note);
+        else if (name[nlen] == '=' && match->has_arg == no_argument)
+            snprintf(what, sizeof what, "%s takes no value%s", canonical, note);
+        else
+            snprintf(what, sizeof what, "cannot use option '%s'", word);
+    } else if (opt == ':') {
+        snprintf(what, sizeof what, "-%c needs a value", optopt);
+    } else {
+        snprintf(what, sizeof what, "unknown option '-%c'", optopt);
+    }
+    snprintf(err, errlen, "%s (see gil-lab %s%s--help)", what, command ? command : "",
+             command ? " " : "");
+    return -1;
 }

@@ -47,4 +47,15 @@ int cli_parse_name(const char *s, const cli_names_t *names, char *err, size_t er
 int cli_parse_name_list(const char *s, const cli_names_t *names, int *out, int maxn, char *err,
                         size_t errlen);
 
+struct option;
+
+/* What went wrong when getopt_long (called with opterr = 0 and an optstring
+ * starting with ':') returned opt, ':' or '?', from argv, optind and
+ * optopt: the option named as the user typed it and what is wrong with it
+ * ("--no-plot takes no value (given '--no-plot=1')", "-n needs a value",
+ * "ambiguous option '--no' (could be --no-immortal, --no-plot)", "unknown
+ * option '-q'"), then " (see gil-lab <command> --help)". Always returns -1. */
+int cli_option_error(int opt, char *const *argv, const struct option *longopts,
+                     const char *command, char *err, size_t errlen);
+
 #endif

@@ -171,6 +171,20 @@ rep_unit_t rep_time_unit(double seconds);
 void rep_fmt_bytes(double bytes, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
+ * Outside text (text.c)
+ */
+
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 when it is not
+ * one: overlong forms, surrogates and code points past U+10FFFF are invalid.
+ * Cannot fail. */
+size_t rep_utf8_sequence(const unsigned char *s);
+
+/* src made safe to print on a terminal into buf: control characters,
+ * backslashes and invalid UTF-8 become C escapes (\n, \\, \x1b), valid
+ * UTF-8 is kept. Cannot fail (truncates, never inside an escape). */
+void rep_escape(const char *src, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
  * Machine facts (context.c)
  */
 #define REP_MAX_CACHES 12

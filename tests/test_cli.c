@@ -1,39 +1,17 @@
-/* tests/test_cli.c: the gil-lab binary from the outside, as a user meets it.
- * The binary is the one CTest names in $GIL_LAB; each case spawns it with
- * posix_spawn, stdout and stderr on pipes, stdin on /dev/null, and a time
- * limit. The contract checked here:
+/* tests/test_cli.c: the gil-lab binary from the outside, as a user meets it
+ * (the harness is tests/cli_fixture.h). The contract checked here:
  *
  *   - bad input: exit status 2, exactly one stderr line "gil-lab: ...",
- *     nothing on stdout, and no output folder created;
+ *     nothing on stdout, and no output folder created; the line names the
+ *     option as it was typed and says what is wrong with it, and echoes the
+ *     user's input escaped (no raw newline or escape sequence);
+ *   - an option given twice: the last value counts, every value is checked;
  *   - --version, --help, list, topo: exit 0;
  *   - a small run: exit 0, stdout holds only the chosen format (a CSV header
  *     and one row, or one JSON document), and the folder holds
  *     results.csv and results.json that parse.
- *
- * Every case that runs gil-lab passes -o inside its own temporary folder,
- * so nothing is ever written under the working directory.
  */
-#define _GNU_SOURCE /* nftw */
-#include <criterion/criterion.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
-
-#define TIME_LIMIT_S 120
-#define MAX_ARGS 48
+#include "cli_fixture.h"
 
 #define CSV_HEADER                                                             \
     "workload,mode,guard,workers,size,repeats,wall_median_s,wall_mean_s,"      \
@@ -44,164 +22,9 @@ extern char **environ;
     "rc_shared,brc_queued,brc_merged,objects_allocated,heap_bytes_peak,"       \
     "outliers,pin,params"
 
-typedef struct result {
-    int status;         /* exit status, or 128 + signal */
-    char *out, *err;    /* NUL-terminated, owned */
-    size_t outlen, errlen;
-} result_t;
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gil-lab-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *binary(void)
-{
-    const char *b = getenv("GIL_LAB");
-    cr_assert(b && *b, "GIL_LAB must name the gil-lab binary (set by CTest)");
-    return b;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = realloc(*buf, *cap);
-        cr_assert_not_null(*buf);
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-}
-
-/* Run gil-lab with args (NULL-terminated, without argv[0]). */
-static result_t run_args(const char *const *args)
-{
-    char *argv[MAX_ARGS + 2];
-    int out[2], err[2], n = 0, status;
-    size_t outcap = 0, errcap = 0;
-    posix_spawn_file_actions_t fa;
-    result_t r = {0};
-    time_t deadline = time(NULL) + TIME_LIMIT_S;
-    pid_t pid;
-
-    argv[n++] = (char *)binary();
-    for (; args[n - 1]; n++) {
-        cr_assert_lt(n, MAX_ARGS);
-        argv[n] = (char *)args[n - 1];
-    }
-    argv[n] = NULL;
-    cr_assert_eq(pipe(out), 0);
-    cr_assert_eq(pipe(err), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, err[0]);
-    posix_spawn_file_actions_addclose(&fa, out[1]);
-    posix_spawn_file_actions_addclose(&fa, err[1]);
-    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0, "cannot spawn %s",
-                 argv[0]);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(err[1]);
-    append(&r.out, &r.outlen, &outcap, "", 0);
-    append(&r.err, &r.errlen, &errcap, "", 0);
-
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            cr_assert_fail("gil-lab %s did not finish within %d s", args[0], TIME_LIMIT_S);
-        }
-        if (poll(fds, 2, left * 1000) < 0) {
-            cr_assert_eq(errno, EINTR);
-            continue;
-        }
-        for (int k = 0; k < 2; k++) {
-            char buf[4096];
-            ssize_t got;
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            got = read(fds[k].fd, buf, sizeof buf);
-            if (got > 0) {
-                if (k == 0)
-                    append(&r.out, &r.outlen, &outcap, buf, (size_t)got);
-                else
-                    append(&r.err, &r.errlen, &errcap, buf, (size_t)got);
-            } else if (got == 0 || errno != EINTR) {
-                close(fds[k].fd);
-                fds[k].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
-
-#define RUN(...) run_args((const char *const[]){__VA_ARGS__, NULL})
-
-static void result_free(result_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static const char *path_in_tmp(const char *name)
-{
-    static char path[4][128];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Exit 2, one "gil-lab: " line on stderr, empty stdout, no folder. */
-static void assert_usage_error(result_t r, const char *what)
-{
-    cr_expect_eq(r.status, 2, "%s: exit status %d, stderr: %s", what, r.status, r.err);
-    cr_expect_eq(r.outlen, 0, "%s: stdout not empty: %s", what, r.out);
-    cr_expect_eq(strncmp(r.err, "gil-lab: ", 9), 0, "%s: stderr: %s", what, r.err);
-    cr_expect(r.errlen > 0 && r.err[r.errlen - 1] == '\n' && !memchr(r.err, '\n', r.errlen - 1),
-              "%s: stderr must be exactly one line: %s", what, r.err);
-    cr_expect(!exists(path_in_tmp("out")), "%s: the output folder was created", what);
-    result_free(&r);
-}
-
-#define BAD_RUN(...)                                                           \
-    assert_usage_error(RUN("run", __VA_ARGS__, "-o", path_in_tmp("out")), #__VA_ARGS__)
 
 /* ------------------------------------------------------------------------
  * A minimal JSON validator (RFC 8259 grammar; no semantics).
@@ -312,22 +135,6 @@ static bool json_valid(const char *text)
 {
     const char *end = json_value(text, 0);
     return end && *json_ws(end) == '\0';
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    char buf[4096];
-    size_t got;
-
-    cr_assert_not_null(f, "cannot open %s", path);
-    append(&text, &len, &cap, "", 0);
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        append(&text, &len, &cap, buf, got);
-    fclose(f);
-    return text;
 }
 
 Test(cli, json_validator_self_check)
@@ -447,6 +254,87 @@ Test(cli, unknown_options_and_stray_arguments)
     assert_usage_error(RUN("topo", "--bogus"), "topo --bogus");
 }
 
+/* The stderr line of a usage error holds each of the phrases. */
+static void assert_usage_says(result_t r, const char *what, const char *const *phrases)
+{
+    for (const char *const *p = phrases; *p; p++)
+        cr_expect_not_null(strstr(r.err, *p), "%s: stderr lacks \"%s\": %s", what, *p, r.err);
+    assert_usage_error(r, what);
+}
+
+#define USAGE_SAYS(r, ...) assert_usage_says(r, #r, (const char *const[]){__VA_ARGS__, NULL})
+
+Test(cli, option_errors_name_the_option_as_typed)
+{
+    const char *out = path_in_tmp("out");
+
+    USAGE_SAYS(RUN("run", "--no-plot=1", "-o", out), "--no-plot takes no value", "'--no-plot=1'",
+               "see gil-lab run --help");
+    USAGE_SAYS(RUN("run", "--interleave=yes", "-o", out), "--interleave takes no value");
+    USAGE_SAYS(RUN("run", "--no-immortal=0", "-o", out), "--no-immortal takes no value");
+    USAGE_SAYS(RUN("run", "--no-p=1", "-o", out), "--no-plot takes no value", "'--no-p=1'");
+    USAGE_SAYS(RUN("run", "--help=x", "-o", out), "--help takes no value", "'--help=x'");
+    USAGE_SAYS(RUN("run", "--no", "-o", out), "ambiguous option '--no'", "--no-immortal",
+               "--no-plot");
+    USAGE_SAYS(RUN("run", "-o", out, "--size"), "--size needs a value");
+    USAGE_SAYS(RUN("run", "-o", out, "-r"), "-r needs a value");
+    USAGE_SAYS(RUN("heap", "-q5"), "unknown option '-q'", "see gil-lab heap --help");
+    USAGE_SAYS(RUN("heap", "--objects"), "--objects needs a value");
+    USAGE_SAYS(RUN("list", "--help=2"), "--help takes no value", "see gil-lab list --help");
+    USAGE_SAYS(RUN("--version=1"), "--version takes no value", "see gil-lab --help");
+    USAGE_SAYS(RUN("--"), "unknown option '--'");
+}
+
+/* Input echoed in an error cannot split the line or reach the terminal
+ * raw: control characters come out as C escapes. */
+Test(cli, echoed_input_is_escaped)
+{
+    const char *out = path_in_tmp("out");
+    result_t r = RUN("run", "-g", "gil\n\x1b[31mred", "-o", out);
+
+    cr_expect_null(memchr(r.err, '\x1b', r.errlen), "raw ESC on stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.err, "unknown guard 'gil\\n\\x1b[31mred'"), "stderr: %s", r.err);
+    assert_usage_error(r, "-g with a newline and an escape sequence");
+    USAGE_SAYS(RUN("run", "-o", out, "--bogus\x07"), "unknown option '--bogus\\x07'");
+    USAGE_SAYS(RUN("frob\rnicate"), "unknown command 'frob\\rnicate'");
+}
+
+/* One rule for every option given twice: the last value counts, and every
+ * value given is checked. */
+Test(cli, option_given_twice_checks_every_value)
+{
+    BAD_RUN("-n", "abc", "-n", "2k");
+    BAD_RUN("-n", "2k", "-n", "abc");
+    BAD_RUN("-r", "0", "-r", "1");
+    BAD_RUN("--warmup", "x", "--warmup", "0");
+    BAD_RUN("-j", "0", "-j", "2");
+    BAD_RUN("-m", "nosuch", "-m", "single");
+    BAD_RUN("-g", "nosuch", "-g", "gil");
+    BAD_RUN("-a", "nosuch", "-a", "malloc");
+    BAD_RUN("-w", "nosuch", "-w", "countdown");
+    BAD_RUN("--pin", "x", "--pin", "none");
+    BAD_RUN("--format", "x", "--format", "csv");
+    BAD_RUN("--switch-interval", "0", "--switch-interval", "5000");
+    BAD_RUN("-w", "shared", "-P", "length=0", "-P", "length=7");
+    BAD_RUN("-o", "", "-o", path_in_tmp("out"));
+    USAGE_SAYS(RUN("heap", "-n", "x", "-n", "2000"), "-n/--objects", "not a number");
+}
+
+Test(cli, option_given_twice_takes_the_last_value)
+{
+    result_t r = RUN("run", "-w", "alloc", "-w", "shared", "-m", "threads", "-m", "single", "-n",
+                     "50M", "-n", "2000", "-r", "5", "-r", "2", "-P", "length=3", "-P", "length=5",
+                     "--warmup", "0", "--format", "json", "--format", "csv", "--no-plot", "-o",
+                     path_in_tmp("first"), "-o", path_in_tmp("out"));
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "\nshared,single,gil,1,2000,2,"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, ",length=5\n"), "stdout: %s", r.out);
+    cr_expect(exists(path_in_tmp("out/results.csv")));
+    cr_expect(!exists(path_in_tmp("first")), "the first -o was used");
+    result_free(&r);
+}
+
 Test(cli, rows_the_core_refuses)
 {
     /* guard none has no lock: the core refuses it with threads */
@@ -524,7 +412,7 @@ Test(cli, help_everywhere)
         {"dis", "--help"}, {"heap", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
-        result_t r = run_args(cmds[k]);
+        result_t r = cli_run(NULL, cmds[k]);
         cr_expect_eq(r.status, 0, "%s %s", cmds[k][0], cmds[k][1] ? cmds[k][1] : "");
         cr_expect_gt(r.outlen, 0);
         cr_expect_eq(r.errlen, 0, "stderr: %s", r.err);

@@ -1,7 +1,7 @@
 /* tests/test_stats.c: the pure parts of the report and the command line:
  * statistics, outliers, speedup, the short-row warning, the value table,
- * size and list parsing, JSON string escaping and the CSV header. No run, no file, no process:
- * rows are built by hand.
+ * size and list parsing, JSON and terminal escaping and the CSV
+ * header. No run, no file, no process: rows are built by hand.
  */
 #include <criterion/criterion.h>
 #define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
@@ -417,6 +417,42 @@ Test(json, keeps_utf8_and_replaces_invalid_bytes)
     assert_json("\xc0\xaf", "\"\\ufffd\\ufffd\"");                 /* overlong '/' */
     assert_json("\xe2\x82", "\"\\ufffd\\ufffd\"");                 /* truncated */
     assert_json("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");     /* surrogate */
+}
+
+/* ------------------------------------------------------------------------
+ * Text for a terminal
+ */
+
+static void assert_escaped(const char *in, size_t cap, const char *expected)
+{
+    char buf[128];
+
+    cr_assert_leq(cap, sizeof buf);
+    rep_escape(in, buf, cap);
+    cr_assert_str_eq(buf, expected, "escaping '%s'", in);
+}
+
+Test(escape, controls_backslashes_and_invalid_bytes)
+{
+    assert_escaped("plain text", 64, "plain text");
+    assert_escaped("gil\n\x1b[31mred", 64, "gil\\n\\x1b[31mred");
+    assert_escaped("a\tb\rc\x7f", 64, "a\\tb\\rc\\x7f");
+    assert_escaped("back\\slash", 64, "back\\\\slash");
+    assert_escaped("a\xff" "b", 64, "a\\xffb");                 /* invalid UTF-8 */
+    assert_escaped("\xc2\x9b" "1m", 64, "\\xc2\\x9b1m");        /* C1 CSI as UTF-8 */
+}
+
+Test(escape, keeps_valid_utf8)
+{
+    assert_escaped("min … max µs", 64, "min … max µs");
+    assert_escaped("\xf0\x9f\x90\x8d", 64, "\xf0\x9f\x90\x8d");
+}
+
+Test(escape, truncates_between_escapes)
+{
+    assert_escaped("ab\ncd", 4, "ab");       /* "\\n" would not fit whole */
+    assert_escaped("a…", 3, "a");            /* nor would the 3-byte '…' */
+    assert_escaped("abc", 1, "");
 }
 
 /* ------------------------------------------------------------------------
