@@ -1,9 +1,9 @@
 /* cli/args.c: `gil-lab run`'s options, from argv to a checked
  * cli_run_args_t. Every name is looked up in its registry (WL_LIST,
  * RUN_MODE_LIST, GUARD_LIST, HEAP_LIST), every number in its bounds (the
- * workload's size and parameter tables, RUN_MAX_WORKERS, the limits in
- * args.h), so a typo costs one line on stderr and exit status 2 before any
- * folder is created or any worker started.
+ * workload's size and parameter tables, RUN_MAX_WORKERS, RUN_MAX_SWITCH_US,
+ * the limits in args.h), so a typo costs one line on stderr and exit status
+ * 2 before any folder is created or any worker started.
  *
  * One rule for an option given twice, the same for every option: the last
  * value counts, and every value given is checked (`-n abc -n 2k` fails). So
@@ -219,7 +219,7 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         a->warmup = (int)v;
         return 0;
     case OPT_SWITCH:
-        if (int_option(arg, 1, CLI_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
+        if (int_option(arg, 1, RUN_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
             return -1;
         a->switch_interval_us = (uint64_t)v;
         return 0;
@@ -337,8 +337,8 @@ void cli_args_usage(FILE *f)
             "How it is measured:\n"
             "  -r, --repeat R           timed runs per row, 1 to %d (default 5)\n"
             "      --warmup W           untimed runs before them, 0 to %d (default 1)\n"
-            "      --switch-interval US GIL switch interval in microseconds (default %u,\n"
-            "                           as sys.getswitchinterval() = 0.005)\n"
+            "      --switch-interval US GIL switch interval in microseconds, 1 to %u\n"
+            "                           (default %u, as sys.getswitchinterval() = 0.005)\n"
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
@@ -362,5 +362,5 @@ void cli_args_usage(FILE *f)
             "Exit status: 0 done, 1 a run failed, 2 bad usage (nothing ran), 130 interrupted\n"
             "(the files keep every finished row).\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
-            GIL_DEFAULT_INTERVAL_US);
+            RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
 }

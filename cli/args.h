@@ -15,7 +15,6 @@
 #define CLI_MAX_WORKER_COUNTS 64   /* items in -j */
 #define CLI_MAX_REPEATS 1000
 #define CLI_MAX_WARMUP 1000
-#define CLI_MAX_SWITCH_US 60000000 /* one minute */
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 

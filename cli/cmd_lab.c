@@ -9,16 +9,20 @@
  * blocks in 16 KiB pools inside 1 MiB arenas; freeing every other one leaves
  * pools "used" with holes on their free lists; new ints reuse those holes
  * first (LIFO); freeing everything empties the pools and gives arenas back
- * to the operating system.
+ * to the operating system. Its geometry options take byte sizes with binary
+ * suffixes (256k = 262144) and are checked against pymalloc's rules here, so
+ * that a bad size names its option and the rule it breaks.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/parse.h"
 #include "lab/code.h"
 #include "lab/interp.h"
+#include "report/report.h"
 #include "workloads/workload.h"
 
 static int dis_one(const workload_t *wl)
@@ -105,7 +109,7 @@ static int heap_story(const pym_config_t *geometry, int64_t count)
     char err[160];
     if (interp_init(&interp, &cfg, err, sizeof(err)) < 0) {
         cli_error("%s", err);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_FAILED;
     }
     tstate_t *ts = tstate_new(&interp);
     if (ts == NULL) {
@@ -151,13 +155,74 @@ static const char heap_help[] =
     "\n"
     "Tell an allocation story with the pymalloc model and print, after each\n"
     "step, the arena/pool map and the size-class table:\n"
-    "  1. build a list of OBJECTS ints (default 50000)\n"
+    "  1. build a list of OBJECTS ints (default 50000, 2 to 10M)\n"
     "  2. free every other int: pools keep holes on their free lists\n"
     "  3. append OBJECTS/2 new ints: freed blocks are reused first\n"
     "  4. free everything: empty arenas go back to the OS\n"
-    "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools; the seed\n"
-    "notes' older figures are --arena-size 256k --pool-size 4k.\n"
+    "\n"
+    "Geometry defaults to CPython 3.10+: 1 MiB arenas, 16 KiB pools. Sizes are\n"
+    "bytes with binary suffixes (4k = 4KiB = 4096, 1M = 1MiB), powers of two:\n"
+    "pools of at least 4 KiB, arenas of at most 64 MiB and at least one pool\n"
+    "(and a multiple of the page size). The seed notes' older geometry:\n"
+    "  gil-lab heap --arena-size 256k --pool-size 4k\n"
     "An option given twice takes its last value; every value is checked.\n";
+
+static bool is_pow2(int64_t v)
+{
+    return v > 0 && (v & (v - 1)) == 0;
+}
+
+/* One --arena-size or --pool-size value: a power of two within pymalloc's
+ * bounds. Returns 0, or -1 after cli_error. */
+static int parse_geometry(const char *arg, const char *option, int64_t min, int64_t max,
+                          size_t *out)
+{
+    char why[256], bound[32], given[32];
+    int64_t v;
+
+    if (cli_parse_bytes(arg, &v, why, sizeof why) < 0) {
+        cli_error("%s: %s", option, why);
+        return -1;
+    }
+    rep_fmt_bytes((double)v, given, sizeof given);
+    if (!is_pow2(v)) {
+        cli_error("%s: %s (%s) is not a power of two (e.g. 4k, 16k, 256k, 1M)", option, arg,
+                  given);
+        return -1;
+    }
+    if (v < min || v > max) {
+        rep_fmt_bytes((double)(v < min ? min : max), bound, sizeof bound);
+        cli_error("%s: %s is %s the %s of %s", option, given, v < min ? "below" : "above",
+                  v < min ? "minimum" : "maximum", bound);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* The rules between the two sizes. Returns 0, or -1 after cli_error. */
+static int check_geometry(pym_config_t *g)
+{
+    size_t arena = g->arena_size ? g->arena_size : PYM_DEFAULT_ARENA_SIZE;
+    size_t pool = g->pool_size ? g->pool_size : PYM_DEFAULT_POOL_SIZE;
+    long page = sysconf(_SC_PAGESIZE);
+    char a[32], p[32];
+
+    rep_fmt_bytes((double)arena, a, sizeof a);
+    rep_fmt_bytes((double)pool, p, sizeof p);
+    if (arena < pool) {
+        cli_error("--arena-size: an arena of %s cannot hold a pool of %s (--pool-size): "
+                  "the arena size must be a multiple of the pool size",
+                  a, p);
+        return -1;
+    }
+    if (page > 0 && arena % (size_t)page != 0) {
+        rep_fmt_bytes((double)page, p, sizeof p);
+        cli_error("--arena-size: %s is not a multiple of the page size (%s)", a, p);
+        return -1;
+    }
+    return 0;
+}
 
 int cmd_heap(int argc, char **argv)
 {
@@ -169,7 +234,7 @@ int cmd_heap(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     pym_config_t geometry = {0, 0};
-    int64_t count = 50000, v;
+    int64_t count = 50000;
     int opt;
 
     optind = 0;
@@ -180,14 +245,14 @@ int cmd_heap(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             break;
         case 'A':
-        case 'S':
-            if (cli_parse_count(optarg, opt == 'A' ? "--arena-size" : "--pool-size", 4096,
-                                64 << 20, &v) < 0)
+            if (parse_geometry(optarg, "--arena-size", (int64_t)PYM_MIN_POOL_SIZE,
+                               (int64_t)PYM_MAX_ARENA_SIZE, &geometry.arena_size) < 0)
                 return CLI_EXIT_USAGE;
-            if (opt == 'A')
-                geometry.arena_size = (size_t)v;
-            else
-                geometry.pool_size = (size_t)v;
+            break;
+        case 'S':
+            if (parse_geometry(optarg, "--pool-size", (int64_t)PYM_MIN_POOL_SIZE,
+                               (int64_t)PYM_MAX_ARENA_SIZE, &geometry.pool_size) < 0)
+                return CLI_EXIT_USAGE;
             break;
         case 'h':
             fputs(heap_help, stdout);
@@ -200,5 +265,7 @@ int cmd_heap(int argc, char **argv)
         cli_error("unexpected argument '%s' (see gil-lab heap --help)", argv[optind]);
         return CLI_EXIT_USAGE;
     }
+    if (check_geometry(&geometry) < 0)
+        return CLI_EXIT_USAGE;
     return heap_story(&geometry, count);
 }

@@ -11,6 +11,7 @@
  *   [+-] digits ['.' digits] [(e|E) [+-] digits] [k|M|G|T]
  *   digits = [0-9] ('_'? [0-9])*          (underscores only between digits)
  */
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -140,6 +141,50 @@ not_a_number:
 not_integer:
     snprintf(err, errlen, "'%s' is not an integer", s);
     return -1;
+too_large:
+    snprintf(err, errlen, "'%s' is too large", s);
+    return -1;
+}
+
+int cli_parse_bytes(const char *s, int64_t *out, char *err, size_t errlen)
+{
+    static const struct { const char *suffix; int shift; } suffixes[] = {
+        {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"k", 10}, {"K", 10}, {"M", 20}, {"G", 30},
+    };
+    size_t len = strlen(s), digits = len;
+    char number[32];
+    int shift = 0;
+    int64_t v;
+
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+        size_t n = strlen(suffixes[k].suffix);
+        if (len > n && strcmp(s + len - n, suffixes[k].suffix) == 0) {
+            digits = len - n;
+            shift = suffixes[k].shift;
+            break;
+        }
+    }
+    /* Only digits before the suffix: "1.5k" or "2e3k" would need rounding
+     * or mix decimal and binary units. */
+    if (!*s || strspn(s, "0123456789_") != digits) {
+        snprintf(err, errlen, "'%s' is not a byte size (digits and an optional binary suffix: "
+                              "4096, 4k = 4KiB = 4096, 1M = 1MiB)", s);
+        return -1;
+    }
+    if (s[0] == '_' || s[digits - 1] == '_' || memmem(s, digits, "__", 2)) {
+        snprintf(err, errlen, "'%s' is not a byte size (misplaced '_')", s);
+        return -1;
+    }
+    /* What is left is digits and single underscores: only their value can
+     * be wrong. */
+    if (digits >= sizeof number)
+        goto too_large;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    if (cli_parse_int(number, &v, err, errlen) < 0 || v > INT64_MAX >> shift)
+        goto too_large;
+    *out = v << shift;
+    return 0;
 too_large:
     snprintf(err, errlen, "'%s' is too large", s);
     return -1;

@@ -6,7 +6,8 @@
  *     option as it was typed and says what is wrong with it, and echoes the
  *     user's input escaped (no raw newline or escape sequence);
  *   - an option given twice: the last value counts, every value is checked;
- *   - --version, --help, list, topo: exit 0;
+ *   - --version, --help, list, topo, dis, heap: exit 0, and dis shows the
+ *     code that runs, heap takes binary byte sizes;
  *   - a small run: exit 0, stdout holds only the chosen format (a CSV header
  *     and one row, or one JSON document), and the folder holds
  *     results.csv and results.json that parse.
@@ -317,7 +318,8 @@ Test(cli, option_given_twice_checks_every_value)
     BAD_RUN("--switch-interval", "0", "--switch-interval", "5000");
     BAD_RUN("-w", "shared", "-P", "length=0", "-P", "length=7");
     BAD_RUN("-o", "", "-o", path_in_tmp("out"));
-    USAGE_SAYS(RUN("heap", "-n", "x", "-n", "2000"), "-n/--objects", "not a number");
+    USAGE_SAYS(RUN("heap", "--pool-size", "3000", "--pool-size", "4k"), "--pool-size",
+               "not a power of two");
 }
 
 Test(cli, option_given_twice_takes_the_last_value)
@@ -332,6 +334,21 @@ Test(cli, option_given_twice_takes_the_last_value)
     cr_expect_not_null(strstr(r.out, ",length=5\n"), "stdout: %s", r.out);
     cr_expect(exists(path_in_tmp("out/results.csv")));
     cr_expect(!exists(path_in_tmp("first")), "the first -o was used");
+    result_free(&r);
+}
+
+/* The CLI and the runner share one limit (RUN_MAX_SWITCH_US): the CLI
+ * refuses what the runner would, naming the option. */
+Test(cli, switch_interval_limit_is_the_runners)
+{
+    const char *out = path_in_tmp("out");
+    result_t r;
+
+    USAGE_SAYS(RUN("run", "--switch-interval", "10000001", "-o", out),
+               "gil-lab: --switch-interval: '10000001' is out of range (1 to 10000000)");
+    r = RUN("run", "--switch-interval", "10000000", "-m", "single", "-n", "1k", "-r", "1",
+            "--warmup", "0", "--no-plot", "-o", out);
+    cr_expect_eq(r.status, 0, "stderr: %s", r.err);
     result_free(&r);
 }
 
@@ -437,6 +454,29 @@ Test(cli, topo)
     cr_expect_eq(r.status, 0, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.out, "--pin cores"));
     result_free(&r);
+}
+
+/* Byte sizes take binary suffixes; a bad geometry names its option and the
+ * rule it breaks. */
+Test(cli, heap_geometry)
+{
+    result_t r = RUN("heap", "-n", "2000", "--arena-size", "256k", "--pool-size", "4k");
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "256 KiB"), "stdout: %s", r.out);
+    result_free(&r);
+    r = RUN("heap", "-n", "2000", "--arena-size", "1MiB", "--pool-size", "16KiB");
+    cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+
+    USAGE_SAYS(RUN("heap", "--arena-size", "300000"), "--arena-size", "not a power of two");
+    USAGE_SAYS(RUN("heap", "--arena-size", "256000"), "--arena-size", "not a power of two");
+    USAGE_SAYS(RUN("heap", "--pool-size", "1k"), "--pool-size", "below the minimum of 4 KiB");
+    USAGE_SAYS(RUN("heap", "--arena-size", "128M"), "--arena-size", "above the maximum of 64 MiB");
+    USAGE_SAYS(RUN("heap", "--arena-size", "8k"), "--arena-size", "multiple of the pool size");
+    USAGE_SAYS(RUN("heap", "--pool-size", "4.5k"), "--pool-size", "not a byte size");
+    USAGE_SAYS(RUN("heap", "-n", "1"), "-n/--objects", "out of range");
+    USAGE_SAYS(RUN("heap", "stray"), "unexpected argument 'stray'");
 }
 
 /* ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /* tests/test_stats.c: the pure parts of the report and the command line:
  * statistics, outliers, speedup, the short-row warning, the value table,
- * size and list parsing, JSON and terminal escaping and the CSV
+ * size, byte-size and list parsing, JSON and terminal escaping and the CSV
  * header. No run, no file, no process: rows are built by hand.
  */
 #include <criterion/criterion.h>
@@ -456,27 +456,69 @@ Test(escape, truncates_between_escapes)
 }
 
 /* ------------------------------------------------------------------------
- * Size parsing
+ * Byte sizes
  */
 
-static int64_t parse_ok(const char *s)
+typedef int (*parse_fn)(const char *s, int64_t *out, char *err, size_t errlen);
+
+static int64_t accepted(parse_fn parse, const char *s)
 {
-    char err[128] = "";
+    char err[256] = "";
     int64_t v = -12345;
 
-    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), 0, "'%s' rejected: %s", s, err);
+    cr_assert_eq(parse(s, &v, err, sizeof err), 0, "'%s' rejected: %s", s, err);
     return v;
 }
 
-static void parse_bad(const char *s, const char *why)
+static void rejected(parse_fn parse, const char *s, const char *why)
 {
-    char err[128] = "";
+    char err[256] = "";
     int64_t v = 7;
 
-    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), -1, "'%s' accepted", s);
+    cr_assert_eq(parse(s, &v, err, sizeof err), -1, "'%s' accepted", s);
     cr_assert_eq(v, 7, "output written on error");
     cr_assert_not_null(strstr(err, why), "'%s': got '%s', expected '%s'", s, err, why);
 }
+
+static int64_t bytes_ok(const char *s) { return accepted(cli_parse_bytes, s); }
+static void bytes_bad(const char *s, const char *why) { rejected(cli_parse_bytes, s, why); }
+static int64_t parse_ok(const char *s) { return accepted(cli_parse_int, s); }
+static void parse_bad(const char *s, const char *why) { rejected(cli_parse_int, s, why); }
+
+Test(bytes, binary_suffixes)
+{
+    cr_assert_eq(bytes_ok("4096"), 4096);
+    cr_assert_eq(bytes_ok("4k"), 4096);
+    cr_assert_eq(bytes_ok("4K"), 4096);
+    cr_assert_eq(bytes_ok("4KiB"), 4096);
+    cr_assert_eq(bytes_ok("256k"), 262144);
+    cr_assert_eq(bytes_ok("1M"), 1048576);
+    cr_assert_eq(bytes_ok("1MiB"), 1048576);
+    cr_assert_eq(bytes_ok("2G"), INT64_C(2147483648));
+    cr_assert_eq(bytes_ok("1_024"), 1024);
+    cr_assert_eq(bytes_ok("0"), 0);
+}
+
+Test(bytes, rejected_forms)
+{
+    bytes_bad("", "not a byte size");
+    bytes_bad("k", "not a byte size");
+    bytes_bad("4.5k", "not a byte size");
+    bytes_bad("2e3k", "not a byte size");
+    bytes_bad("-4k", "not a byte size");
+    bytes_bad("4kb", "not a byte size");
+    bytes_bad("4 k", "not a byte size");
+    bytes_bad("_4k", "misplaced '_'");
+    bytes_bad("4__0k", "misplaced '_'");
+    bytes_bad("40_k", "misplaced '_'");
+    bytes_bad("9999999999999999999999999", "too large");
+    bytes_bad("99999999999G", "too large");
+    bytes_bad("99999999999999999999999999999999", "too large");
+}
+
+/* ------------------------------------------------------------------------
+ * Size parsing
+ */
 
 Test(parse, accepted_forms)
 {
