@@ -281,6 +281,7 @@ Test(cli, option_errors_name_the_option_as_typed)
     USAGE_SAYS(RUN("run", "-o", out, "-r"), "-r needs a value");
     USAGE_SAYS(RUN("heap", "-q5"), "unknown option '-q'", "see gil-lab heap --help");
     USAGE_SAYS(RUN("heap", "--objects"), "--objects needs a value");
+    USAGE_SAYS(RUN("dis", "--param"), "--param needs a value");
     USAGE_SAYS(RUN("list", "--help=2"), "--help takes no value", "see gil-lab list --help");
     USAGE_SAYS(RUN("--version=1"), "--version takes no value", "see gil-lab --help");
     USAGE_SAYS(RUN("--"), "unknown option '--'");
@@ -298,6 +299,7 @@ Test(cli, echoed_input_is_escaped)
     assert_usage_error(r, "-g with a newline and an escape sequence");
     USAGE_SAYS(RUN("run", "-o", out, "--bogus\x07"), "unknown option '--bogus\\x07'");
     USAGE_SAYS(RUN("frob\rnicate"), "unknown command 'frob\\rnicate'");
+    USAGE_SAYS(RUN("dis", "no\nsuch"), "unknown workload 'no\\nsuch'");
 }
 
 /* One rule for every option given twice: the last value counts, and every
@@ -454,6 +456,34 @@ Test(cli, topo)
     cr_expect_eq(r.status, 0, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.out, "--pin cores"));
     result_free(&r);
+}
+
+/* dis runs -P as run does and shows the code that runs: the parameter's
+ * value in the source, where the bytecode loads it as a constant. */
+Test(cli, dis_shows_the_code_with_its_parameters)
+{
+    result_t r = RUN("dis", "shared", "-P", "length=7");
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "x = L[n % 7]"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "LOAD_CONST              1 (7)"), "stdout: %s", r.out);
+    cr_expect_null(strstr(r.out, "length"), "a name the code does not load: %s", r.out);
+    result_free(&r);
+
+    r = RUN("dis", "alloc", "--param", "k=10");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "range(10)"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "n -= 10"), "stdout: %s", r.out);
+    result_free(&r);
+
+    r = RUN("dis");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "x = L[n % 64]"), "defaults: %s", r.out);
+    result_free(&r);
+
+    USAGE_SAYS(RUN("dis", "-P", "length=7"), "unknown parameter 'length'", "countdown");
+    USAGE_SAYS(RUN("dis", "shared", "-P", "length=0"), "-P length", "out of range");
+    USAGE_SAYS(RUN("dis", "shared", "-P", "nosuch=1"), "unknown parameter 'nosuch'");
 }
 
 /* Byte sizes take binary suffixes; a bad geometry names its option and the
