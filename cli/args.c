@@ -348,19 +348,22 @@ void cli_args_usage(FILE *f)
             "                           at the end, so an interrupted sweep keeps none\n"
             "\n"
             "Output:\n"
-            "  -o, --output DIR         results folder, created if needed, files replaced\n"
+            "  -o, --output DIR         results folder, created if needed; locked while a\n"
+            "                           run writes it, so a second run into it stops at once\n"
             "                           (default: a new ./results/<date>-<time>-<workload>)\n"
             "      --format F           table, csv or json: what goes to stdout (default\n"
             "                           table); the files are written in every format, and\n"
             "                           notes and progress go to stderr\n"
-            "      --no-plot            do not run gnuplot\n"
+            "      --no-plot            do not run gnuplot (an earlier run's chart in the\n"
+            "                           folder is removed all the same)\n"
             "  -h, --help               this help\n"
             "\n"
             "An option given twice takes its last value, and every value given is checked:\n"
             "  gil-lab run -n 50M -r 5 -n 2000 -r 1     runs -n 2000 -r 1\n"
             "\n"
-            "Exit status: 0 done, 1 a run failed, 2 bad usage (nothing ran), 130 interrupted\n"
-            "(the files keep every finished row).\n",
+            "Exit status: 0 done; 1 a run failed, or a file or the chart could not be\n"
+            "written; 2 bad usage or a folder in use (nothing ran); 130 interrupted.\n"
+            "After 1 and 130 the files keep every finished row.\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
             RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
 }

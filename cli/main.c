@@ -4,12 +4,18 @@
  * and a bare `gil-lab` reproduce the talk's first slide. Otherwise argv[1]
  * names a command from the table below.
  *
+ * SIGXFSZ is ignored from the first instruction on, for every command: a
+ * file-size limit (ulimit -f) then makes writes fail with EFBIG, handled
+ * like a full disk (no broken file, a clear message), instead of killing
+ * the lab silently in the middle of writing.
+ *
  * Every error goes through cli_error, which escapes what it prints: a
  * message that echoes the user's input (an unknown guard name holding a
  * newline or an escape sequence) stays one line and cannot drive the
  * terminal.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,6 +155,7 @@ int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
 
+    signal(SIGXFSZ, SIG_IGN);
     if (!name)
         return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
     if (strcmp(name, "help") == 0) {

@@ -351,7 +351,7 @@ static char *one_row_document(const rep_context_t *ctx, void (*print)(FILE *f, c
 {
     static fake_rows_t f;
     const double wall[] = {1.0};
-    rep_doc_t doc = {ctx, f.rows, 1};
+    rep_doc_t doc = {ctx, f.rows, 1, false};
 
     memset(&f, 0, sizeof f);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
