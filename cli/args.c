@@ -361,9 +361,9 @@ void cli_args_usage(FILE *f)
             "An option given twice takes its last value, and every value given is checked:\n"
             "  gil-lab run -n 50M -r 5 -n 2000 -r 1     runs -n 2000 -r 1\n"
             "\n"
-            "Exit status: 0 done; 1 a run failed, or a file or the chart could not be\n"
-            "written; 2 bad usage or a folder in use (nothing ran); 130 interrupted.\n"
-            "After 1 and 130 the files keep every finished row.\n",
+            "Exit status: 0 done; 1 a run failed, a file or the chart could not be written,\n"
+            "or stdout was closed; 2 bad usage or a folder in use (nothing ran); 130\n"
+            "interrupted. After 1 and 130 the files keep every finished row.\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
             RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
 }

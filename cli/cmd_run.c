@@ -23,6 +23,14 @@
  * --no-plot too), so a chart never sits beside results it was not drawn
  * from; a folder this run created and saved nothing into is removed again.
  *
+ * stdout's reader may leave (`| head -1`, `| true`). SIGPIPE is ignored
+ * (main.c), so writes fail with EPIPE instead of killing the lab halfway
+ * through a file. Before each row, and each step of an interleaved sweep,
+ * the run checks stdout (a failed write, or a pipe whose reader has gone,
+ * which poll(2) reports as POLLERR) and stops with the finished rows
+ * written and one line saying why (exit 1), rather than running the rest
+ * of the sweep for nobody.
+ *
  * Row order: for each guard, each allocator, the modes with `single` moved
  * first, each worker count. Running the baseline first lets every block
  * print its speedup as soon as it finishes.
@@ -41,6 +49,7 @@
 #define _GNU_SOURCE /* program_invocation_name */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +216,7 @@ static int fill_csv(FILE *f, const rep_doc_t *doc)
     return rep_csv_write(f, doc);
 }
 
-/* A sweep in progress: its rows and what is saved. */
+/* A sweep in progress: its rows, what is saved, and why it stopped early. */
 typedef struct sweep {
     const cli_run_args_t *args;
     const run_spec_t *specs;
@@ -218,7 +227,38 @@ typedef struct sweep {
     rep_outdir_t dir;
     progress_t progress;
     int saved;                  /* rows in results.csv and results.json */
+    char stop[160];             /* why stdout cannot take more; "" while it can */
 } sweep_t;
+
+/* Whether stdout can take more output: false after a failed write, or when
+ * it is a pipe whose reader has gone; the reason goes to sw->stop, once. */
+static bool stdout_usable(sweep_t *sw)
+{
+    struct pollfd out = {STDOUT_FILENO, POLLOUT, 0};
+    bool failed;
+    int error;
+
+    if (sw->stop[0])
+        return false;
+    errno = 0;
+    failed = fflush(stdout) != 0 || ferror(stdout);
+    error = errno;   /* 0 when the failure was an earlier write's */
+    if (poll(&out, 1, 0) == 1 && (out.revents & POLLERR))
+        error = EPIPE;
+    if (error == EPIPE)
+        snprintf(sw->stop, sizeof sw->stop, "stdout was closed by its reader");
+    else if (failed)
+        snprintf(sw->stop, sizeof sw->stop, "cannot write to stdout%s%s", error ? ": " : "",
+                 error ? strerror(error) : "");
+    return sw->stop[0] == '\0';
+}
+
+/* Whether the sweep must stop before its next row or step: Ctrl-C, or a
+ * stdout that can take no more. */
+static bool must_stop(sweep_t *sw)
+{
+    return interrupted || !stdout_usable(sw);
+}
 
 /* "results.csv and results.json hold the first 2 of 5 rows" or "no row
  * was saved", for messages about a sweep that ended early. */
@@ -257,7 +297,7 @@ static int run_interleaved(sweep_t *sw, char *err, size_t errlen)
         pending = 0;
         for (int i = 0; i < n; i++) {
             int done, total, r;
-            if (interrupted)
+            if (must_stop(sw))
                 goto out;
             run_session_progress(sessions[i], &done, &total);
             if (done == total)
@@ -335,7 +375,7 @@ static int run_sequential(sweep_t *sw)
 {
     char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160];
 
-    for (int i = 0; i < sw->nspecs && !interrupted; i++) {
+    for (int i = 0; i < sw->nspecs && !must_stop(sw); i++) {
         const run_spec_t *spec = &sw->specs[i];
         sw->progress.row = i;
         on_progress(spec, 0, spec->warmup + spec->repeats, &sw->progress);
@@ -373,14 +413,17 @@ static int finish(sweep_t *sw)
             status = CLI_EXIT_FAILED;
         }
     }
-    if (a->format == CLI_FORMAT_TABLE)
-        rep_table_summary(stdout, sw->rows, sw->saved);
-    else if (a->format == CLI_FORMAT_CSV)
-        rep_csv_write(stdout, &sw->doc);
-    else
-        rep_json_write(stdout, &sw->doc);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write to stdout: %s", strerror(errno));
+    if (stdout_usable(sw)) {
+        if (a->format == CLI_FORMAT_TABLE)
+            rep_table_summary(stdout, sw->rows, sw->saved);
+        else if (a->format == CLI_FORMAT_CSV)
+            rep_csv_write(stdout, &sw->doc);
+        else
+            rep_json_write(stdout, &sw->doc);
+    }
+    if (!stdout_usable(sw)) {
+        cli_error("%s; stopped after %d of %d rows, results in %s/", sw->stop, sw->saved,
+                  sw->nspecs, sw->dir.path);
         return CLI_EXIT_FAILED;
     }
     if (interrupted) {
@@ -446,8 +489,11 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     if (sw.saved == 0) {
-        cli_error("interrupted before any row finished");
-        status = CLI_EXIT_INTERRUPTED;
+        if (sw.stop[0])
+            cli_error("%s; stopped before any row finished, nothing was saved", sw.stop);
+        else
+            cli_error("interrupted before any row finished");
+        status = sw.stop[0] ? CLI_EXIT_FAILED : CLI_EXIT_INTERRUPTED;
         goto out;
     }
     status = finish(&sw);

@@ -4,16 +4,26 @@
  * and a bare `gil-lab` reproduce the talk's first slide. Otherwise argv[1]
  * names a command from the table below.
  *
- * SIGXFSZ is ignored from the first instruction on, for every command: a
- * file-size limit (ulimit -f) then makes writes fail with EFBIG, handled
- * like a full disk (no broken file, a clear message), instead of killing
- * the lab silently in the middle of writing.
+ * Two signals are ignored from the first instruction on, for every command,
+ * because both would kill the lab silently in the middle of writing:
+ *
+ *   SIGPIPE  a reader that has gone (`gil-lab run | head -1`) makes writes
+ *            to stdout fail with EPIPE instead; `run` then stops at the next
+ *            row with its files written and says why (cmd_run.c)
+ *   SIGXFSZ  a file-size limit (ulimit -f) makes writes fail with EFBIG,
+ *            handled like a full disk: no broken file, a clear message
+ *
+ * Descriptors 0, 1 and 2 are made to exist first (on /dev/null when the
+ * caller closed them, `gil-lab run >&-`): otherwise the first file the lab
+ * opens would become "stdout", and the table would be written into it.
  *
  * Every error goes through cli_error, which escapes what it prints: a
  * message that echoes the user's input (an unknown guard name holding a
  * newline or an escape sequence) stays one line and cannot drive the
  * terminal.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -151,10 +161,21 @@ static int unknown_command(const char *name)
     return CLI_EXIT_USAGE;
 }
 
+/* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
+ * /dev/null there is nothing better to do). */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd)
+            return;
+}
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
 
+    std_fds_open();
+    signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     if (!name)
         return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);

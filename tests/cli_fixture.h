@@ -15,6 +15,7 @@
  *                   child starts (`gil-lab run | true`)
  *                 CLI_OUT_CLOSE_AT: read until `close_at` appears on stdout,
  *                   then close it (`gil-lab run | head -5`)
+ *                 CLI_OUT_CLOSED: no descriptor 1 at all (`gil-lab run >&-`)
  *   cwd           working directory of the child (NULL: ours)
  *   path          $PATH of the child (NULL: ours)
  *
@@ -44,7 +45,12 @@
 #define CLI_TIME_LIMIT_S 120
 #define CLI_MAX_ARGS 64
 
-typedef enum cli_out_mode { CLI_OUT_PIPE, CLI_OUT_NO_READER, CLI_OUT_CLOSE_AT } cli_out_mode_t;
+typedef enum cli_out_mode {
+    CLI_OUT_PIPE,
+    CLI_OUT_NO_READER,
+    CLI_OUT_CLOSE_AT,
+    CLI_OUT_CLOSED,
+} cli_out_mode_t;
 
 typedef struct cli_opts {
     long fsize_limit;          /* bytes; 0: no limit */
@@ -106,6 +112,8 @@ static inline void child_exec(const cli_opts_t *o, char **argv, char **envp, int
 
     if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(125);
+    if (o->stdout_mode == CLI_OUT_CLOSED)
+        close(1);
     if (o->fsize_limit > 0) {
         struct rlimit rl = {(rlim_t)o->fsize_limit, (rlim_t)o->fsize_limit};
         if (setrlimit(RLIMIT_FSIZE, &rl) < 0)

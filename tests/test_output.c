@@ -12,6 +12,10 @@
  *     never renamed into place. Where the test may mount (root, its own
  *     mount namespace) a real 64 KiB tmpfs repeats the chart case with
  *     ENOSPC;
+ *   - a stdout reader that leaves before the first row (`| true`) or after
+ *     the first block (`| head`): a message, exit 1, and either no folder
+ *     or one whose files hold exactly the rows it says; no stdout at all
+ *     (`>&-`) is not mistaken for a file of the folder;
  *   - the chart: an earlier run's chart goes when a new run writes the
  *     folder (--no-plot too); no gnuplot is a note and exit 0; the script
  *     is inside the binary (a copy elsewhere draws the same chart); the
@@ -274,6 +278,69 @@ Test(output, full_tmpfs)
     cr_expect_eq(csv_rows(out), 1);
     assert_no_temporaries(out);
     umount2(disk, MNT_DETACH);
+}
+
+/* ------------------------------------------------------------------------
+ * A stdout reader that leaves
+ */
+
+/* `gil-lab run | true`: nothing runs, nothing stays, and it says so. */
+Test(output, stdout_without_reader_leaves_no_folder)
+{
+    static const char *const formats[] = {"table", "csv"};
+    const char *cwd = path_in_tmp("cwd");
+    cli_opts_t no_reader = {.stdout_mode = CLI_OUT_NO_READER, .cwd = cwd};
+
+    make_dir(cwd);
+    for (size_t k = 0; k < 2; k++) {
+        result_t r = RUN_WITH(&no_reader, "run", "-m", "single", "-n", "1k", "-r", "1",
+                              "--warmup", "0", "--format", formats[k]);
+        cr_expect_eq(r.status, 1, "%s: stderr: %s", formats[k], r.err);
+        cr_expect_str_eq(r.err, "gil-lab: stdout was closed by its reader; stopped before any "
+                                "row finished, nothing was saved\n");
+        result_free(&r);
+        cr_expect(!exists(path_in_tmp("cwd/results")), "%s: a results folder was left",
+                  formats[k]);
+    }
+}
+
+/* `gil-lab run | head`: the reader leaves after the first block; the run
+ * stops at the next row, its files holding the rows it reports. */
+Test(output, stdout_reader_leaving_stops_the_sweep)
+{
+    cli_opts_t head = {.stdout_mode = CLI_OUT_CLOSE_AT, .close_at = "  Time ("};
+    const char *out = path_in_tmp("out");
+    const char *said;
+    int kept = -1, total = -1;
+    result_t r = RUN_WITH(&head, "run", "-m", "single,threads", "-j", "1,2,3,4,5,6,7,8", "-n",
+                          "2M", "-r", "2", "--warmup", "0", "--no-plot", "-o", out);
+
+    cr_expect_eq(r.status, 1, "stderr: %s", r.err);
+    said = strstr(r.err, "gil-lab: stdout was closed by its reader; stopped after ");
+    cr_assert_not_null(said, "stderr: %s", r.err);
+    cr_assert_eq(sscanf(said, "gil-lab: stdout was closed by its reader; stopped after %d of %d",
+                        &kept, &total), 2);
+    cr_expect_eq(total, 9);
+    cr_expect(kept >= 1 && kept < total, "kept %d of %d rows", kept, total);
+    cr_expect_eq(csv_rows(out), kept);
+    cr_expect_eq(json_rows(out), kept);
+    result_free(&r);
+}
+
+/* `gil-lab run >&-`: descriptor 1 does not exist, so the first file the
+ * lab opened used to become its stdout. It must not receive the table. */
+Test(output, closed_stdout_is_not_a_results_file)
+{
+    cli_opts_t closed = {.stdout_mode = CLI_OUT_CLOSED};
+    const char *out = path_in_tmp("out");
+    result_t r = RUN_WITH(&closed, "run", "-m", "single", "-n", "1k", "-r", "1", "--warmup", "0",
+                          "--no-plot", "-o", out);
+
+    cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    cr_expect_eq(csv_rows(out), 1);
+    cr_expect_eq(count_in(out, "results.csv", "Machine:"), 0, "the table went into the CSV");
+    cr_expect_eq(count_in(out, "results.json", "Machine:"), 0, "the table went into the JSON");
 }
 
 /* ------------------------------------------------------------------------
