@@ -6,11 +6,16 @@
  *     option as it was typed and says what is wrong with it, and echoes the
  *     user's input escaped (no raw newline or escape sequence);
  *   - an option given twice: the last value counts, every value is checked;
+ *   - every command line that README.md and the help texts show runs (for
+ *     `run`, with options appended that shrink the work);
  *   - --version, --help, list, topo, dis, heap: exit 0, and dis shows the
  *     code that runs, heap takes binary byte sizes;
  *   - a small run: exit 0, stdout holds only the chosen format (a CSV header
  *     and one row, or one JSON document), and the folder holds
  *     results.csv and results.json that parse.
+ *
+ * What a run leaves in its folder (links, locks, full disks, readers that
+ * leave, the chart) is tests/test_output.c's.
  */
 #include "cli_fixture.h"
 
@@ -507,6 +512,182 @@ Test(cli, heap_geometry)
     USAGE_SAYS(RUN("heap", "--pool-size", "4.5k"), "--pool-size", "not a byte size");
     USAGE_SAYS(RUN("heap", "-n", "1"), "-n/--objects", "out of range");
     USAGE_SAYS(RUN("heap", "stray"), "unexpected argument 'stray'");
+}
+
+/* ------------------------------------------------------------------------
+ * Every command line the documentation shows
+ */
+
+#define MAX_DOC_COMMANDS 64
+
+typedef struct doc_commands {
+    char line[MAX_DOC_COMMANDS][256];
+    char where[MAX_DOC_COMMANDS][64];
+    int n;
+} doc_commands_t;
+
+/* A synopsis, not a command: a placeholder word (DIR, NAME=V, N), an
+ * optional part ([...]), an ellipsis or a choice (none|cores). */
+static bool is_synopsis(const char *line)
+{
+    char copy[256], *save = NULL;
+
+    if (strpbrk(line, "[]<>|") || strstr(line, "...") || strstr(line, "…"))
+        return true;
+    snprintf(copy, sizeof copy, "%s", line);
+    for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        if (isupper((unsigned char)w[0]) && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=") ==
+                                                strlen(w))
+            return true;
+    return false;
+}
+
+/* Record text[0..len) when it is a gil-lab command line. */
+static void add_command(doc_commands_t *d, const char *text, size_t len, const char *where)
+{
+    char line[256];
+
+    while (len && isspace((unsigned char)*text))
+        text++, len--;
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len >= sizeof line || strncmp(text, "gil-lab", 7) != 0 || (len > 7 && text[7] != ' '))
+        return;
+    snprintf(line, sizeof line, "%.*s", (int)len, text);
+    /* Bare `gil-lab` is the default experiment; `gil-lab --help` shows its
+     * argv, which runs below as a `run` line. */
+    if (strcmp(line, "gil-lab") == 0 || is_synopsis(line))
+        return;
+    for (int k = 0; k < d->n; k++)
+        if (strcmp(d->line[k], line) == 0)
+            return;
+    cr_assert_lt(d->n, MAX_DOC_COMMANDS, "more documented commands than the test holds");
+    snprintf(d->line[d->n], sizeof d->line[0], "%s", line);
+    snprintf(d->where[d->n], sizeof d->where[0], "%s", where);
+    d->n++;
+}
+
+/* The `...` spans of prose (a span may cross a line break: newlines count
+ * as blanks). */
+static void add_spans(doc_commands_t *d, char *prose, const char *where)
+{
+    for (char *c = prose; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    for (const char *p = strchr(prose, '`'); p; p = strchr(p, '`')) {
+        const char *end = strchr(p + 1, '`');
+        if (!end)
+            return;
+        add_command(d, p + 1, (size_t)(end - p - 1), where);
+        p = end + 1;
+    }
+}
+
+/* Markdown: the lines of ```sh blocks (comments dropped), and the `...`
+ * spans of everything outside code blocks. */
+static void scan_markdown(doc_commands_t *d, const char *text, const char *where)
+{
+    char *prose = calloc(strlen(text) + 1, 1);
+    size_t used = 0;
+    bool fence = false, shell = false;
+
+    cr_assert_not_null(prose);
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (strncmp(line, "```", 3) == 0) {
+            fence = !fence;
+            shell = fence && len == 5 && strncmp(line + 3, "sh", 2) == 0;
+        } else if (shell) {
+            size_t code = strcspn(line, "#\n");
+            add_command(d, line, code, where);
+        } else if (!fence) {
+            memcpy(prose + used, line, len);
+            used += len;
+            prose[used++] = '\n';
+        }
+        line += len + (line[len] == '\n');
+    }
+    prose[used] = '\0';
+    add_spans(d, prose, where);
+    free(prose);
+}
+
+/* A help text: indented example lines (up to a description column of three
+ * blanks) and `...` spans. */
+static void scan_help(doc_commands_t *d, char *text, const char *where)
+{
+    char *save = NULL;
+
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *start = line + strspn(line, " "), *gap = strstr(start, "   ");
+        if (start > line && strncmp(start, "gil-lab", 7) == 0)
+            add_command(d, start, gap ? (size_t)(gap - start) : strlen(start), where);
+        add_spans(d, line, where);
+    }
+}
+
+/* Run one documented line; `run` lines get options appended that shrink
+ * the work (the last value of an option counts). */
+static void run_documented(const char *line, const char *where, int index)
+{
+    char copy[256], out[64], *save = NULL;
+    const char *args[CLI_MAX_ARGS + 1];
+    int n = 0;
+    bool is_run, help = false;
+    result_t r;
+
+    snprintf(copy, sizeof copy, "%s", line);
+    strtok_r(copy, " ", &save);   /* "gil-lab" */
+    for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        cr_assert_lt(n, CLI_MAX_ARGS - 12);
+        help |= strcmp(w, "--help") == 0;
+        args[n++] = w;
+    }
+    is_run = n > 0 && strcmp(args[0], "run") == 0;
+    snprintf(out, sizeof out, "doc-%d", index);
+    if (is_run && !help) {
+        static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
+                                             "--no-plot", "-o"};
+        for (size_t k = 0; k < sizeof shrink / sizeof shrink[0]; k++)
+            args[n++] = shrink[k];
+        args[n++] = path_in_tmp(out);
+    }
+    args[n] = NULL;
+    cr_log_info("%s: %s", where, line);
+    r = cli_run(NULL, args);
+    cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
+    result_free(&r);
+}
+
+Test(cli, every_documented_command_runs)
+{
+    static const char *const helps[][3] = {
+        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
+        {"dis", "--help"}, {"heap", "--help"},
+    };
+    static doc_commands_t d;
+    const char *source = getenv("GL_SOURCE_DIR");
+    char readme[512], *text;
+
+    cr_assert(source && *source, "GL_SOURCE_DIR must name the source tree (set by CTest)");
+    snprintf(readme, sizeof readme, "%s/README.md", source);
+    text = slurp(readme);
+    scan_markdown(&d, text, "README.md");
+    free(text);
+    for (size_t k = 0; k < sizeof helps / sizeof helps[0]; k++) {
+        result_t r = cli_run(NULL, helps[k]);
+        char where[64];
+        cr_assert_eq(r.status, 0);
+        snprintf(where, sizeof where, "gil-lab %s%s%s", helps[k][0], helps[k][1] ? " " : "",
+                 helps[k][1] ? helps[k][1] : "");
+        scan_help(&d, r.out, where);
+        result_free(&r);
+    }
+    /* README: the run lines, list, dis, heap, topo, --version; the helps:
+     * the default experiment, the last-value example, dis and heap. */
+    cr_assert_geq(d.n, 12, "only %d documented command lines found", d.n);
+    for (int k = 0; k < d.n; k++)
+        run_documented(d.line[k], d.where[k], k);
 }
 
 /* ------------------------------------------------------------------------
