@@ -20,6 +20,8 @@
 
 #define PYM_DEFAULT_ARENA_SIZE (1u << 20)   /* 1 MiB (ARENA_SIZE, 3.10+) */
 #define PYM_DEFAULT_POOL_SIZE (1u << 14)    /* 16 KiB (POOL_SIZE, 3.10+) */
+#define PYM_MIN_POOL_SIZE ((size_t)4096)    /* geometry limits pym_new accepts */
+#define PYM_MAX_ARENA_SIZE ((size_t)64 << 20)
 
 typedef struct pym_config {
     size_t arena_size;   /* power of two, a multiple of pool_size; 0 = default */

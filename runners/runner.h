@@ -55,6 +55,7 @@ int run_mode_find(const char *name);
 typedef enum run_pin { RUN_PIN_NONE, RUN_PIN_CORES } run_pin_t;
 
 #define RUN_MAX_WORKERS 1024
+#define RUN_MAX_SWITCH_US 10000000u   /* longest GIL switch interval, 10 s (run_spec_check) */
 
 typedef struct run_spec {
     const workload_t *workload;
