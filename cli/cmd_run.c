@@ -168,6 +168,7 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
                     s->switch_interval_us = a->switch_interval_us;
                     s->pin = a->pin;
                     s->immortal = a->immortal;
+                    s->gc = a->gc;
                     s->warmup = a->warmup;
                     s->repeats = a->repeats;
                     /* A single-only guard in a cross product with other

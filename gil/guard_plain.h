@@ -13,7 +13,7 @@
 
 #include "lab/interp.h"
 
-#define G_LAYOUT OBJ_LAYOUT_DEFAULT
+#define G_FREE_THREADED 0   /* CPython 3.12's default build */
 
 static inline void plain_incref(obj_t *o, int immortal_test)
 {

@@ -79,6 +79,7 @@ typedef struct rep_row {
     double speedup;             /* NaN when there is no single baseline */
     char name[192];             /* "countdown/threads/gil/pymalloc/j:2/n:50000000" */
     char params[128];           /* "depth=3 items=10"; "" without parameters */
+    char gc_thresholds[64];     /* the collector's thresholds: "700,10,10" */
 } rep_row_t;
 
 /* Summarize rows[0..n) into out[0..n) (speedups included). Every row needs
