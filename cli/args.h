@@ -36,6 +36,8 @@ typedef struct cli_run_args {
     run_pin_t pin;
     bool immortal;
     gc_config_t gc;                   /* --gc, --gc-thresholds */
+    bool tracemalloc;                 /* --tracemalloc */
+    bool pss;                         /* --pss */
     const char *output;               /* -o; NULL: a new folder under ./results */
     cli_format_t format;
     bool plot;

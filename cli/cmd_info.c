@@ -66,8 +66,14 @@ int cmd_list(int argc, char **argv)
                (long long)wl->default_size, (long long)wl->min_size, (long long)wl->max_size);
         for (int p = 0; p < wl->nparams; p++) {
             const wl_param_t *pr = &wl->params[p];
-            printf("  %-10s -P %s=N  %s (default %lld, range %lld..%lld)\n", "", pr->name,
-                   pr->help, (long long)pr->def, (long long)pr->min, (long long)pr->max);
+            char choices[160], def_value[64];
+            wl_param_choices(pr, choices, sizeof choices);
+            wl_param_format(pr, pr->def, def_value, sizeof def_value);
+            if (pr->choices != NULL)
+                printf("  %-10s -P %s=%s  %s (default %s)\n", "", pr->name, choices, pr->help, def_value);
+            else
+                printf("  %-10s -P %s=N  %s (default %lld, range %lld..%lld)\n", "", pr->name, pr->help,
+                       (long long)pr->def, (long long)pr->min, (long long)pr->max);
         }
     }
     puts("\nModes (-m LIST; -j sets W)");

@@ -73,7 +73,7 @@ static void source_with_values(const char *src, const workload_t *wl, const int6
             p = wl_param_find(wl, name);
         }
         if (p >= 0)
-            w = snprintf(buf + used, len - used, "%lld", (long long)params[p]);
+            w = wl_param_format(&wl->params[p], params[p], buf + used, len - used);
         else
             w = snprintf(buf + used, len - used, "%.*s", n ? (int)n : 1, src);
         if (w < 0 || (size_t)w >= len - used)

@@ -169,6 +169,8 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
                     s->pin = a->pin;
                     s->immortal = a->immortal;
                     s->gc = a->gc;
+                    s->tracemalloc = a->tracemalloc;
+                    s->pss = a->pss;
                     s->warmup = a->warmup;
                     s->repeats = a->repeats;
                     /* A single-only guard in a cross product with other

@@ -268,6 +268,12 @@ intptr_t obj_refcount(const obj_t *o, obj_layout_t layout);
 /* True if the object is immortal (PEP 683) in `layout`'s encoding. */
 bool obj_is_immortal(const obj_t *o, obj_layout_t layout);
 
+/* Give an object exactly n references, in the free-threaded layout as a
+ * merged count without owner (what _Py_ExplicitMergeRefcount leaves), which
+ * both free-threaded guards count through the shared field. For undoing
+ * obj_set_immortal with the world quiet (one thread). Cannot fail. */
+void obj_set_refcount(obj_t *o, obj_layout_t layout, intptr_t n);
+
 /* Mark an object immortal (_Py_SetImmortal). Cannot fail. */
 void obj_set_immortal(obj_t *o, obj_layout_t layout);
 

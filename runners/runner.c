@@ -179,6 +179,20 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
     s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
 }
 
+/* Add a process's memory before and after its run, weighted (forked: 1/W
+ * each, for the workers' mean). */
+static void run_add_smaps(run_sample_t *s, const smaps_t *before, const smaps_t *after, double weight)
+{
+    s->smaps_pss_before_kib += weight * before->pss_kib;
+    s->smaps_pss_after_kib += weight * after->pss_kib;
+    s->smaps_private_dirty_before_kib += weight * before->private_dirty_kib;
+    s->smaps_private_dirty_after_kib += weight * after->private_dirty_kib;
+    s->smaps_shared_clean_before_kib += weight * before->shared_clean_kib;
+    s->smaps_shared_clean_after_kib += weight * after->shared_clean_kib;
+    s->smaps_shared_dirty_before_kib += weight * before->shared_dirty_kib;
+    s->smaps_shared_dirty_after_kib += weight * after->shared_dirty_kib;
+}
+
 /* Fold the workers' results into the sample: sums, the workers' spread,
  * and the memory of every process of the run. */
 static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
@@ -207,6 +221,9 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         s->objects_allocated += (double)r->count.objects_allocated;
         s->arena_bytes_peak = fmax(s->arena_bytes_peak, (double)r->arena_bytes_peak);
         if (forked) {
+            s->traced_peak_bytes += r->traced_peak_bytes;
+            s->traced_peak_blocks += r->traced_peak_blocks;
+            run_add_smaps(s, &r->smaps_before, &r->smaps_after, 1.0 / w);
             s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
             s->rss_sum_kib += (double)r->usage.max_rss_kib;
             run_fold_gc(s, &r->gc);
@@ -236,6 +253,15 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->arena_bytes_peak = NAN;
     if (!spec->gc.disabled)
         s->gc_unreachable = NAN;
+    if (!spec->tracemalloc)
+        s->traced_peak_bytes = s->traced_peak_blocks = NAN;
+    if (!spec->pss)
+        s->pss_sum_kib = NAN;
+    if (!spec->workload->smaps)
+        s->smaps_pss_before_kib = s->smaps_pss_after_kib = s->smaps_private_dirty_before_kib =
+            s->smaps_private_dirty_after_kib = s->smaps_shared_clean_before_kib =
+                s->smaps_shared_clean_after_kib = s->smaps_shared_dirty_before_kib =
+                    s->smaps_shared_dirty_after_kib = NAN;
 }
 
 /* Build the interpreter of one repeat and its globals; take the leak
@@ -249,6 +275,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .immortal = spec->immortal,
         .switch_interval_us = spec->switch_interval_us,
         .gc = spec->gc,
+        .tracemalloc = spec->tracemalloc,
     };
     if (interp_init(ctx->interp, &cfg, ctx->err, ctx->errlen) < 0)
         return -1;
@@ -281,7 +308,12 @@ static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t
 {
     interp_t *interp = ctx->interp;
     tstate_t *ts = ctx->main_ts;
+    const workload_t *wl = ctx->spec->workload;
     interp->ops->attach(ts);
+    if (wl->teardown != NULL && wl->teardown(ts, ctx->spec->params) < 0 && rc == 0) {
+        snprintf(ctx->err, ctx->errlen, "tearing down %s: %s", wl->name, ts->error);
+        rc = -1;
+    }
     interp_clear_globals(ts);
     sample->gc_unreachable = (double)interp_finalize(ts);
     interp->ops->detach(ts);
@@ -324,6 +356,44 @@ static int run_mode(run_ctx_t *ctx, run_sample_t *sample)
     }
 }
 
+/* The mode, and around it the memory figures of a run whose workers all
+ * live in this process (single, threads): the tracer's peak, the smaps a
+ * workload asks for, the Pss (--pss), all read outside the timed region.
+ * Forked workers read their own (fork.c, processes.c). */
+static int run_measured(run_ctx_t *ctx, run_sample_t *sample)
+{
+    const run_spec_t *spec = ctx->spec;
+    interp_t *interp = ctx->interp;
+    bool forked = spec->mode == RUN_MODE_processes || spec->mode == RUN_MODE_pool;
+    if (forked)
+        return run_mode(ctx, sample);
+    smaps_t before = {0}, after = {0};
+    if (interp->tracing)
+        trace_reset_peak(&interp->tracer);
+    if (worker_smaps(spec, &before, ctx->err, ctx->errlen) < 0)
+        return -1;
+    if (run_mode(ctx, sample) < 0)
+        return -1;
+    if (worker_smaps(spec, &after, ctx->err, ctx->errlen) < 0)
+        return -1;
+    run_add_smaps(sample, &before, &after, 1.0);
+    if (interp->tracing) {
+        size_t peak, peak_blocks;
+        trace_get(&interp->tracer, NULL, &peak, NULL, &peak_blocks);
+        sample->traced_peak_bytes = (double)peak;
+        sample->traced_peak_blocks = (double)peak_blocks;
+    }
+    if (spec->pss) {
+        smaps_t self;
+        if (smaps_read(0, &self) < 0) {
+            snprintf(ctx->err, ctx->errlen, "--pss: cannot read /proc/self/smaps_rollup: %s", strerror(errno));
+            return -1;
+        }
+        sample->pss_sum_kib = self.pss_kib;
+    }
+    return 0;
+}
+
 /* The whole of one repeat. Returns 0 with *sample filled, or -1 with err. */
 static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, run_sample_t *sample,
                       char *err, size_t errlen)
@@ -347,7 +417,7 @@ static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, ru
     gc_mark_t gc_before;
     gc_summary_t gc_run;
     gc_mark(&ctx.interp->gc, &gc_before);
-    rc = run_mode(&ctx, sample);
+    rc = run_measured(&ctx, sample);
     sample->gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
     gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
     run_fold_gc(sample, &gc_run);

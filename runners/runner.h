@@ -69,7 +69,9 @@ typedef struct run_spec {
     uint64_t switch_interval_us;
     run_pin_t pin;
     bool immortal;                   /* PEP 683 immortal small ints/singletons */
-    gc_config_t gc;                  /* the cycle collector (zeros: on, 700/10/10) */
+    gc_config_t gc;                  /* the cycle collector (zeros: on, the build's thresholds) */
+    bool tracemalloc;                /* trace requested bytes (lab/tracemalloc.h) */
+    bool pss;                        /* read every process's Pss at the end of the run */
     int warmup;
     int repeats;
 } run_spec_t;
@@ -115,7 +117,20 @@ typedef struct run_spec {
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \
-    X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */
+    X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */      \
+    X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
+                                  peak (forked: the processes' peaks added) */  \
+    X(traced_peak_blocks, NUM)                                                 \
+    X(pss_sum_kib, NUM)        /* --pss: Pss added over the run's processes */ \
+    X(smaps_pss_before_kib, NUM)   /* cow: each worker before and after its    \
+                                      run (forked: the workers' mean) */        \
+    X(smaps_pss_after_kib, NUM)                                                \
+    X(smaps_private_dirty_before_kib, NUM)                                     \
+    X(smaps_private_dirty_after_kib, NUM)                                      \
+    X(smaps_shared_clean_before_kib, NUM)                                      \
+    X(smaps_shared_clean_after_kib, NUM)                                       \
+    X(smaps_shared_dirty_before_kib, NUM)                                      \
+    X(smaps_shared_dirty_after_kib, NUM)
 
 typedef struct run_sample {
 #define X(name, unit) double name;

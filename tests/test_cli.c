@@ -29,7 +29,10 @@
     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,gc_collections_2,"  \
     "gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,gc_uncollectable,"  \
     "gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,gc_pause_max_s,gc_unreachable,gc,"  \
-    "gc_thresholds"
+    "gc_thresholds,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
+    "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"  \
+    "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
+    "smaps_shared_dirty_after_kib"
 
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
@@ -219,6 +222,7 @@ Test(cli, bad_params)
     BAD_RUN("-P", "novalue");
     BAD_RUN("-P", "=1");
 }
+
 
 /* Find a workload parameter in `gil-lab list` ("-P NAME=N ... range MIN..MAX)")
  * and give it a value just out of bounds. */
@@ -630,13 +634,15 @@ static void scan_help(doc_commands_t *d, char *text, const char *where)
 }
 
 /* Run one documented line; `run` lines get options appended that shrink
- * the work (the last value of an option counts). */
+ * the work (the last value of an option counts), the size only when the
+ * line does not set one (cow's -n counts passes over a whole heap, few
+ * already). */
 static void run_documented(const char *line, const char *where, int index)
 {
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
     int n = 0;
-    bool is_run, help = false;
+    bool is_run, help = false, sized = false;
     result_t r;
 
     snprintf(copy, sizeof copy, "%s", line);
@@ -644,6 +650,7 @@ static void run_documented(const char *line, const char *where, int index)
     for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         cr_assert_lt(n, CLI_MAX_ARGS - 12);
         help |= strcmp(w, "--help") == 0;
+        sized |= strcmp(w, "-n") == 0;
         args[n++] = w;
     }
     is_run = n > 0 && strcmp(args[0], "run") == 0;
@@ -651,7 +658,7 @@ static void run_documented(const char *line, const char *where, int index)
     if (is_run && !help) {
         static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
                                              "--no-plot", "-o"};
-        for (size_t k = 0; k < sizeof shrink / sizeof shrink[0]; k++)
+        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0]; k++)
             args[n++] = shrink[k];
         args[n++] = path_in_tmp(out);
     }
@@ -749,5 +756,22 @@ Test(cli, table_run)
     cr_expect_not_null(strstr(r.out, "Time (median ± σ):"));
     cr_expect_not_null(strstr(r.out, "Summary"));
     cr_expect(exists(path_in_tmp("out/results.csv")));
+    result_free(&r);
+}
+
+/* A parameter with named values takes one of them, nothing else (not even
+ * its index), and says which. */
+Test(cli, named_param_values)
+{
+    USAGE_SAYS(RUN("run", "-w", "cow", "-P", "heap=nope"), "-P heap", "'nope' is not one of plain|frozen|immortal");
+    USAGE_SAYS(RUN("run", "-w", "alloc", "-P", "form=1"), "'1' is not one of churn|list|gen");
+    result_t r = RUN("list");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "-P form=churn|list|gen") != NULL, "list names the values: %s", r.out);
+    cr_assert(strstr(r.out, "(default churn)") != NULL);
+    result_free(&r);
+    r = RUN("dis", "alloc", "-P", "form=gen");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "squares_gen") != NULL, "%s", r.out);
     result_free(&r);
 }

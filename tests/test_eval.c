@@ -887,6 +887,8 @@ Test(eval, workloads_run_under_every_guard)
         default_params(wl, params);
         if (wl == &wl_alloc)
             params[0] = 100;   /* k: 30 rounds of 100 */
+        if (wl == &wl_cow)
+            params[wl_param_find(wl, "objects")] = 100;   /* 3000 passes over 100 */
         code_t c;
         cr_assert_eq(wl->build(&c, params), 0, "%s builds", wl->name);
         cr_assert_str_eq(c.name, wl->name);

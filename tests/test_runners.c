@@ -648,6 +648,8 @@ Test(runners, equal_work_in_every_mode)
                 spec.repeats = 1;
                 if (wl == &wl_alloc)
                     spec.params[0] = 1000;   /* 30 lists: 15 or 7-8 per worker */
+                if (wl == &wl_cow)
+                    spec.params[wl_param_find(wl, "objects")] = 10;   /* passes over 10 objects */
                 run_row_t row;
                 char err[300] = "";
                 cr_assert_eq(run_row(&spec, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
