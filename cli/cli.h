@@ -24,6 +24,8 @@ int cmd_topo(int argc, char **argv);
 int cmd_dis(int argc, char **argv);
 /* `gil-lab heap`: the pymalloc model (cli/cmd_lab.c). */
 int cmd_heap(int argc, char **argv);
+/* `gil-lab sizes`: object sizes beside CPython's (cli/cmd_sizes.c). */
+int cmd_sizes(int argc, char **argv);
 
 /* Helpers every command shares (cli/main.c, cli/args.c). */
 

@@ -49,6 +49,7 @@ static const command_t commands[] = {
     {"topo", cmd_topo, "this machine's topology, and the cores --pin cores uses"},
     {"dis", cmd_dis, "a workload's bytecode"},
     {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
+    {"sizes", cmd_sizes, "object sizes beside CPython's sys.getsizeof, both builds"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -24,6 +24,13 @@
 
 #include "lab/object.h"
 
+/* The CPython version whose sizes `layout` models: "3.12" (default
+ * build), "3.13" (free-threaded build). Cannot fail. */
+static inline const char *sizes_cpython_version(obj_layout_t layout)
+{
+    return layout == OBJ_LAYOUT_DEFAULT ? "3.12" : "3.13";
+}
+
 /* sizeof(PyObject) in `layout`. */
 static inline size_t sizes_object(obj_layout_t layout)
 {
@@ -89,6 +96,19 @@ static inline size_t sizes_node_alloc(obj_layout_t layout)
 static inline size_t sizes_list_items(intptr_t allocated)
 {
     return (size_t)allocated * sizeof(obj_t *);
+}
+
+/* What CPython allocates for that item array: in the free-threaded build
+ * an 8-byte header (_PyListArray's own `allocated`, which lock-free
+ * readers check an index against; Objects/listobject.c
+ * list_allocate_array) comes in front of the slots. The lab's arrays have
+ * no such header in either layout, and sys.getsizeof does not count it.
+ * None for an empty list, which has no array. */
+static inline size_t sizes_list_items_cpython(obj_layout_t layout, intptr_t allocated)
+{
+    if (allocated == 0)
+        return 0;
+    return (layout == OBJ_LAYOUT_FT ? sizeof(intptr_t) : 0) + sizes_list_items(allocated);
 }
 
 /* sys.getsizeof of a list with `allocated` slots: the object, its

@@ -15,6 +15,8 @@
  *   _PyLong_FromMedium allocates sizeof(PyLongObject) (one digit, rounded
  *   up to 8); _PyLong_New exactly int.__sizeof__
  *   sys.getsizeof = __sizeof__ + the PyGC_Head of a container
+ *   a list's item array is a block of its own: 8 bytes a slot, plus, in
+ *   3.13t, an 8-byte _PyListArray header the lab does not model
  *   list_resize grows to newsize + newsize/8 + 6, rounded down to 4
  *
  * and the sys.getsizeof numbers CPython prints (28 for 1, 56 for [], the
@@ -116,6 +118,9 @@ Test(sizes, containers_and_singletons)
         cr_expect_eq(sizes_list_alloc(layout), c->gc_head + c->list_object);
         cr_expect_eq(sizes_node_alloc(layout), c->gc_head + c->node, "layout %d: Node()", layout);
         cr_expect_eq(sizes_list(layout, 8), c->gc_head + c->list_object + 64);
+        /* 3.13t's item array carries its capacity in front (_PyListArray). */
+        cr_expect_eq(sizes_list_items_cpython(layout, 8), (layout == OBJ_LAYOUT_FT ? 8u : 0u) + 64);
+        cr_expect_eq(sizes_list_items_cpython(layout, 0), 0);
         /* The lab's ring link: 16 bytes CPython 3.13t does not have. */
         cr_expect_eq(sizes_lab_extra(layout), layout == OBJ_LAYOUT_FT ? 16u : 0u);
         cr_expect_eq(sizes_gc_prefix(layout) + sizes_lab_extra(layout), sizes_lab_link());
