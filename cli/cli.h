@@ -26,6 +26,8 @@ int cmd_dis(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 /* `gil-lab sizes`: object sizes beside CPython's (cli/cmd_sizes.c). */
 int cmd_sizes(int argc, char **argv);
+/* `gil-lab refs`: seed 002's ids and refcounts in the lab (cli/cmd_refs.c). */
+int cmd_refs(int argc, char **argv);
 
 /* Helpers every command shares (cli/main.c, cli/args.c). */
 

@@ -50,6 +50,7 @@ static const command_t commands[] = {
     {"dis", cmd_dis, "a workload's bytecode"},
     {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
     {"sizes", cmd_sizes, "object sizes beside CPython's sys.getsizeof, both builds"},
+    {"refs", cmd_refs, "seed 002's ids and reference counts, in the lab's interpreter"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -437,6 +437,7 @@ Test(cli, help_everywhere)
     static const char *const cmds[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
         {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         result_t r = cli_run(NULL, cmds[k]);
@@ -667,6 +668,7 @@ Test(cli, every_documented_command_runs)
     static const char *const helps[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
         {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     static doc_commands_t d;
     const char *source = getenv("GL_SOURCE_DIR");

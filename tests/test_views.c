@@ -7,7 +7,10 @@
  *     and every way a real one can go wrong (fails, prints garbage or too
  *     little, is missing, never answers): one stderr line, exit 1, the
  *     lab's columns still printed; the default python3 missing from PATH
- *     is no error.
+ *     is no error;
+ *   - `gil-lab refs`: seed 002's counts (2, 3, 2), the small ints' shared
+ *     ids and immortal count, a freed block reused first under pymalloc,
+ *     one object per constant, under every guard and allocator.
  */
 #include "cli_fixture.h"
 
@@ -298,4 +301,105 @@ Test(views, sizes_bad_options)
     assert_usage_error(RUN("sizes", "--python", ""), "--python ''");
     assert_usage_error(RUN("sizes", "--python"), "--python");
     assert_usage_error(RUN("sizes", "stray"), "stray");
+}
+
+/* ------------------------------------------------------------------------
+ * gil-lab refs
+ */
+
+/* The value printed beside the n-th line (from 0) that starts with `code`
+ * in experiment `number`. */
+static long long printed(const char *out, int number, const char *code, int n)
+{
+    char head[16], key[64];
+    const char *p;
+    long long v = -1;
+
+    snprintf(head, sizeof head, "\n%d. ", number);
+    p = strstr(out, head);
+    cr_assert_not_null(p, "no experiment %d: %s", number, out);
+    snprintf(key, sizeof key, "\n    %s ", code);
+    for (int k = 0; k <= n; k++) {
+        p = strstr(p + 1, key);
+        cr_assert_not_null(p, "experiment %d: no %s number %d", number, code, k);
+    }
+    cr_assert_eq(sscanf(p + strlen(key), "%lld", &v), 1, "no value after %s", code);
+    return v;
+}
+
+Test(views, refs_counts_and_ids_as_the_seed_shows_them)
+{
+    result_t r = RUN("refs");
+    long long x, y, x11, z;
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_eq(r.errlen, 0, "stderr: %s", r.err);
+    /* 1: before b = a, after it, after b = None. */
+    cr_expect_eq(printed(r.out, 1, "print(sys.getrefcount(a))", 0), 2);
+    cr_expect_eq(printed(r.out, 1, "print(sys.getrefcount(a))", 1), 3);
+    cr_expect_eq(printed(r.out, 1, "print(sys.getrefcount(a))", 2), 2);
+    /* 2: x, y and z are one cached 10; 11 is the next static object. */
+    x = printed(r.out, 2, "print(id(x))", 0);
+    y = printed(r.out, 2, "print(id(y))", 0);
+    x11 = printed(r.out, 2, "print(id(x))", 1);
+    z = printed(r.out, 2, "print(id(z))", 0);
+    cr_expect(x > 0 && x == y && y == z, "x %lld, y %lld, z %lld", x, y, z);
+    cr_expect_eq(x11 - x, 64, "11 is %lld bytes after 10", x11 - x);
+    cr_expect_eq(printed(r.out, 2, "print(sys.getrefcount(z))", 0), 4294967295LL);
+    cr_expect_not_null(strstr(r.out, "CPython 3.12's array holds bare\n  PyLongObjects, 32 bytes"));
+    /* 3: two equal ints alive at once differ; z takes y's freed block. */
+    x = printed(r.out, 3, "print(id(x))", 0);
+    y = printed(r.out, 3, "print(id(y))", 0);
+    z = printed(r.out, 3, "print(id(z))", 0);
+    cr_expect_neq(x, y);
+    cr_expect_eq(z, y, "pymalloc's free list is LIFO: z %lld, y %lld", z, y);
+    cr_expect_not_null(strstr(r.out, "y's: last freed, first reused"));
+    /* 4: one constant, one object. */
+    cr_expect_eq(printed(r.out, 4, "print(id(a))", 0), printed(r.out, 4, "print(id(b))", 0));
+    result_free(&r);
+}
+
+Test(views, refs_without_immortal_objects_counts_small_ints)
+{
+    result_t r = RUN("refs", "--no-immortal");
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    /* The interpreter's reference, the constant, y, z and the argument. */
+    cr_expect_eq(printed(r.out, 2, "print(sys.getrefcount(z))", 0), 5);
+    cr_expect_not_null(strstr(r.out, "immortal objects off (--no-immortal"));
+    cr_expect_not_null(strstr(r.out, "CPython 3.11 prints about 1000000000"));
+    result_free(&r);
+}
+
+Test(views, refs_under_every_guard_and_allocator)
+{
+    static const char *const guards[] = {"none", "gil", "atomic", "biased"};
+    static const char *const heaps[] = {"pymalloc", "mimalloc", "malloc"};
+
+    for (size_t g = 0; g < sizeof guards / sizeof guards[0]; g++) {
+        for (size_t h = 0; h < sizeof heaps / sizeof heaps[0]; h++) {
+            result_t r = RUN("refs", "-g", guards[g], "-a", heaps[h]);
+            cr_assert_eq(r.status, 0, "%s/%s: %s", guards[g], heaps[h], r.err);
+            cr_expect_eq(printed(r.out, 1, "print(sys.getrefcount(a))", 1), 3, "%s", guards[g]);
+            cr_expect_eq(printed(r.out, 1, "print(sys.getrefcount(a))", 2), 2, "%s", guards[g]);
+            if (strcmp(heaps[h], "pymalloc") == 0)
+                cr_expect_eq(printed(r.out, 3, "print(id(z))", 0),
+                             printed(r.out, 3, "print(id(y))", 0), "%s: LIFO", guards[g]);
+            if (g >= 2)
+                cr_expect_not_null(strstr(r.out, "CPython 3.13t's array holds bare\n  "
+                                                 "PyLongObjects, 48 bytes"));
+            result_free(&r);
+        }
+    }
+}
+
+Test(views, refs_bad_options)
+{
+    assert_usage_error(RUN("refs", "-g", "nosuch"), "-g nosuch");
+    assert_usage_error(RUN("refs", "-a", "nosuch"), "-a nosuch");
+    assert_usage_error(RUN("refs", "--no-immortal=1"), "--no-immortal=1");
+    assert_usage_error(RUN("refs", "stray"), "stray");
+    result_t r = RUN("refs", "--guard", "gill");
+    EXPECT_ONE_LINE(r, "-g/--guard", "unknown guard 'gill'", "biased");
+    result_free(&r);
 }
