@@ -636,6 +636,7 @@ static void run_documented(const char *line, const char *where, int index)
 {
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
+    const cli_opts_t in_tmp = {.cwd = tmpdir};
     int n = 0;
     bool is_run, help = false;
     result_t r;
@@ -658,7 +659,7 @@ static void run_documented(const char *line, const char *where, int index)
     }
     args[n] = NULL;
     cr_log_info("%s: %s", where, line);
-    r = cli_run(NULL, args);
+    r = cli_run(&in_tmp, args);   /* a picture a line names lands in tmpdir */
     cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
     result_free(&r);
 }

@@ -10,7 +10,11 @@
  *     is no error;
  *   - `gil-lab refs`: seed 002's counts (2, 3, 2), the small ints' shared
  *     ids and immortal count, a freed block reused first under pymalloc,
- *     one object per constant, under every guard and allocator.
+ *     one object per constant, under every guard and allocator;
+ *   - `gil-lab heap --picture`: a whole PNG and SVG with a panel per step,
+ *     a bad name refused before the story runs, and a picture that cannot
+ *     be drawn (no gnuplot, a full disk) left out whole, the text view
+ *     printed all the same.
  */
 #include "cli_fixture.h"
 
@@ -401,5 +405,87 @@ Test(views, refs_bad_options)
     assert_usage_error(RUN("refs", "stray"), "stray");
     result_t r = RUN("refs", "--guard", "gill");
     EXPECT_ONE_LINE(r, "-g/--guard", "unknown guard 'gill'", "biased");
+    result_free(&r);
+}
+
+/* ------------------------------------------------------------------------
+ * gil-lab heap --picture
+ */
+
+/* The text view of the heap story, whole: four steps and their tables. */
+static void expect_heap_text(const result_t *r)
+{
+    cr_expect_eq(count_of(r->out, "\n=== "), 4, "four steps: %s", r->out);
+    cr_expect_eq(count_of(r->out, "pymalloc map: "), 4);
+    cr_expect_not_null(strstr(r->out, "=== 4. after del x: "));
+}
+
+Test(views, heap_picture_png_and_svg)
+{
+    const char *png = path_in_tmp("heap.png"), *svg = path_in_tmp("heap.svg");
+    result_t r;
+    char *text;
+
+    if (!have_gnuplot())
+        cr_skip_test("gnuplot is not installed");
+    r = RUN("heap", "-n", "3000", "--picture", png);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    expect_heap_text(&r);
+    cr_expect_not_null(strstr(r.out, "\nPicture: "), "%s", r.out);
+    cr_expect(file_starts_with(png, "\x89PNG", 4));
+    cr_expect(file_ends_with(png, "IEND\xae\x42\x60\x82", 8), "a whole PNG");
+    cr_expect(!exists(path_in_tmp("heap.png.tmp")));
+    result_free(&r);
+
+    r = RUN("heap", "-n", "3000", "--arena-size", "256k", "--pool-size", "4k", "--picture", svg);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect(file_ends_with(svg, "</svg>", 6), "a whole SVG");
+    text = slurp(svg);
+    /* One panel per step, with the step and its counts; the legend. */
+    cr_expect_not_null(strstr(text, "1. the list built: 1 arena; pools "), "captions");
+    cr_expect_not_null(strstr(text, "4. del x: 0 of 1 arenas returned to the OS"));
+    cr_expect_not_null(strstr(text, "the 64 pools (4 KiB) of an arena; rows: arenas (256 KiB)"));
+    cr_expect_not_null(strstr(text, "3000 ints, sys.getsizeof 28 bytes, in 32-byte blocks"));
+    free(text);
+    result_free(&r);
+}
+
+Test(views, heap_picture_bad_names_are_usage_errors)
+{
+    assert_usage_error(RUN("heap", "--picture", path_in_tmp("heap.jpg")), "jpg");
+    assert_usage_error(RUN("heap", "--picture", path_in_tmp("no-such-folder/heap.png")),
+                       "missing folder");
+    assert_usage_error(RUN("heap", "--picture", ""), "empty");
+    assert_usage_error(RUN("heap", "--picture", path_in_tmp("dir.png/")), "a folder");
+    assert_usage_error(RUN("heap", "--picture"), "no value");
+    result_t r = RUN("heap", "--picture", "heap.gif");
+    EXPECT_ONE_LINE(r, "--picture: 'heap.gif' must be a file name ending in .png or .svg");
+    result_free(&r);
+}
+
+/* gnuplot missing, or a disk that fills: the text view is whole, the
+ * picture is not there at all, one line says why, exit 1. */
+Test(views, heap_picture_that_cannot_be_drawn)
+{
+    char empty[200];
+    cli_opts_t no_gnuplot = {.path = empty}, full = {.fsize_limit = 30000};   /* script ~10 KB, picture ~50 KB */
+    result_t r;
+
+    snprintf(empty, sizeof empty, "%s", path_in_tmp("bin"));
+    cr_assert_eq(mkdir(empty, 0755), 0);
+    r = RUN_WITH(&no_gnuplot, "heap", "-n", "3000", "--picture", path_in_tmp("a.png"));
+    cr_expect_eq(r.status, 1, "stderr: %s", r.err);
+    expect_heap_text(&r);
+    EXPECT_ONE_LINE(r, "picture not drawn: gnuplot not found");
+    cr_expect(!exists(path_in_tmp("a.png")) && !exists(path_in_tmp("a.png.tmp")));
+    result_free(&r);
+
+    if (!have_gnuplot())
+        return;
+    r = RUN_WITH(&full, "heap", "-n", "3000", "--picture", path_in_tmp("b.png"));
+    cr_expect_eq(r.status, 1, "stderr: %s", r.err);
+    expect_heap_text(&r);
+    EXPECT_ONE_LINE(r, "picture not drawn: gnuplot's b.png is truncated");
+    cr_expect(!exists(path_in_tmp("b.png")) && !exists(path_in_tmp("b.png.tmp")));
     result_free(&r);
 }
