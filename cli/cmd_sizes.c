@@ -50,7 +50,7 @@
 #define PYTHON_TIMEOUT_S 30        /* default of --timeout */
 #define PYTHON_TIMEOUT_MAX_S 3600
 #define DEFAULT_PYTHON "python3"
-#define PY_COLUMN 18   /* width of the real interpreter's column */
+#define PY_COLUMN 16   /* width of the real interpreter's column */
 
 typedef enum row_kind { ROW_INT, ROW_BOOL, ROW_NONE, ROW_LIST, ROW_NODE } row_kind_t;
 
@@ -384,7 +384,7 @@ static void print_section_head(obj_layout_t layout, const py_answer_t *py)
                sizes_cpython_version(layout), guards, sizes_object(layout));
     if (py)
         snprintf(pyhead, sizeof pyhead, "%.14s %.9s", py->name, py->version);
-    printf("\n  %-17s %9s  %-*s%-20s %-19s %s\n", "object", "getsizeof", py ? PY_COLUMN : 0, pyhead,
+    printf("\n  %-17s %9s  %-*s%-20s %-18s %s\n", "object", "getsizeof", py ? PY_COLUMN : 0, pyhead,
            "CPython allocates", "gil-lab allocates", "pymalloc block");
 }
 
@@ -411,7 +411,7 @@ static void print_row(const size_row_t *r, obj_layout_t layout, const py_answer_
         else
             snprintf(block, sizeof block, "%s", class_of(b.lab[0], c1, sizeof c1));
     }
-    printf("  %-17s %9zu  %-*s%-20s %-19s %s\n", label, b.getsizeof, py ? PY_COLUMN : 0, pycell,
+    printf("  %-17s %9zu  %-*s%-20s %-18s %s\n", label, b.getsizeof, py ? PY_COLUMN : 0, pycell,
            cpython, lab, block);
 }
 
