@@ -45,6 +45,11 @@ struct option;
  * or '?' after printing the error. */
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
 
+/* After cli_getopt has taken a command's options: refuse any operand left
+ * (argv[optind] on), for commands that take none. Returns 0, or -1 after
+ * cli_error "unexpected argument 'x' (see gil-lab <command> --help)". */
+int cli_no_operands(int argc, char **argv);
+
 /* Parse an integer option value (cli/parse.h forms) in [min, max]. Returns
  * 0, or -1 after printing "gil-lab: <option>: <why>". */
 int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max, int64_t *out);

@@ -334,10 +334,8 @@ int cmd_heap(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (see gil-lab heap --help)", argv[optind]);
+    if (cli_no_operands(argc, argv) < 0)
         return CLI_EXIT_USAGE;
-    }
     if (check_geometry(&geometry) < 0 || (picture && picture_open(&pic, picture) < 0))
         return CLI_EXIT_USAGE;
     rc = heap_story(&geometry, count, &pic);

@@ -544,10 +544,8 @@ int cmd_refs(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (see gil-lab refs --help)", argv[optind]);
+    if (cli_no_operands(argc, argv) < 0)
         return CLI_EXIT_USAGE;
-    }
     cfg.allocator = allocator >= 0 ? (heap_kind_t)allocator : guard_get(cfg.guard)->default_allocator;
     return refs_run(&cfg);
 }

@@ -509,10 +509,8 @@ int cmd_sizes(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (see gil-lab sizes --help)", argv[optind]);
+    if (cli_no_operands(argc, argv) < 0)
         return CLI_EXIT_USAGE;
-    }
     if (ask)
         rc = ask_python(python, (int)timeout_s, &answer, err, sizeof err);
     printf("Object sizes in bytes: the model (lab/sizes.h) beside CPython's sys.getsizeof\n\n");

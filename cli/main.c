@@ -98,6 +98,14 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
     return '?';
 }
 
+int cli_no_operands(int argc, char **argv)
+{
+    if (optind >= argc)
+        return 0;
+    cli_error("unexpected argument '%s' (see gil-lab %s --help)", argv[optind], argv[0]);
+    return -1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,

@@ -28,6 +28,14 @@ static void set_builtins(lab_t *l, code_t *c)
     l->ops->incref(l->ts, l->interp->globals[1]);
 }
 
+/* Emit global(constant): the built-in `global` called on a constant. */
+static void emit_call_const(code_t *c, int global, int64_t constant)
+{
+    code_emit(c, OP_LOAD_GLOBAL, global);
+    code_emit(c, OP_LOAD_CONST, code_const(c, constant));
+    code_emit(c, OP_CALL, 1);
+}
+
 /* Run c (no argument) and return its int result. */
 static int64_t run_int(lab_t *l, const code_t *c)
 {
@@ -61,9 +69,7 @@ Test(builtins, getrefcount_counts_its_argument)
         /* return sys.getrefcount(10): immortal, or counted */
         code_init(&c, "g", NULL);
         set_builtins(&l, &c);
-        code_emit(&c, OP_LOAD_GLOBAL, 1);
-        code_emit(&c, OP_LOAD_CONST, code_const(&c, 10));
-        code_emit(&c, OP_CALL, 1);
+        emit_call_const(&c, 1, 10);
         code_emit(&c, OP_RETURN_VALUE, 0);
         /* Without immortality: the interpreter's reference, the constant's
          * and the argument's. */
@@ -79,11 +85,8 @@ Test(builtins, id_is_the_address_of_the_header)
         code_t c;
         code_init(&c, "f", NULL);
         set_builtins(&l, &c);
-        for (int v = 11; v >= 10; v--) {
-            code_emit(&c, OP_LOAD_GLOBAL, 0);
-            code_emit(&c, OP_LOAD_CONST, code_const(&c, v));
-            code_emit(&c, OP_CALL, 1);
-        }
+        emit_call_const(&c, 0, 11);
+        emit_call_const(&c, 0, 10);
         code_emit(&c, OP_BINARY_OP, BINOP_SUB);
         code_emit(&c, OP_RETURN_VALUE, 0);
         cr_expect_eq(run_int(&l, &c), (int64_t)sizeof(static_obj_t), "%s", l.what);
@@ -91,9 +94,7 @@ Test(builtins, id_is_the_address_of_the_header)
         /* id(10) itself */
         code_init(&c, "g", NULL);
         set_builtins(&l, &c);
-        code_emit(&c, OP_LOAD_GLOBAL, 0);
-        code_emit(&c, OP_LOAD_CONST, code_const(&c, 10));
-        code_emit(&c, OP_CALL, 1);
+        emit_call_const(&c, 0, 10);
         code_emit(&c, OP_RETURN_VALUE, 0);
         uintptr_t ten = (uintptr_t)lab_small_int(&l, 10);
         cr_expect_eq((uintptr_t)run_int(&l, &c), ten - obj_head_size(l.layout), "%s", l.what);

@@ -54,6 +54,16 @@ static const char *fake_python(const char *name, const char *impl, const char *v
     return fake(name, body);
 }
 
+/* `gil-lab sizes` beside a fake Python answering sizes; it must succeed. */
+static result_t sizes_beside(const char *name, const char *version, int ft, const char *sizes)
+{
+    result_t r = RUN("sizes", "--python", fake_python(name, "cpython", version, ft, sizes));
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_eq(r.errlen, 0, "stderr: %s", r.err);
+    return r;
+}
+
 /* The text of `section` ("CPython 3.12," or "CPython 3.13t,") from out. */
 static const char *section(const char *out, const char *title)
 {
@@ -143,12 +153,9 @@ Test(views, sizes_tables_are_cpythons_sizes)
 
 Test(views, sizes_beside_the_modelled_python)
 {
-    const char *py = fake_python("python3.12", "cpython", "3.12.4", 0, SIZES_312);
-    result_t r = RUN("sizes", "--python", py);
+    result_t r = sizes_beside("python3.12", "3.12.4", 0, SIZES_312);
     const char *dflt, *ft;
 
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_expect_eq(r.errlen, 0, "stderr: %s", r.err);
     dflt = section(r.out, "CPython 3.12,");
     ft = section(r.out, "CPython 3.13t,");
     cr_expect_not_null(strstr(dflt, "python3.12 3.12.4"), "column header: %s", dflt);
@@ -163,11 +170,9 @@ Test(views, sizes_beside_the_modelled_python)
 
 Test(views, sizes_difference_from_the_modelled_version_is_a_finding)
 {
-    const char *py = fake_python("py", "cpython", "3.12.0", 0,
-                                 "28 28 28 30 28 32 32 36 28 28 16 56 88 120 248 920 48");
-    result_t r = RUN("sizes", "--python", py);
+    result_t r = sizes_beside("py", "3.12.0", 0,
+                              "28 28 28 30 28 32 32 36 28 28 16 56 88 120 248 920 48");
 
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     EXPECT_ROW(section(r.out, "CPython 3.12,"), "1000", "1000 28 30 ! 32 32 32");
     cr_expect_not_null(strstr(r.out, "FINDING: "), "%s", r.out);
     cr_expect_not_null(strstr(r.out, "differs from the model in 1 row (marked !): 1000. The model "
@@ -178,11 +183,9 @@ Test(views, sizes_difference_from_the_modelled_version_is_a_finding)
 
 Test(views, sizes_difference_from_another_version_is_expected)
 {
-    const char *py = fake_python("python3.10", "cpython", "3.10.12", 0,
-                                 "24 28 28 28 28 32 32 36 28 24 16 56 88 120 248 920 48");
-    result_t r = RUN("sizes", "--python", py);
+    result_t r = sizes_beside("python3.10", "3.10.12", 0,
+                              "24 28 28 28 28 32 32 36 28 24 16 56 88 120 248 920 48");
 
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     EXPECT_ROW(section(r.out, "CPython 3.12,"), "0", "0 28 24 ! - (small-int cache) - -");
     cr_expect_not_null(strstr(r.out, "is CPython 3.10.12, not the modelled 3.12: it differs in 2 "
                                      "rows (marked !): 0, False. Expected between versions"),
@@ -193,11 +196,9 @@ Test(views, sizes_difference_from_another_version_is_expected)
 
 Test(views, sizes_free_threaded_python_goes_beside_the_free_threaded_table)
 {
-    const char *py = fake_python("python3.13t", "cpython", "3.13.1", 1, SIZES_313T);
-    result_t r = RUN("sizes", "--python", py);
+    result_t r = sizes_beside("python3.13t", "3.13.1", 1, SIZES_313T);
     const char *ft;
 
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     ft = section(r.out, "CPython 3.13t,");
     EXPECT_ROW(ft, "[]", "[] 56 56 56 72 * 80");
     cr_expect_not_null(strstr(ft, "is CPython 3.13.1 (free-threaded build), the version modelled"));
