@@ -48,7 +48,7 @@ static const command_t commands[] = {
     {"list", cmd_list, "workloads (sizes, parameters), modes, guards and allocators"},
     {"topo", cmd_topo, "this machine's topology, and the cores --pin cores uses"},
     {"dis", cmd_dis, "a workload's bytecode"},
-    {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
+    {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes, or a picture"},
     {"sizes", cmd_sizes, "object sizes beside CPython's sys.getsizeof, both builds"},
     {"refs", cmd_refs, "seed 002's ids and reference counts, in the lab's interpreter"},
 };
