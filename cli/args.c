@@ -436,3 +436,13 @@ void cli_args_usage(FILE *f)
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
             RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
 }
+
+const cli_names_t *cli_guard_names(void)
+{
+    return &guard_names;
+}
+
+const cli_names_t *cli_heap_names(void)
+{
+    return &heap_names;
+}

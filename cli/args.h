@@ -61,4 +61,10 @@ int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char
 /* The help of `run`, with the names from the registries. Cannot fail. */
 void cli_args_usage(FILE *f);
 
+/* The guard and allocator registries as name lists (cli/parse.h), for
+ * other commands that take one of each. Cannot fail. */
+struct cli_names;
+const struct cli_names *cli_guard_names(void);
+const struct cli_names *cli_heap_names(void);
+
 #endif

@@ -34,11 +34,7 @@ static int no_options(int argc, char **argv, const char *help)
         fputs(help, stdout);
         return 1;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (see gil-lab %s --help)", argv[optind], argv[0]);
-        return -1;
-    }
-    return 0;
+    return cli_no_operands(argc, argv);
 }
 
 static int exit_for(int rc)

@@ -36,7 +36,7 @@
  * items in a separate array), so sizes, pymalloc size classes and memory
  * figures are the real ones: an int below 2**30 takes 28 bytes (16 + 8 + 4)
  * in the default build, in a 32-byte block; 44 in the free-threaded build.
- * lab/sizes.c computes every size as sys.getsizeof does.
+ * lab/sizes.h computes every size as sys.getsizeof does.
  *
  * IMMORTAL OBJECTS (PEP 683)
  *

@@ -270,6 +270,12 @@ typedef struct rep_outdir {
 int rep_outdir_open(rep_outdir_t *d, const char *explicit_dir, const char *workload, char *err,
                     size_t errlen);
 
+/* Open an existing folder to write one file into, as a command that owns
+ * no results folder does (gil-lab heap --picture): neither created nor
+ * locked nor probed; the file still goes through rep_file_create and
+ * rep_file_commit. Returns 0, or -1 with a one-line reason in err. */
+int rep_outdir_open_existing(rep_outdir_t *d, const char *dir, char *err, size_t errlen);
+
 /* Release the lock and the descriptors. With discard, a folder this run
  * created is removed again when it holds nothing but the lock file (and
  * ./results with it, when this run created that too). NULL- and

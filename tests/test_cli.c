@@ -440,7 +440,8 @@ Test(cli, help_everywhere)
 {
     static const char *const cmds[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"},
+        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         result_t r = cli_run(NULL, cmds[k]);
@@ -641,6 +642,7 @@ static void run_documented(const char *line, const char *where, int index)
 {
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
+    const cli_opts_t in_tmp = {.cwd = tmpdir};
     int n = 0;
     bool is_run, help = false, sized = false;
     result_t r;
@@ -664,7 +666,7 @@ static void run_documented(const char *line, const char *where, int index)
     }
     args[n] = NULL;
     cr_log_info("%s: %s", where, line);
-    r = cli_run(NULL, args);
+    r = cli_run(&in_tmp, args);   /* a picture a line names lands in tmpdir */
     cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
     result_free(&r);
 }
@@ -673,7 +675,8 @@ Test(cli, every_documented_command_runs)
 {
     static const char *const helps[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"},
+        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     static doc_commands_t d;
     const char *source = getenv("GL_SOURCE_DIR");
