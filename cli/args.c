@@ -26,7 +26,7 @@
 #include "report/report.h"
 
 enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE,
-       OPT_GC, OPT_GC_THRESHOLDS, OPT_TRACEMALLOC, OPT_PSS };
+       OPT_GC, OPT_GC_THRESHOLDS, OPT_TRACEMALLOC, OPT_PSS, OPT_MEMORY_TRACE, OPT_SAMPLE_INTERVAL };
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -45,6 +45,8 @@ static const struct option long_options[] = {
     {"gc-thresholds", required_argument, NULL, OPT_GC_THRESHOLDS},
     {"tracemalloc", no_argument, NULL, OPT_TRACEMALLOC},
     {"pss", no_argument, NULL, OPT_PSS},
+    {"memory-trace", no_argument, NULL, OPT_MEMORY_TRACE},
+    {"sample-interval", required_argument, NULL, OPT_SAMPLE_INTERVAL},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
@@ -289,6 +291,15 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
     case OPT_PSS:
         a->pss = true;
         return 0;
+    case OPT_MEMORY_TRACE:
+        a->memory_trace = true;
+        return 0;
+    case OPT_SAMPLE_INTERVAL:
+        if (int_option(arg, MEMTRACE_MIN_INTERVAL_US / 1000, MEMTRACE_MAX_INTERVAL_US / 1000, &v, "--sample-interval",
+                       err, errlen) < 0)
+            return -1;
+        a->sample_interval_us = (uint64_t)v * 1000u;
+        return 0;
     case 'o':
         if (!arg[0])
             return fail(err, errlen, "-o/--output", "empty folder name");
@@ -411,6 +422,10 @@ void cli_args_usage(FILE *f)
             "                           allocation, so its times are slower)\n"
             "      --pss                Pss of every process of the run, added up at its\n"
             "                           end (forked rows: read inside the timed region)\n"
+            "      --memory-trace       sample memory over time (RSS of every process,\n"
+            "                           traced heap bytes, collections): memory.csv and\n"
+            "                           the memory chart, like mprof run / mprof plot\n"
+            "      --sample-interval MS its interval, 1 to 1000 ms (default 5)\n"
             "      --interleave         run the rows' repeats round-robin (row 1 repeat 1,\n"
             "                           row 2 repeat 1, ...) so that drift in the machine's\n"
             "                           speed hits every row alike; rows then all finish\n"

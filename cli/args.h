@@ -38,6 +38,8 @@ typedef struct cli_run_args {
     gc_config_t gc;                   /* --gc, --gc-thresholds */
     bool tracemalloc;                 /* --tracemalloc */
     bool pss;                         /* --pss */
+    bool memory_trace;                /* --memory-trace */
+    uint64_t sample_interval_us;      /* --sample-interval (0: default) */
     const char *output;               /* -o; NULL: a new folder under ./results */
     cli_format_t format;
     bool plot;

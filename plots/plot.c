@@ -274,7 +274,8 @@ done:
 
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
-    static const char *const files[] = {"chart.png", "chart.svg", "chart.dat", "chart.log"};
+    static const char *const files[] = {"chart.png",  "chart.svg",  "chart.dat",  "chart.log",
+                                        "memory.png", "memory.svg", "memory.log", "memory.csv"};
 
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         if (rep_outdir_remove(d, files[k], err, errlen) < 0)

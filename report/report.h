@@ -228,6 +228,12 @@ typedef struct rep_doc {
 /* A file body writer. Returns 0, or -1 when the stream failed. */
 typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc);
 
+/* memtrace.c: memory.csv, every row's memory trace (--memory-trace).
+ * Returns 0, or -1 on a stream error. */
+int rep_memtrace_csv(FILE *f, const rep_doc_t *doc);
+/* Whether any row of doc has a memory trace. */
+bool rep_has_memtrace(const rep_doc_t *doc);
+
 /* csv.c: the header line. Cannot fail (stream errors show in ferror). */
 void rep_csv_header(FILE *f);
 /* csv.c: header and one line per row. Returns 0, or -1 on a stream error. */
@@ -346,9 +352,15 @@ typedef enum plot_status {
  * returned status. */
 plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
-/* Remove every chart file (chart.png, chart.svg, chart.dat, chart.log and
- * their temporaries) from the folder, so that no chart of an earlier run
- * stays beside new results. Returns 0, or -1 with the reason in err. */
+/* Draw memory.png and memory.svg (plots/memory.gp) from the rows' memory
+ * traces, as plot_chart draws its chart; gnuplot's messages go to
+ * memory.log. PLOT_FAILED when no row was traced. */
+plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
+/* Remove every chart file (chart.png, chart.svg, chart.dat, chart.log,
+ * memory.png, memory.svg, memory.log, memory.csv and their temporaries)
+ * from the folder, so that no chart of an earlier run stays beside new
+ * results. Returns 0, or -1 with the reason in err. */
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
 
 #endif

@@ -111,6 +111,7 @@ typedef struct run_ctx {
     pin_t *pin;                   /* NULL when not pinning */
     worker_result_t *results;     /* spec->workers slots */
     parked_t *parked;             /* threads: workers waiting to exit */
+    memtrace_sampler_t *sampler;  /* --memory-trace: forked workers join it */
     char *err;
     size_t errlen;
 } run_ctx_t;

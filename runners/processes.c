@@ -220,6 +220,8 @@ static int crew_fork(crew_t *c)
             fork_worker_main(c->ctx, c->forked, task[0], result[1], c->pool);
         }
         c->pids[c->forked] = pid;
+        if (c->ctx->sampler != NULL)
+            memtrace_add_child(c->ctx->sampler, pid);
     }
     int fork_errno = errno;
     close(task[0]);

@@ -116,6 +116,12 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
         return -1;
     }
+    if (spec->sample_interval_us != 0 && (spec->sample_interval_us < MEMTRACE_MIN_INTERVAL_US ||
+                                          spec->sample_interval_us > MEMTRACE_MAX_INTERVAL_US)) {
+        snprintf(err, errlen, "sample interval must be between %u and %u us", MEMTRACE_MIN_INTERVAL_US,
+                 MEMTRACE_MAX_INTERVAL_US);
+        return -1;
+    }
     if (spec->switch_interval_us < 1 || spec->switch_interval_us > RUN_MAX_SWITCH_US) {
         snprintf(err, errlen, "switch interval must be between 1 and %u us", RUN_MAX_SWITCH_US);
         return -1;
@@ -253,7 +259,7 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->arena_bytes_peak = NAN;
     if (!spec->gc.disabled)
         s->gc_unreachable = NAN;
-    if (!spec->tracemalloc)
+    if (!spec->tracemalloc && !spec->memory_trace)
         s->traced_peak_bytes = s->traced_peak_blocks = NAN;
     if (!spec->pss)
         s->pss_sum_kib = NAN;
@@ -275,7 +281,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .immortal = spec->immortal,
         .switch_interval_us = spec->switch_interval_us,
         .gc = spec->gc,
-        .tracemalloc = spec->tracemalloc,
+        .tracemalloc = spec->tracemalloc || spec->memory_trace,
     };
     if (interp_init(ctx->interp, &cfg, ctx->err, ctx->errlen) < 0)
         return -1;
@@ -360,13 +366,10 @@ static int run_mode(run_ctx_t *ctx, run_sample_t *sample)
  * live in this process (single, threads): the tracer's peak, the smaps a
  * workload asks for, the Pss (--pss), all read outside the timed region.
  * Forked workers read their own (fork.c, processes.c). */
-static int run_measured(run_ctx_t *ctx, run_sample_t *sample)
+static int run_in_process(run_ctx_t *ctx, run_sample_t *sample)
 {
     const run_spec_t *spec = ctx->spec;
     interp_t *interp = ctx->interp;
-    bool forked = spec->mode == RUN_MODE_processes || spec->mode == RUN_MODE_pool;
-    if (forked)
-        return run_mode(ctx, sample);
     smaps_t before = {0}, after = {0};
     if (interp->tracing)
         trace_reset_peak(&interp->tracer);
@@ -394,9 +397,37 @@ static int run_measured(run_ctx_t *ctx, run_sample_t *sample)
     return 0;
 }
 
-/* The whole of one repeat. Returns 0 with *sample filled, or -1 with err. */
+/* The run, sampled over time when asked (--memory-trace): the trace goes
+ * to *trace. */
+static int run_measured(run_ctx_t *ctx, run_sample_t *sample, memtrace_t *trace)
+{
+    const run_spec_t *spec = ctx->spec;
+    bool forked = spec->mode == RUN_MODE_processes || spec->mode == RUN_MODE_pool;
+    gc_mark_t gc_before;
+    if (spec->memory_trace) {
+        uint64_t interval = spec->sample_interval_us ? spec->sample_interval_us : MEMTRACE_DEFAULT_INTERVAL_US;
+        gc_mark(&ctx->interp->gc, &gc_before);
+        /* Forked workers' heaps are their own: only their RSS is sampled. */
+        tracer_t *tracer = ctx->interp->tracing && !forked ? &ctx->interp->tracer : NULL;
+        ctx->sampler = memtrace_start(tracer, interval, ctx->err, ctx->errlen);
+        if (ctx->sampler == NULL)
+            return -1;
+    }
+    int rc = forked ? run_mode(ctx, sample) : run_in_process(ctx, sample);
+    if (ctx->sampler != NULL) {
+        if (memtrace_stop(ctx->sampler, &ctx->interp->gc, &gc_before, trace) < 0 && rc == 0) {
+            snprintf(ctx->err, ctx->errlen, "out of memory for the memory trace");
+            rc = -1;
+        }
+        ctx->sampler = NULL;
+    }
+    return rc;
+}
+
+/* The whole of one repeat. Returns 0 with *sample (and, traced, *trace)
+ * filled, or -1 with err. */
 static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, run_sample_t *sample,
-                      char *err, size_t errlen)
+                      memtrace_t *trace, char *err, size_t errlen)
 {
     int rc = -1;
     leak_probe_t baseline;
@@ -417,7 +448,7 @@ static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, ru
     gc_mark_t gc_before;
     gc_summary_t gc_run;
     gc_mark(&ctx.interp->gc, &gc_before);
-    rc = run_measured(&ctx, sample);
+    rc = run_measured(&ctx, sample, trace);
     sample->gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
     gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
     run_fold_gc(sample, &gc_run);
@@ -432,9 +463,10 @@ out:
     return rc;
 }
 
-/* What a repeat process sends back. */
+/* What a repeat process sends back (then, traced, its memtrace). */
 typedef struct repeat_msg {
     int rc;
+    bool traced;
     run_sample_t sample;
     char err[512];
 } repeat_msg_t;
@@ -445,14 +477,18 @@ static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_
 static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_t *pin, int fd)
 {
     repeat_msg_t msg;
+    memtrace_t trace = {0};
     memset(&msg, 0, sizeof msg);
-    msg.rc = run_repeat(spec, code, pin, &msg.sample, msg.err, sizeof msg.err);
-    _exit(pipe_write_all(fd, &msg, sizeof msg) == 0 ? 0 : 3);
+    msg.rc = run_repeat(spec, code, pin, &msg.sample, &trace, msg.err, sizeof msg.err);
+    msg.traced = msg.rc == 0 && spec->memory_trace;
+    if (pipe_write_all(fd, &msg, sizeof msg) < 0 || (msg.traced && memtrace_write(fd, &trace) < 0))
+        _exit(3);
+    _exit(0);
 }
 
 /* Fork a repeat process and wait for its sample. */
 static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t *pin,
-                               run_sample_t *sample, char *err, size_t errlen)
+                               run_sample_t *sample, memtrace_t *trace, char *err, size_t errlen)
 {
     int fds[2];
     pid_t parent = getpid();
@@ -477,6 +513,8 @@ static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t
     close(fds[1]);
     repeat_msg_t *msg = malloc(sizeof *msg);
     int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
+    if (got && msg->traced)
+        got = memtrace_read(fds[0], trace) == 0;
     close(fds[0]);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -561,11 +599,17 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
 {
     const run_spec_t *spec = &s->row->spec;
     run_sample_t sample;
+    memtrace_t trace = {0};
     err[0] = '\0';
     if (s->done >= s->total)
         return 0;
-    if (run_repeat_isolated(spec, &s->code, s->pin, &sample, err, errlen) < 0)
+    if (run_repeat_isolated(spec, &s->code, s->pin, &sample, &trace, err, errlen) < 0)
         return -1;
+    /* The first timed repeat's trace is the row's, as mprof plots one run. */
+    if (s->done == spec->warmup)
+        s->row->trace = trace;
+    else
+        memtrace_free(&trace);
     if (s->done >= spec->warmup)
         s->row->samples[s->row->nsamples++] = sample;
     s->done++;
@@ -608,4 +652,5 @@ void run_row_free(run_row_t *row)
     free(row->samples);
     row->samples = NULL;
     row->nsamples = 0;
+    memtrace_free(&row->trace);
 }

@@ -29,6 +29,7 @@
 #include "gil/guard.h"
 #include "lab/gc.h"
 #include "lab/heap.h"
+#include "runners/memtrace.h"
 #include "workloads/workload.h"
 
 /* X(name, description) — the single list behind the enum, the names, the
@@ -72,6 +73,8 @@ typedef struct run_spec {
     gc_config_t gc;                  /* the cycle collector (zeros: on, the build's thresholds) */
     bool tracemalloc;                /* trace requested bytes (lab/tracemalloc.h) */
     bool pss;                        /* read every process's Pss at the end of the run */
+    bool memory_trace;               /* sample memory over time (runners/memtrace.h) */
+    uint64_t sample_interval_us;     /* its interval (0: the default) */
     int warmup;
     int repeats;
 } run_spec_t;
@@ -142,6 +145,7 @@ typedef struct run_row {
     run_spec_t spec;
     int nsamples;                   /* == spec.repeats on success */
     run_sample_t *samples;          /* owned; free with run_row_free */
+    memtrace_t trace;               /* --memory-trace: the first timed repeat's */
 } run_row_t;
 
 /* Progress callback, called after each warm-up and repeat (outside any timed

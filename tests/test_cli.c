@@ -778,3 +778,11 @@ Test(cli, named_param_values)
     cr_assert(strstr(r.out, "squares_gen") != NULL, "%s", r.out);
     result_free(&r);
 }
+
+/* The sampling interval is checked like every count. */
+Test(cli, sample_interval_bounds)
+{
+    USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "0"), "--sample-interval");
+    USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "1001"), "--sample-interval");
+    USAGE_SAYS(RUN("run", "--sample-interval", "5ms"), "--sample-interval");
+}

@@ -10,12 +10,15 @@
  *     nearly every page of it, readers of an immortalised heap almost none,
  *     gc.freeze() does not stop refcount writes, and threads copy nothing.
  *   - --pss adds every process's Pss; rows that do not ask leave it empty.
+ *   - --memory-trace: samples in time order, every collection marked, the
+ *     trace unchanged through the pipe a repeat process sends it on.
  */
 #include <criterion/criterion.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gil/gil.h"
 #include "lab/heap.h"
@@ -229,4 +232,51 @@ Test(memory, pss_adds_up_every_process)
     run_sample_t on = run_one(&s);
     cr_assert(isfinite(on.pss_sum_kib) && on.pss_sum_kib > 0, "%f", on.pss_sum_kib);
     cr_assert_leq(on.pss_sum_kib, on.rss_sum_kib, "Pss divides what RSS counts whole");
+}
+
+/* --memory-trace: samples in time order with the heap where it is in reach,
+ * the collections with their generations; over a pipe and back intact. */
+Test(memory, memory_trace_samples_and_collections)
+{
+    run_spec_t s = spec_of(&wl_cycles, RUN_MODE_single, GUARD_gil, 1, 200000);
+    s.memory_trace = true;
+    s.sample_interval_us = 1000;
+    run_row_t row;
+    char err[300] = "";
+    cr_assert_eq(run_row(&s, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const memtrace_t *t = &row.trace;
+    cr_assert_gt(t->npoints, 0, "at least the first sample");
+    for (size_t k = 0; k < t->npoints; k++) {
+        cr_assert(isfinite(t->points[k].heap_bytes) && t->points[k].rss_kib > 0, "sample %zu", k);
+        if (k > 0)
+            cr_assert_gt(t->points[k].t_s, t->points[k - 1].t_s, "in time order");
+    }
+    cr_assert_eq(t->ngcs, (size_t)(row.samples[0].gc_collections_0 + row.samples[0].gc_collections_1 +
+                                   row.samples[0].gc_collections_2),
+                 "every collection of the run is marked");
+    for (size_t k = 0; k < t->ngcs; k++)
+        cr_assert(t->gcs[k].generation >= 0 && t->gcs[k].generation < GC_GENERATIONS && t->gcs[k].pause_s >= 0);
+    cr_assert(isfinite(row.samples[0].traced_peak_bytes), "a trace traces the heap");
+
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    memtrace_t back;
+    cr_assert_eq(memtrace_write(fds[1], t), 0);
+    cr_assert_eq(memtrace_read(fds[0], &back), 0);
+    cr_assert_eq(back.npoints, t->npoints);
+    cr_assert_eq(back.ngcs, t->ngcs);
+    cr_assert_eq(memcmp(back.points, t->points, t->npoints * sizeof *t->points), 0);
+    memtrace_free(&back);
+    close(fds[0]);
+    close(fds[1]);
+    run_row_free(&row);
+
+    /* Forked workers: their RSS is added, their heaps are out of reach. */
+    s = spec_of(&wl_countdown, RUN_MODE_processes, GUARD_gil, 2, 2000000);
+    s.memory_trace = true;
+    s.sample_interval_us = 1000;
+    cr_assert_eq(run_row(&s, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_gt(row.trace.npoints, 0);
+    cr_assert(isnan(row.trace.points[0].heap_bytes));
+    run_row_free(&row);
 }
