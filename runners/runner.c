@@ -94,6 +94,8 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
             return -1;
         }
     }
+    if (wl->check != NULL && wl->check(spec->params, spec->immortal, err, errlen) < 0)
+        return -1;
     if (wl_pieces(wl, spec->params, spec->size) < spec->workers) {
         if (wl_unit_of(wl, spec->params) == 1)
             snprintf(err, errlen, "size %lld is smaller than the %d workers it is split over",
