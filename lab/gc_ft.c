@@ -217,7 +217,7 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
     brc_queue_init(&to_decref);
     for (tstate_t *t = interp->threads; t != NULL; t = t->next) {
         __atomic_fetch_and(&t->eval_breaker, ~EB_BRC_MERGE, __ATOMIC_RELAXED);
-        brc_merge_queue_stopped(t, &to_decref);
+        brc_merge_queue_stopped(ts, t, &to_decref);
     }
     gc_ft_free_all_queued(interp);
 

@@ -60,7 +60,7 @@
     X(rc_local, 1)       /* biased: owner-local operations */                  \
     X(rc_shared, 1)      /* biased: shared (atomic) operations */              \
     X(brc_queued, 0)     /* biased: objects this thread queued to an owner */  \
-    X(brc_merged, 0)     /* biased: queued objects this owner merged */
+    X(brc_merged, 0)     /* biased: queued objects this thread merged: its own, or any owner's when collecting */
 
 typedef struct tstate_counters {
 #define X(name, hot) uint64_t name;
