@@ -384,8 +384,11 @@ void gc_ft_thread_gone(tstate_t *ts)
     if (ts->gc_slot != GC_FT_NO_SLOT)
         interp->gc_owners[ts->gc_slot] = NULL;
     ts->gc_slot = GC_FT_NO_SLOT;
-    __atomic_fetch_add(&interp->gc.gen[0].count, (int64_t)ts->gc_alloc_count, __ATOMIC_RELAXED);
-    ts->gc_alloc_count = 0;
+    /* What the thread had not added yet, added as record_allocation /
+     * record_deallocation add it: a thread that freed more containers than
+     * it made must not take the count below zero. No collection is
+     * scheduled for a thread that goes. */
+    (void)gc_ft_flush_count(ts);
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
     brc_queue_destroy(&ts->gc_remote);
 }

@@ -16,7 +16,9 @@
  *     2 back: 1M containers kept alive give the collections CPython 3.11
  *     ran on the same pattern (1300 / 118 / 8; 455 / 41 / 3 with 2000/10/10)
  *   - the free-threaded trigger holds exactly: counts added every 512
- *     containers, a collection once the count passes 2000
+ *     containers, a collection once the count passes 2000; the count never
+ *     goes below zero, not even when a thread that freed more containers
+ *     than it made goes
  *   - gc.freeze(): frozen objects are never examined; gc.disable(): no
  *     automatic collection, gc.collect() still works; with the collector
  *     off, the unreachable count is exact and nothing is freed
@@ -344,6 +346,48 @@ Test(gc, a_container_freed_by_another_thread_goes_back_to_its_owner)
         cr_assert_eq(l.ts->gc_remote.count, 0, "%s: the owner took its block back", l.what);
         cr_assert(gc_list_is_empty(&l.ts->gc_ring), "%s: unlinked and freed", l.what);
         tstate_delete(other);
+        close_lab(&l);
+    }
+}
+
+/* The free-threaded count never goes below zero (gh-142048), not even when
+ * a thread that freed more containers than it made goes: what it had not
+ * yet added is added the way record_deallocation adds it. */
+Test(gc, a_thread_that_goes_leaves_no_negative_count)
+{
+    static const gc_config_t on = {0};
+    enum { N = 100 };   /* fewer than GC_FT_LOCAL_COUNT: nothing flushed yet */
+    for (size_t g = 0; g < NFT; g++) {
+        lab_t l = gc_lab(free_threaded[g], HEAP_malloc, &on);
+        tstate_t *other = tstate_new(l.interp);
+        cr_assert_not_null(other);
+        obj_t *nodes[N];
+        for (int i = 0; i < N; i++) {
+            nodes[i] = l.ops->node_new(l.ts);
+            cr_assert_not_null(nodes[i]);
+        }
+        /* `other` takes a reference to each, the owner drops its own: the
+         * last reference is other's, so other frees them all. */
+        l.ops->detach(l.ts);
+        l.ops->attach(other);
+        for (int i = 0; i < N; i++)
+            l.ops->incref(other, nodes[i]);
+        l.ops->detach(other);
+        l.ops->attach(l.ts);
+        for (int i = 0; i < N; i++)
+            l.ops->decref(l.ts, nodes[i]);
+        l.ops->detach(l.ts);
+        l.ops->attach(other);
+        for (int i = 0; i < N; i++)
+            l.ops->decref(other, nodes[i]);
+        l.ops->detach(other);
+        cr_assert_eq(other->gc_alloc_count, -N, "%s: other freed them", l.what);
+        tstate_delete(other);
+        int64_t count[GC_GENERATIONS];
+        gc_get_count(&l.interp->gc, count);
+        cr_assert_eq(count[0], 0, "%s: count %lld after a thread that freed %d containers went", l.what,
+                     (long long)count[0], N);
+        l.ops->attach(l.ts);
         close_lab(&l);
     }
 }
