@@ -15,15 +15,20 @@
 
 #include "gil/gil.h"
 #include "lab/clock.h"
+#include "lab/test_hooks.h"
 #include "runners/internal.h"
 
 struct memtrace_sampler {
     pthread_t thread;
-    pthread_mutex_t lock;       /* children, stop */
+    pthread_mutex_t lock;       /* stop; adding a child */
     tracer_t *tracer;
     uint64_t interval_ns;
     uint64_t t0_ns;
     bool stop;
+    /* Room for every worker, made at the start: a child is written, then
+     * published by a release store of nchildren, so that the sampler reads
+     * the list without a lock and never holds up the next fork while it
+     * reads a thousand /proc files. */
     pid_t *children;
     size_t nchildren, cap_children;
     memtrace_t trace;
@@ -53,10 +58,11 @@ static void memtrace_sample(memtrace_sampler_t *s)
 {
     memtrace_point_t p = {.t_s = clock_seconds(clock_now_ns() - s->t0_ns), .heap_bytes = NAN, .heap_blocks = NAN};
     p.rss_kib = memtrace_rss_kib(0);
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-    for (size_t i = 0; i < s->nchildren; i++)
+    size_t nchildren = __atomic_load_n(&s->nchildren, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < nchildren; i++) {
+        GL_TEST_HOOK(memtrace_child, &s->children[i]);
         p.rss_kib += memtrace_rss_kib(s->children[i]);
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
+    }
     if (s->tracer != NULL) {
         size_t bytes, blocks;
         trace_get(s->tracer, &bytes, NULL, &blocks, NULL);
@@ -101,13 +107,19 @@ static void *memtrace_main(void *arg)
     }
 }
 
-memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char *err, size_t errlen)
+memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_t max_children, char *err,
+                                   size_t errlen)
 {
     memtrace_sampler_t *s = calloc(1, sizeof *s);
+    if (s != NULL && max_children > 0 && (s->children = calloc(max_children, sizeof *s->children)) == NULL) {
+        free(s);
+        s = NULL;
+    }
     if (s == NULL) {
         snprintf(err, errlen, "out of memory for the memory trace");
         return NULL;
     }
+    s->cap_children = max_children;
     GL_PTHREAD_CHECK(pthread_mutex_init(&s->lock, NULL));
     s->tracer = tracer;
     s->interval_ns = interval_us * 1000u;
@@ -116,6 +128,7 @@ memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char 
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the memory sampler: %s", strerror(rc));
         GL_PTHREAD_CHECK(pthread_mutex_destroy(&s->lock));
+        free(s->children);
         free(s);
         return NULL;
     }
@@ -125,17 +138,11 @@ memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char 
 void memtrace_add_child(memtrace_sampler_t *s, pid_t pid)
 {
     GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-    if (s->nchildren == s->cap_children) {
-        size_t cap = s->cap_children ? 2 * s->cap_children : 16;
-        pid_t *grown = realloc(s->children, cap * sizeof *grown);
-        if (grown == NULL) {   /* that child's RSS goes unsampled */
-            GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
-            return;
-        }
-        s->children = grown;
-        s->cap_children = cap;
+    size_t n = s->nchildren;
+    if (n < s->cap_children) {
+        s->children[n] = pid;
+        __atomic_store_n(&s->nchildren, n + 1, __ATOMIC_RELEASE);
     }
-    s->children[s->nchildren++] = pid;
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
 }
 

@@ -411,7 +411,7 @@ static int run_measured(run_ctx_t *ctx, run_sample_t *sample, memtrace_t *trace)
         gc_mark(&ctx->interp->gc, &gc_before);
         /* Forked workers' heaps are their own: only their RSS is sampled. */
         tracer_t *tracer = ctx->interp->tracing && !forked ? &ctx->interp->tracer : NULL;
-        ctx->sampler = memtrace_start(tracer, interval, ctx->err, ctx->errlen);
+        ctx->sampler = memtrace_start(tracer, interval, forked ? (size_t)spec->workers : 0, ctx->err, ctx->errlen);
         if (ctx->sampler == NULL)
             return -1;
     }
