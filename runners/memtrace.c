@@ -37,7 +37,7 @@ struct memtrace_sampler {
 };
 
 /* Resident KiB of a process (0: the calling one) from /proc/PID/statm;
- * 0 once it has gone. */
+ * NaN when it cannot be read (errno set): a worker that has gone. */
 static double memtrace_rss_kib(pid_t pid)
 {
     char path[48];
@@ -47,11 +47,15 @@ static double memtrace_rss_kib(pid_t pid)
         snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        return 0;
+        return NAN;
     unsigned long size, resident;
     int n = fscanf(f, "%lu %lu", &size, &resident);
     fclose(f);
-    return n == 2 ? (double)resident * (double)sysconf(_SC_PAGESIZE) / 1024.0 : 0;
+    if (n != 2) {
+        errno = ENODATA;
+        return NAN;
+    }
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1024.0;
 }
 
 static void memtrace_sample(memtrace_sampler_t *s)
@@ -61,7 +65,8 @@ static void memtrace_sample(memtrace_sampler_t *s)
     size_t nchildren = __atomic_load_n(&s->nchildren, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < nchildren; i++) {
         GL_TEST_HOOK(memtrace_child, &s->children[i]);
-        p.rss_kib += memtrace_rss_kib(s->children[i]);
+        double kib = memtrace_rss_kib(s->children[i]);
+        p.rss_kib += isnan(kib) ? 0 : kib;   /* gone: nothing resident */
     }
     if (s->tracer != NULL) {
         size_t bytes, blocks;
@@ -110,6 +115,13 @@ static void *memtrace_main(void *arg)
 memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_t max_children, char *err,
                                    size_t errlen)
 {
+    /* The samples' RSS starts with this process's own: without it (no
+     * /proc) the trace would be zeros, so the run stops here instead, as
+     * --pss and cow do. */
+    if (isnan(memtrace_rss_kib(0))) {
+        snprintf(err, errlen, "--memory-trace: cannot read /proc/self/statm: %s", strerror(errno));
+        return NULL;
+    }
     memtrace_sampler_t *s = calloc(1, sizeof *s);
     if (s != NULL && max_children > 0 && (s->children = calloc(max_children, sizeof *s->children)) == NULL) {
         free(s);
