@@ -21,6 +21,7 @@
 struct memtrace_sampler {
     pthread_t thread;
     pthread_mutex_t lock;       /* stop; adding a child */
+    pthread_cond_t wake;        /* the stop (CLOCK_MONOTONIC, as the ticks) */
     tracer_t *tracer;
     uint64_t interval_ns;
     uint64_t t0_ns;
@@ -92,24 +93,33 @@ static void memtrace_sample(memtrace_sampler_t *s)
     t->points[t->npoints++] = p;
 }
 
+/* A sample at every tick until the stop, which wakes the sampler at once
+ * for a last sample at the run's end: a run shorter than the interval
+ * still has two points (one draws no line), and the repeat does not wait
+ * out an interval of up to a second before it can report. */
 static void *memtrace_main(void *arg)
 {
     memtrace_sampler_t *s = arg;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
-    for (;;) {
+    bool stop = false;
+    while (!stop) {
         memtrace_sample(s);
-        GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-        bool stop = s->stop;
-        GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
-        if (stop)
-            return NULL;
         uint64_t ns = (uint64_t)next.tv_nsec + s->interval_ns;
         next.tv_sec += (time_t)(ns / 1000000000u);
         next.tv_nsec = (long)(ns % 1000000000u);
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-            ;
+        GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
+        int rc = 0;
+        while (!s->stop && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&s->wake, &s->lock, &next);
+            if (rc != ETIMEDOUT)
+                GL_PTHREAD_CHECK(rc);
+        }
+        stop = s->stop;
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
     }
+    memtrace_sample(s);
+    return NULL;
 }
 
 memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_t max_children, char *err,
@@ -133,12 +143,18 @@ memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_
     }
     s->cap_children = max_children;
     GL_PTHREAD_CHECK(pthread_mutex_init(&s->lock, NULL));
+    pthread_condattr_t attr;
+    GL_PTHREAD_CHECK(pthread_condattr_init(&attr));
+    GL_PTHREAD_CHECK(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
+    GL_PTHREAD_CHECK(pthread_cond_init(&s->wake, &attr));
+    GL_PTHREAD_CHECK(pthread_condattr_destroy(&attr));
     s->tracer = tracer;
     s->interval_ns = interval_us * 1000u;
     s->t0_ns = clock_now_ns();
     int rc = pthread_create(&s->thread, NULL, memtrace_main, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the memory sampler: %s", strerror(rc));
+        GL_PTHREAD_CHECK(pthread_cond_destroy(&s->wake));
         GL_PTHREAD_CHECK(pthread_mutex_destroy(&s->lock));
         free(s->children);
         free(s);
@@ -162,6 +178,7 @@ int memtrace_stop(memtrace_sampler_t *s, const gc_state_t *gc, const gc_mark_t *
 {
     GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
     s->stop = true;
+    GL_PTHREAD_CHECK(pthread_cond_signal(&s->wake));
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
     GL_PTHREAD_CHECK(pthread_join(s->thread, NULL));
     *out = s->trace;
@@ -178,6 +195,7 @@ int memtrace_stop(memtrace_sampler_t *s, const gc_state_t *gc, const gc_mark_t *
         }
         out->ngcs = failed ? 0 : n;
     }
+    GL_PTHREAD_CHECK(pthread_cond_destroy(&s->wake));
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&s->lock));
     free(s->children);
     free(s);

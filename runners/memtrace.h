@@ -1,7 +1,7 @@
 /* runners/memtrace.h: memory over time (`run --memory-trace`), what
  * memory_profiler's `mprof run` records and `mprof plot` draws: every few
- * milliseconds, from a thread of its own outside the interpreter loop, the
- * repeat process samples
+ * milliseconds, and once more when the run ends, from a thread of its own
+ * outside the interpreter loop, the repeat process samples
  *
  *   rss_kib      the resident set of the repeat process and of every worker
  *                process it has forked (/proc/PID/statm), added up

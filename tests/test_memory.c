@@ -327,3 +327,25 @@ Test(memory, sampling_never_holds_up_a_fork)
     cr_assert_gt(t.npoints, 0);
     memtrace_free(&t);
 }
+
+/* A run shorter than the interval still has its first sample and one at
+ * its end (one point draws no line), and stopping does not wait out the
+ * interval: the last sample is taken at the stop, not at the next tick a
+ * second later. */
+Test(memory, a_trace_ends_with_a_sample_at_the_stop)
+{
+    char err[200] = "";
+    memtrace_sampler_t *s = memtrace_start(NULL, MEMTRACE_MAX_INTERVAL_US, 0, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    gc_state_t gc;
+    gc_init(&gc, NULL, OBJ_LAYOUT_DEFAULT);
+    gc_mark_t none;
+    gc_mark(&gc, &none);
+    memtrace_t t;
+    cr_assert_eq(memtrace_stop(s, &gc, &none, &t), 0);
+    gc_destroy(&gc);
+    cr_assert_eq(t.npoints, 2, "the first sample and the last: %zu", t.npoints);
+    cr_assert_lt(t.points[1].t_s, 0.5 * MEMTRACE_MAX_INTERVAL_US / 1e6, "taken at the stop, not a tick later: %.3f s",
+                 t.points[1].t_s);
+    memtrace_free(&t);
+}
