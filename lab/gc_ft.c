@@ -301,8 +301,8 @@ int64_t gc_ft_count_unreachable(tstate_t *ts)
     return n;
 }
 
-/* gc_freeze_impl / gc_unfreeze_impl: set or clear the frozen bit of every
- * tracked container. */
+/* _PyGC_Freeze / _PyGC_Unfreeze: set or clear the frozen bit of every
+ * tracked container; 3.13t leaves the count as it is. */
 void gc_ft_freeze(tstate_t *ts, bool on)
 {
     interp_t *interp = ts->interp;
@@ -314,8 +314,6 @@ void gc_ft_freeze(tstate_t *ts, bool on)
                 h->gc_bits = on ? (uint8_t)(h->gc_bits | GC_BITS_FROZEN) : (uint8_t)(h->gc_bits & ~GC_BITS_FROZEN);
         }
     });
-    if (on)
-        __atomic_store_n(&interp->gc.gen[0].count, 0, __ATOMIC_RELAXED);
     gc_ft_start(ts);
 }
 

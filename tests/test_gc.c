@@ -314,6 +314,35 @@ static void freeze_disable_unreachable(guard_kind_t g)
     close_lab(&l);
 }
 
+/* gc.freeze() and the counts, as each build has it: 3.12's gc_freeze_impl
+ * zeroes all three generations' counts (the next generation-1 and -2
+ * collections count afresh), 3.13t's _PyGC_Freeze only sets the frozen
+ * bits and leaves its count alone. */
+Test(gc, freeze_resets_the_counts_as_the_build_does)
+{
+    static const gc_config_t on = {0};
+    for (size_t g = 0; g < NGUARDS; g++) {
+        lab_t l = gc_lab(every_guard[g], HEAP_pymalloc, &on);
+        code_t c;
+        keep_lists_code(&c);
+        obj_t *arg = l.ops->int_new(l.ts, 3 * 2048 + 600);   /* a few collections, then some more */
+        obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
+        cr_assert_not_null(r, "%s", l.ts->error);
+        int64_t before[GC_GENERATIONS], after[GC_GENERATIONS];
+        gc_get_count(&l.interp->gc, before);
+        cr_assert(before[0] > 0 && before[1] > 0, "%s: counts %lld/%lld", l.what, (long long)before[0],
+                  (long long)before[1]);
+        gc_freeze(l.ts);
+        gc_get_count(&l.interp->gc, after);
+        for (int i = 0; i < GC_GENERATIONS; i++)
+            cr_assert_eq(after[i], l.layout == OBJ_LAYOUT_DEFAULT ? 0 : before[i], "%s: count %d is %lld", l.what, i,
+                         (long long)after[i]);
+        gc_unfreeze(l.ts);
+        l.ops->decref(l.ts, r);
+        close_lab(&l);
+    }
+}
+
 Test(gc, freeze_disable_and_the_unreachable_count)
 {
     freeze_disable_unreachable(GUARD_gil);
