@@ -284,6 +284,20 @@ Test(memory, memory_trace_samples_and_collections)
     run_row_free(&row);
 }
 
+/* Stop a sampler started by the test itself (no collector ran: an empty
+ * one stands in) and take its trace. */
+static memtrace_t stop_sampler(memtrace_sampler_t *s)
+{
+    gc_state_t gc;
+    gc_init(&gc, NULL, OBJ_LAYOUT_DEFAULT);
+    gc_mark_t none;
+    gc_mark(&gc, &none);
+    memtrace_t t;
+    cr_assert_eq(memtrace_stop(s, &gc, &none, &t), 0);
+    gc_destroy(&gc);
+    return t;
+}
+
 /* The sampler reads every worker's /proc file per sample (milliseconds for
  * a thousand workers), while the repeat process forks workers inside the
  * timed region and registers each one: registering must not wait for a
@@ -314,14 +328,8 @@ Test(memory, sampling_never_holds_up_a_fork)
         usleep(100);
     memtrace_add_child(s, getpid());   /* the next worker forked meanwhile */
     __atomic_store_n(&child_registered, 1, __ATOMIC_RELEASE);
-    gc_state_t gc;
-    gc_init(&gc, NULL, OBJ_LAYOUT_DEFAULT);
-    gc_mark_t none;
-    gc_mark(&gc, &none);
-    memtrace_t t;
-    cr_assert_eq(memtrace_stop(s, &gc, &none, &t), 0);
+    memtrace_t t = stop_sampler(s);
     gl_hook_memtrace_child = NULL;
-    gc_destroy(&gc);
     cr_assert(!__atomic_load_n(&sampler_gave_up, __ATOMIC_ACQUIRE),
               "registering a worker waited for the sampler to finish reading the others");
     cr_assert_gt(t.npoints, 0);
@@ -337,13 +345,7 @@ Test(memory, a_trace_ends_with_a_sample_at_the_stop)
     char err[200] = "";
     memtrace_sampler_t *s = memtrace_start(NULL, MEMTRACE_MAX_INTERVAL_US, 0, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    gc_state_t gc;
-    gc_init(&gc, NULL, OBJ_LAYOUT_DEFAULT);
-    gc_mark_t none;
-    gc_mark(&gc, &none);
-    memtrace_t t;
-    cr_assert_eq(memtrace_stop(s, &gc, &none, &t), 0);
-    gc_destroy(&gc);
+    memtrace_t t = stop_sampler(s);
     cr_assert_eq(t.npoints, 2, "the first sample and the last: %zu", t.npoints);
     cr_assert_lt(t.points[1].t_s, 0.5 * MEMTRACE_MAX_INTERVAL_US / 1e6, "taken at the stop, not a tick later: %.3f s",
                  t.points[1].t_s);
