@@ -16,7 +16,10 @@
  * workload's bounds and -w may come last; the second checks and applies
  * everything else, in order.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
@@ -25,7 +28,11 @@
 #include "gil/gil.h"
 #include "report/report.h"
 
-enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE };
+enum {
+    OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT,
+    OPT_INTERLEAVE, OPT_SEQUENTIAL, OPT_BASELINE, OPT_SCALING, OPT_MIN_TIME, OPT_RESUME,
+    OPT_MARKDOWN,
+};
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -44,11 +51,18 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
     {"interleave", no_argument, NULL, OPT_INTERLEAVE},
+    {"sequential", no_argument, NULL, OPT_SEQUENTIAL},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"scaling", required_argument, NULL, OPT_SCALING},
+    {"min-time", required_argument, NULL, OPT_MIN_TIME},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"export-markdown", required_argument, NULL, OPT_MARKDOWN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 static const char *const format_list[] = {"table", "csv", "json"};
+static const char *const scaling_list[] = {"strong", "weak"};
 
 static const char *workload_at(int i) { return wl_at((size_t)i)->name; }
 static const char *mode_at(int i) { return run_mode_name((run_mode_t)i); }
@@ -56,12 +70,14 @@ static const char *guard_at(int i) { return guard_name((guard_kind_t)i); }
 static const char *heap_at(int i) { return heap_kind_name((heap_kind_t)i); }
 static const char *pin_at(int i) { return rep_pin_name((run_pin_t)i); }
 static const char *format_at(int i) { return format_list[i]; }
+static const char *scaling_at(int i) { return scaling_list[i]; }
 
 static const cli_names_t mode_names = {"mode", RUN_MODE_COUNT, mode_at};
 static const cli_names_t guard_names = {"guard", GUARD_COUNT, guard_at};
 static const cli_names_t heap_names = {"allocator", HEAP_COUNT, heap_at};
 static const cli_names_t pin_names = {"pinning", RUN_PIN_CORES + 1, pin_at};
 static const cli_names_t format_names = {"format", 3, format_at};
+static const cli_names_t scaling_names = {"scaling", 2, scaling_at};
 
 static cli_names_t workload_names(void)
 {
@@ -88,20 +104,20 @@ static void set_defaults(cli_run_args_t *a)
                                                RUN_MODE_processes};
 
     memset(a, 0, sizeof *a);
-    a->workload = wl_find("countdown");
-    if (!a->workload)
-        a->workload = wl_at(0);
+    a->workloads[0] = wl_find("countdown") ? wl_find("countdown") : wl_at(0);
+    a->nworkloads = 1;
     for (size_t k = 0; k < sizeof default_modes / sizeof default_modes[0]; k++)
         a->modes[a->nmodes++] = default_modes[k];
     a->guards[a->nguards++] = GUARD_gil;
     a->workers[a->nworkers++] = 2;
     a->repeats = 5;
     a->warmup = 1;
-    a->switch_interval_us = GIL_DEFAULT_INTERVAL_US;
+    a->switch_us[a->nswitch++] = GIL_DEFAULT_INTERVAL_US;
     a->pin = RUN_PIN_NONE;
     a->immortal = true;
     a->format = CLI_FORMAT_TABLE;
     a->plot = true;
+    a->setup = rep_setup_default();
 }
 
 int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char *err,
@@ -179,12 +195,153 @@ static int one_name(const char *s, const cli_names_t *names, const char *option,
     return i < 0 ? fail(err, errlen, option, why) : i;
 }
 
+typedef struct bounds_arg {
+    const cli_run_args_t *a;
+    int64_t *out;
+    const char *param;      /* NULL: the size */
+    char *err;
+    size_t errlen;
+} bounds_arg_t;
+
+/* One item of -n or of a -P list, checked against every workload it
+ * applies to. */
+static int bounded_item(const char *text, int index, void *arg)
+{
+    bounds_arg_t *b = arg;
+    int64_t v;
+
+    if (cli_parse_int(text, &v, b->err, b->errlen) < 0)
+        return -1;
+    for (int w = 0; w < b->a->nworkloads; w++) {
+        const workload_t *wl = b->a->workloads[w];
+        int p = b->param ? wl_param_find(wl, b->param) : -1;
+        int64_t min = b->param ? (p >= 0 ? wl->params[p].min : INT64_MIN)
+                               : wl->min_size > 1 ? wl->min_size : 1;
+        int64_t max = b->param ? (p >= 0 ? wl->params[p].max : INT64_MAX) : wl->max_size;
+        if (v < min || v > max) {
+            snprintf(b->err, b->errlen, "'%s' is out of range (%lld to %lld%s%s)", text,
+                     (long long)min, (long long)max, b->a->nworkloads > 1 ? " for " : "",
+                     b->a->nworkloads > 1 ? wl->name : "");
+            return -1;
+        }
+    }
+    for (int k = 0; k < index; k++) {
+        if (b->out[k] == v) {
+            snprintf(b->err, b->errlen, "'%s' given twice", text);
+            return -1;
+        }
+    }
+    b->out[index] = v;
+    return 0;
+}
+
+/* -n LIST into a->sizes. 0, or -1 with err set. */
+static int size_list(cli_run_args_t *a, const char *arg, char *err, size_t errlen)
+{
+    char why[384];
+    bounds_arg_t b = {a, a->sizes, NULL, why, sizeof why};
+    int n = cli_parse_list(arg, CLI_MAX_LIST, bounded_item, &b, why, sizeof why);
+
+    if (n < 0)
+        return fail(err, errlen, "-n/--size", why);
+    a->nsizes = n;
+    return 0;
+}
+
+/* -P NAME=LIST: NAME must be a parameter of one of the workloads; every
+ * value is checked against each of them. 0, or -1 with err set. */
+static int param_list(cli_run_args_t *a, const char *arg, char *err, size_t errlen)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : 0;
+    cli_param_list_t list = {.nvalues = 0};
+    char why[512], option[96];
+    bool known = false;
+    int slot;
+
+    if (!eq || len == 0 || len >= sizeof list.name) {
+        snprintf(why, sizeof why, "expected NAME=VALUE[,VALUE...], got '%s'", arg);
+        return fail(err, errlen, "-P/--param", why);
+    }
+    memcpy(list.name, arg, len);
+    list.name[len] = '\0';
+    for (int w = 0; w < a->nworkloads; w++)
+        known |= wl_param_find(a->workloads[w], list.name) >= 0;
+    if (!known) {
+        /* the single-workload message names the valid parameters */
+        int64_t scratch[WL_MAX_PARAMS];
+        char one[96];
+        snprintf(one, sizeof one, "%s=0", list.name);
+        if (a->nworkloads == 1)
+            return cli_param_apply(a->workloads[0], one, scratch, err, errlen);
+        snprintf(why, sizeof why, "unknown parameter '%s': none of the workloads has it",
+                 list.name);
+        return fail(err, errlen, "-P/--param", why);
+    }
+    bounds_arg_t b = {a, list.values, list.name, why, sizeof why};
+    list.nvalues = cli_parse_list(eq + 1, CLI_MAX_LIST, bounded_item, &b, why, sizeof why);
+    if (list.nvalues < 0) {
+        snprintf(option, sizeof option, "-P %s", list.name);
+        return fail(err, errlen, option, why);
+    }
+    for (slot = 0; slot < a->nparams; slot++)
+        if (strcmp(a->params[slot].name, list.name) == 0)
+            break;
+    if (slot == CLI_MAX_PARAM_NAMES)
+        return fail(err, errlen, "-P/--param", "too many parameters");
+    a->params[slot] = list;
+    if (slot == a->nparams)
+        a->nparams++;
+    return 0;
+}
+
+typedef struct switch_arg {
+    uint64_t *out;
+    char *err;
+    size_t errlen;
+} switch_arg_t;
+
+static int switch_item(const char *text, int index, void *arg)
+{
+    switch_arg_t *s = arg;
+    int64_t v;
+
+    if (cli_parse_int_range(text, 1, RUN_MAX_SWITCH_US, &v, s->err, s->errlen) < 0)
+        return -1;
+    for (int k = 0; k < index; k++) {
+        if (s->out[k] == (uint64_t)v) {
+            snprintf(s->err, s->errlen, "'%s' given twice", text);
+            return -1;
+        }
+    }
+    s->out[index] = (uint64_t)v;
+    return 0;
+}
+
+/* --min-time S: seconds, decimal, above 0. */
+static int seconds_option(const char *s, double *out, char *err, size_t errlen)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (!*s || *end || errno || !(v > 0.0) || v > CLI_MAX_MIN_TIME_S || isspace((unsigned char)*s)) {
+        char why[160];
+        snprintf(why, sizeof why, "'%s' is not a number of seconds above 0 and at most %d", s,
+                 CLI_MAX_MIN_TIME_S);
+        return fail(err, errlen, "--min-time", why);
+    }
+    *out = v;
+    return 0;
+}
+
 /* Apply one option of the second pass. Returns 0, or -1 with err set. */
 static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, size_t errlen)
 {
     int64_t v;
     int k;
-    char why[256];
+    char why[384];
 
     switch (opt) {
     case 'm':
@@ -204,10 +361,9 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
                                          CLI_MAX_WORKER_COUNTS, why, sizeof why);
         return a->nworkers < 0 ? fail(err, errlen, "-j/--workers", why) : 0;
     case 'n':
-        return int_option(arg, a->workload->min_size > 1 ? a->workload->min_size : 1,
-                          a->workload->max_size, &a->size, "-n/--size", err, errlen);
+        return size_list(a, arg, err, errlen);
     case 'P':
-        return cli_param_apply(a->workload, arg, a->params, err, errlen);
+        return param_list(a, arg, err, errlen);
     case 'r':
         if (int_option(arg, 1, CLI_MAX_REPEATS, &v, "-r/--repeat", err, errlen) < 0)
             return -1;
@@ -218,11 +374,14 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
             return -1;
         a->warmup = (int)v;
         return 0;
-    case OPT_SWITCH:
-        if (int_option(arg, 1, RUN_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
-            return -1;
-        a->switch_interval_us = (uint64_t)v;
+    case OPT_SWITCH: {
+        switch_arg_t sa = {a->switch_us, why, sizeof why};
+        k = cli_parse_list(arg, CLI_MAX_LIST, switch_item, &sa, why, sizeof why);
+        if (k < 0)
+            return fail(err, errlen, "--switch-interval", why);
+        a->nswitch = k;
         return 0;
+    }
     case OPT_PIN:
         if ((k = one_name(arg, &pin_names, "--pin", err, errlen)) < 0)
             return -1;
@@ -242,7 +401,31 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         a->format = (cli_format_t)k;
         return 0;
     case OPT_INTERLEAVE:
-        a->interleave = true;
+        a->sequential = false;
+        return 0;
+    case OPT_SEQUENTIAL:
+        a->sequential = true;
+        return 0;
+    case OPT_BASELINE:
+        if (rep_baseline_parse(arg, &a->setup.baseline, why, sizeof why) < 0)
+            return fail(err, errlen, "--baseline", why);
+        return 0;
+    case OPT_SCALING:
+        if ((k = one_name(arg, &scaling_names, "--scaling", err, errlen)) < 0)
+            return -1;
+        a->setup.scaling = (rep_scaling_t)k;
+        return 0;
+    case OPT_MIN_TIME:
+        return seconds_option(arg, &a->min_time_s, err, errlen);
+    case OPT_RESUME:
+        if (!arg[0])
+            return fail(err, errlen, "--resume", "empty folder name");
+        a->resume = arg;
+        return 0;
+    case OPT_MARKDOWN:
+        if (!arg[0])
+            return fail(err, errlen, "--export-markdown", "empty file name");
+        a->markdown = arg;
         return 0;
     case OPT_NO_PLOT:
         a->plot = false;
@@ -270,11 +453,15 @@ static int scan(int argc, char **argv, cli_run_args_t *a, bool workload_pass, ch
             continue;
         }
         switch (opt) {
-        case 'w':
-            if ((k = one_name(optarg, &wl_names, "-w/--workload", err, errlen)) < 0)
+        case 'w': {
+            int idx[16];
+            if ((k = name_list(optarg, &wl_names, idx, 16, "-w/--workload", err, errlen)) < 0)
                 return -1;
-            a->workload = wl_at((size_t)k);
+            for (int w = 0; w < k; w++)
+                a->workloads[w] = wl_at((size_t)idx[w]);
+            a->nworkloads = k;
             break;
+        }
         case 'h':
             cli_args_usage(stdout);
             return 1;
@@ -300,9 +487,18 @@ int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t e
     rc = scan(argc, argv, a, true, err, errlen);
     if (rc != 0)
         return rc;
-    a->size = a->workload->default_size;
-    cli_param_defaults(a->workload, a->params);
-    return scan(argc, argv, a, false, err, errlen);
+    rc = scan(argc, argv, a, false, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (a->min_time_s > 0 && a->nsizes > 0)
+        return fail(err, errlen, "--min-time",
+                    "it chooses the size: give -n or --min-time, not both");
+    if (a->resume && a->output && strcmp(a->resume, a->output) != 0)
+        return fail(err, errlen, "--resume",
+                    "it writes into the folder it resumes: drop -o or give the same folder");
+    if (a->resume)
+        a->output = a->resume;
+    return 0;
 }
 
 void cli_args_usage(FILE *f)

@@ -49,6 +49,10 @@ static const command_t commands[] = {
     {"topo", cmd_topo, "this machine's topology, and the cores --pin cores uses"},
     {"dis", cmd_dis, "a workload's bytecode"},
     {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
+    {"compare", cmd_compare, "saved results against each other, with significance"},
+    {"plot", cmd_plot, "redraw a chart from saved results"},
+    {"report", cmd_report, "one self-contained HTML page of saved results"},
+    {"calibrate", cmd_calibrate, "the workloads in real CPython beside the model"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -110,7 +114,7 @@ static void usage(FILE *f)
         fprintf(f, " %s", default_argv[k]);
     fputs("\n\nCommands:\n", f);
     for (size_t k = 0; k < NCOMMANDS; k++)
-        fprintf(f, "  %-6s %s\n", commands[k].name, commands[k].summary);
+        fprintf(f, "  %-9s %s\n", commands[k].name, commands[k].summary);
     fputs("\n"
           "  -h, --help     this help; `gil-lab COMMAND --help` for a command's options\n"
           "  -V, --version  version and git revision\n",
