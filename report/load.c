@@ -179,9 +179,9 @@ static int read_spec(const json_t *e, run_spec_t *spec, char *err, size_t errlen
     return 0;
 }
 
-static void read_sample(const json_t *e, run_sample_t *s)
+void rep_sample_read(const struct json_t *obj, run_sample_t *s)
 {
-#define X(name, unit) s->name = num_at(e, #name);
+#define X(name, unit) s->name = num_at(obj, #name);
     RUN_SAMPLE_FIELDS(X)
 #undef X
 }
@@ -222,7 +222,7 @@ static int read_rows(const json_t *benchmarks, rep_results_t *out, char *err, si
             snprintf(err, errlen, "%s has more repeats than its repetitions", name);
             return -1;
         }
-        read_sample(e, &row->samples[row->nsamples]);
+        rep_sample_read(e, &row->samples[row->nsamples]);
         if (!(row->samples[row->nsamples].wall_s >= 0)) {
             snprintf(err, errlen, "a repeat of %s has no wall_s", name);
             return -1;

@@ -427,6 +427,11 @@ int rep_results_doc(rep_results_t *r);
  * something unknown); out is then empty. */
 int rep_results_load(const char *path, rep_results_t *out, char *err, size_t errlen);
 
+/* The sample fields of a JSON object (jansson's), by their names in
+ * RUN_SAMPLE_FIELDS; a field absent or not a number is NaN. Cannot fail. */
+struct json_t;
+void rep_sample_read(const struct json_t *obj, run_sample_t *s);
+
 /* Release what rep_results_load allocated. NULL- and twice-safe. */
 void rep_results_free(rep_results_t *r);
 

@@ -4,7 +4,7 @@
 # password prompt blocking a script; otherwise it prints the exact command.
 set -eu
 
-PKGS="cmake make gcc pkg-config libhwloc-dev hwloc libcriterion-dev libmimalloc-dev gnuplot-nox"
+PKGS="cmake make gcc pkg-config libhwloc-dev hwloc libcriterion-dev libmimalloc-dev libjansson-dev gnuplot-nox python3"
 
 missing=""
 for p in $PKGS; do
