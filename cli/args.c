@@ -360,7 +360,8 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         a->nworkers = cli_parse_int_list(arg, 1, RUN_MAX_WORKERS, a->workers,
                                          CLI_MAX_WORKER_COUNTS, why, sizeof why);
         return a->nworkers < 0 ? fail(err, errlen, "-j/--workers", why) : 0;
-    case 'n':
+    case 'n':   /* -n and --min-time both choose the size: the last counts */
+        a->min_time_s = 0;
         return size_list(a, arg, err, errlen);
     case 'P':
         return param_list(a, arg, err, errlen);
@@ -409,6 +410,7 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
     case OPT_BASELINE:
         if (rep_baseline_parse(arg, &a->setup.baseline, why, sizeof why) < 0)
             return fail(err, errlen, "--baseline", why);
+        a->baseline_given = true;
         return 0;
     case OPT_SCALING:
         if ((k = one_name(arg, &scaling_names, "--scaling", err, errlen)) < 0)
@@ -416,6 +418,7 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         a->setup.scaling = (rep_scaling_t)k;
         return 0;
     case OPT_MIN_TIME:
+        a->nsizes = 0;
         return seconds_option(arg, &a->min_time_s, err, errlen);
     case OPT_RESUME:
         if (!arg[0])
@@ -490,9 +493,6 @@ int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t e
     rc = scan(argc, argv, a, false, err, errlen);
     if (rc != 0)
         return rc;
-    if (a->min_time_s > 0 && a->nsizes > 0)
-        return fail(err, errlen, "--min-time",
-                    "it chooses the size: give -n or --min-time, not both");
     if (a->resume && a->output && strcmp(a->resume, a->output) != 0)
         return fail(err, errlen, "--resume",
                     "it writes into the folder it resumes: drop -o or give the same folder");
@@ -512,54 +512,72 @@ void cli_args_usage(FILE *f)
     fprintf(f,
             "Usage: gil-lab run [OPTIONS]\n"
             "\n"
-            "Measure one workload over the cross product of modes x guards x allocators x\n"
-            "worker counts; one row per combination (single ignores -j and runs first: it\n"
-            "is the baseline of every speedup). Prints a table, writes results.csv,\n"
-            "results.json and chart.png/.svg into the output folder.\n"
+            "Measure the cross product of every list below: workloads x sizes x parameter\n"
+            "values x switch intervals x guards x allocators x modes x worker counts; one\n"
+            "row per combination (single ignores -j and runs first: it is the default\n"
+            "baseline of every speedup). Prints a table, writes results.csv, results.json\n"
+            "and the charts into the output folder.\n"
             "\n"
-            "What runs:\n"
-            "  -w, --workload NAME      %s (default countdown)\n"
+            "What runs (every option takes a comma list):\n"
+            "  -w, --workload LIST      %s (default countdown)\n"
             "  -m, --mode LIST          %s\n"
             "                           (default single,threads,pool,processes)\n"
             "  -g, --guard LIST         %s (default gil)\n"
             "  -a, --allocator LIST     %s\n"
             "                           (default: each guard's own, see gil-lab list)\n"
             "  -j, --workers LIST       worker counts, 1 to %d (default 2)\n"
-            "  -n, --size N             total iterations, split over the workers (default:\n"
-            "                           the workload's); 50M, 2e6, 50_000_000, 1k, 1G\n"
-            "  -P, --param NAME=V       a workload parameter, one -P per parameter (see\n"
-            "                           `gil-lab list`)\n"
+            "  -n, --size LIST          iterations (default: each workload's); 50M, 2e6,\n"
+            "                           50_000_000, 1k, 1G; split over the workers, or each\n"
+            "                           worker's own with --scaling weak\n"
+            "  -P, --param NAME=LIST    a workload parameter's values, one -P per parameter\n"
+            "                           (see `gil-lab list`); applies to the workloads that\n"
+            "                           have it\n"
+            "      --switch-interval LIST  GIL switch intervals in microseconds, 1 to %u\n"
+            "                           (default %u, as sys.getswitchinterval() = 0.005)\n"
+            "      --scaling strong|weak  strong: the size is the total work (default);\n"
+            "                           weak: every worker does the size, and the speedup is\n"
+            "                           the efficiency T(single) / T(row)\n"
+            "      --min-time S         choose each workload's size so that its single row\n"
+            "                           takes at least S seconds (a short trial first);\n"
+            "                           of -n and --min-time, the one given last counts\n"
             "\n"
             "How it is measured:\n"
             "  -r, --repeat R           timed runs per row, 1 to %d (default 5)\n"
             "      --warmup W           untimed runs before them, 0 to %d (default 1)\n"
-            "      --switch-interval US GIL switch interval in microseconds, 1 to %u\n"
-            "                           (default %u, as sys.getswitchinterval() = 0.005)\n"
+            "      --sequential         run each row's repeats together, row after row; the\n"
+            "                           default interleaves them (row 1 repeat 1, row 2\n"
+            "                           repeat 1, ...) so that drift in the machine's speed\n"
+            "                           hits every row alike (--interleave: the default)\n"
+            "      --baseline ROW       what speedups are against: mode, guard, allocator,\n"
+            "                           workload or j:N joined by '/' (default single, the\n"
+            "                           same guard's); e.g. single/gil\n"
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
-            "      --interleave         run the rows' repeats round-robin (row 1 repeat 1,\n"
-            "                           row 2 repeat 1, ...) so that drift in the machine's\n"
-            "                           speed hits every row alike; rows then all finish\n"
-            "                           at the end, so an interrupted sweep keeps none\n"
             "\n"
             "Output:\n"
             "  -o, --output DIR         results folder, created if needed; locked while a\n"
             "                           run writes it, so a second run into it stops at once\n"
             "                           (default: a new ./results/<date>-<time>-<workload>)\n"
+            "      --resume DIR         run into DIR, keeping the rows it already holds (they\n"
+            "                           must be rows of this sweep) instead of running them\n"
             "      --format F           table, csv or json: what goes to stdout (default\n"
             "                           table); the files are written in every format, and\n"
             "                           notes and progress go to stderr\n"
-            "      --no-plot            do not run gnuplot (an earlier run's chart in the\n"
-            "                           folder is removed all the same)\n"
+            "      --export-markdown FILE  the summary as a Markdown table\n"
+            "      --no-plot            do not run gnuplot (an earlier run's charts in the\n"
+            "                           folder are removed all the same)\n"
             "  -h, --help               this help\n"
             "\n"
             "An option given twice takes its last value, and every value given is checked:\n"
             "  gil-lab run -n 50M -r 5 -n 2000 -r 1     runs -n 2000 -r 1\n"
+            "A scaling run:\n"
+            "  gil-lab run -m threads,processes -g gil,atomic,biased -j 1,2,4\n"
             "\n"
             "Exit status: 0 done; 1 a run failed, a file or the chart could not be written,\n"
             "or stdout was closed; 2 bad usage or a folder in use (nothing ran); 130\n"
-            "interrupted. After 1 and 130 the files keep every finished row.\n",
-            workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
-            RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
+            "interrupted (after the current row, or the current round when interleaved).\n"
+            "After 1 and 130 the files keep every row that has all its repeats.\n",
+            workloads, modes, guards, heaps, RUN_MAX_WORKERS, RUN_MAX_SWITCH_US,
+            GIL_DEFAULT_INTERVAL_US, CLI_MAX_REPEATS, CLI_MAX_WARMUP);
 }

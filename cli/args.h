@@ -58,7 +58,8 @@ typedef struct cli_run_args {
     cli_format_t format;
     bool plot;
     bool sequential;                  /* rows one after the other (default: interleaved) */
-    rep_setup_t setup;                /* --baseline, --weak/--strong */
+    rep_setup_t setup;                /* --baseline, --scaling */
+    bool baseline_given;              /* --baseline: it must name a row */
     double min_time_s;                /* --min-time; 0: not asked */
 } cli_run_args_t;
 

@@ -56,15 +56,17 @@ static void write_table(FILE *f, const cmp_ctx_t *c)
     for (int m = 0; m < cmp->nmatches; m++)
         if ((int)strlen(cmp->matches[m].label) > width)
             width = (int)strlen(cmp->matches[m].label);
-    fprintf(f, "  %-*s  %s  %12s %12s %8s  %-16s %8s  %s\n", width, "row", "vs", "A median",
+    fprintf(f, "  %-*s  %s  %12s %12s %8s  %-22s %8s  %s\n", width, "row", "vs", "A median",
             "median", "ratio", "95% CI", "p", "");
     for (int m = 0; m < cmp->nmatches; m++) {
         const rep_match_t *mt = &cmp->matches[m];
         rep_unit_t u = rep_time_unit(fmax(mt->median_a, mt->median_b));
         char ci[48] = "-";
-        if (isfinite(mt->ratio.ci.lo))
-            snprintf(ci, sizeof ci, "%.2f … %.2f", mt->ratio.ci.lo, mt->ratio.ci.hi);
-        fprintf(f, "  %-*s   %c  %9.*f %-2s %9.*f %-2s %7.2fx  %-16s %8.4f  %s\n", width, mt->label,
+        if (isfinite(mt->ratio.ci.lo))   /* with few repeats: the coverage it has */
+            snprintf(ci, sizeof ci, mt->ratio.ci.level < REP_CI_LEVEL - 1e-9 ? "%.2f … %.2f (%.0f%%)"
+                                                                              : "%.2f … %.2f",
+                     mt->ratio.ci.lo, mt->ratio.ci.hi, mt->ratio.ci.level * 100);
+        fprintf(f, "  %-*s   %c  %9.*f %-2s %9.*f %-2s %7.2fx  %-22s %8.4f  %s\n", width, mt->label,
                 'A' + (mt->other < 25 ? mt->other : 25), u.decimals, mt->median_a * u.scale,
                 u.name, u.decimals, mt->median_b * u.scale, u.name, mt->ratio.ratio, ci,
                 mt->test.p, verdict(mt));

@@ -197,6 +197,7 @@ typedef struct sweep {
     int *pub_spec;              /* pub[k] is specs[pub_spec[k]] */
     rep_row_t *rows;            /* pub summarised */
     rep_doc_t doc;
+    rep_context_t *ctx;         /* doc.ctx, which publish updates (the state after) */
     rep_outdir_t dir;
     progress_t progress;
     int saved;                  /* rows in results.csv and results.json */
@@ -272,7 +273,7 @@ static int publish(sweep_t *sw)
         cli_error("out of memory");
         return -1;
     }
-    rep_machine_state_read(&((rep_context_t *)sw->doc.ctx)->after);
+    rep_machine_state_read(&sw->ctx->after);
     if ((sw->saved == 0 && plot_remove(&sw->dir, err, sizeof err) < 0) ||
         rep_write_files(&sw->dir, outputs, 2, &sw->doc, err, sizeof err) < 0) {
         saved_rows(sw, kept, sizeof kept);
@@ -340,7 +341,7 @@ static int run_sequential(sweep_t *sw)
             return -1;
         }
         while (r > 0)
-            r = step(sw, s, i, "", why, sizeof why);
+            r = step(sw, s, i, "sequential", why, sizeof why);
         run_session_close(s);
         progress_clear(&sw->progress);
         if (r < 0) {
@@ -590,8 +591,8 @@ static int plan(int argc, char **argv, cli_run_args_t *args, run_spec_t **specs,
         cli_error("%s", err);
         return rc;
     }
-    if (!rep_baseline_matches(*specs, *n, &args->setup.baseline, args->setup.scaling) &&
-        args->setup.baseline.mode != RUN_MODE_single) {
+    if (args->baseline_given &&
+        !rep_baseline_matches(*specs, *n, &args->setup.baseline, args->setup.scaling)) {
         rep_baseline_format(&args->setup.baseline, base, sizeof base);
         cli_error("--baseline: no row of this sweep is '%s' (add it with -m/-g/-a/-j)", base);
         free(*specs);
@@ -606,7 +607,7 @@ int cmd_run(int argc, char **argv)
     cli_run_args_t args;
     run_spec_t *specs = NULL;
     rep_context_t ctx = {0};
-    sweep_t sw = {.args = &args, .doc = {.ctx = &ctx}, .dir = {.fd = -1, .lock_fd = -1}};
+    sweep_t sw = {.args = &args, .doc = {.ctx = &ctx}, .ctx = &ctx, .dir = {.fd = -1, .lock_fd = -1}};
     char err[PATH_MAX + 256];
     int status;
 

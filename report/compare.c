@@ -6,7 +6,9 @@
  * (guard and allocator), last week's machine against today's (none). The
  * rule, per pair (docs[0], docs[k]): an axis with exactly one value in each
  * and different values is what the pair compares, so it is left out of the
- * match and named; every other axis must be equal. Each row of docs[k] is
+ * match and named; every other axis must be equal. The work itself
+ * (workload, size, parameters) must always be equal: a countdown is never
+ * compared with an alloc. Each row of docs[k] is
  * matched with the first row of docs[0] whose key is the same, once.
  *
  * For each match: the Hodges-Lehmann ratio B/A of the repeats' wall times
@@ -193,7 +195,10 @@ int rep_compare(const rep_doc_t *docs, int ndocs, rep_comparison_t *out, char *e
         bool ignored[NAXES] = {false};
         char va[160], vb[160];
         for (int axis = 0; axis < NAXES; axis++) {
-            if (!one_value(&docs[0], axis, va, sizeof va) ||
+            /* the work itself must be the same: never compare two workloads,
+             * sizes or parameter values */
+            if (axis == AXIS_workload || axis == AXIS_size || axis == AXIS_PARAMS ||
+                !one_value(&docs[0], axis, va, sizeof va) ||
                 !one_value(&docs[k], axis, vb, sizeof vb) || strcmp(va, vb) == 0)
                 continue;
             ignored[axis] = true;

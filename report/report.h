@@ -3,10 +3,14 @@
  * The report layer (gl_report) turns the run_row_t values of runners/runner.h
  * into four outputs that must always agree with each other:
  *
- *   run_row_t ──rep_summarize()──► rep_row_t ──┬─► table.c  hyperfine-like console
- *   (samples)   stats, medians,     (numbers)  ├─► csv.c    results.csv, stable header
- *               speedup, outliers              ├─► json.c   results.json, Google Benchmark-like
- *                                              └─► plot.c   chart.dat ► gnuplot ► chart.png/svg
+ *   run_row_t ──rep_summarize()──► rep_row_t ──┬─► table.c    hyperfine-like console
+ *   (samples)   stats, intervals,   (numbers)  ├─► csv.c      results.csv, stable header
+ *               speedup, warnings              ├─► json.c     results.json, Google Benchmark's shape
+ *                                              ├─► markdown.c --export-markdown
+ *                                              ├─► html.c     gil-lab report
+ *                                              └─► plots/     <kind>.dat ► gnuplot ► pictures
+ *
+ *   results.json ──load.c──► run_row_t again (plot, report, compare, --resume)
  *
  * Every number is computed once, in rep_summarize() (stats.c); the writers
  * only format. The CSV columns and the JSON scalar fields come from one
@@ -27,7 +31,8 @@
  *     exceeds 3.5 (Iglewicz and Hoaglin; what hyperfine warns about).
  *   - a row is too short to trust when its median is below
  *     REP_MIN_RELIABLE_S (5 ms, hyperfine's threshold too).
- *   - speedup: see rep_speedup().
+ *   - speedup: the baseline row's median over this row's (rep_baseline_of),
+ *     with Moses' interval; intervals and tests are infer.c's.
  */
 #ifndef GL_REPORT_H
 #define GL_REPORT_H
@@ -577,10 +582,10 @@ typedef struct rep_comparison {
 
 /* Match the rows of docs[1..ndocs) to those of docs[0] by their
  * configuration (workload, mode, guard, allocator, workers, size,
- * parameters, switch interval, immortal, pinning). An axis that has one
- * value in docs[0] and another single value in docs[k] (a gil run against
- * a biased run) is what the two differ in: it is left out of the match
- * and named in `ignored`. Returns 0 with at least one match; -1 with the
+ * parameters, switch interval, immortal, pinning). An axis other than the
+ * workload, size and parameters that has one value in docs[0] and another
+ * single value in docs[k] (a gil run against a biased run) is what the two
+ * differ in: it is left out of the match and named in `ignored`. Returns 0 with at least one match; -1 with the
  * reason in err when nothing matches (mismatched results) or out of
  * memory. */
 int rep_compare(const rep_doc_t *docs, int ndocs, rep_comparison_t *out, char *err,
