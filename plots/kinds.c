@@ -250,6 +250,16 @@ static int chart_put(plot_chart_t *c, const char *series, const char *cluster, d
  * The kinds
  */
 
+/* "95 % CI" or, when few repeats cannot reach it, the lowest coverage of
+ * the intervals drawn ("at least 67 % CI"). */
+static void ci_words(double lowest, char *buf, size_t len)
+{
+    if (!isfinite(lowest) || lowest >= REP_CI_LEVEL - 1e-9)
+        snprintf(buf, len, "%.0f %% CI", REP_CI_LEVEL * 100);
+    else
+        snprintf(buf, len, "%.0f %%+ CI (the repeats allow no more)", lowest * 100);
+}
+
 static int fill_bars(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
 {
     merged_t m;
@@ -315,6 +325,8 @@ static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, si
     if (merge(src, NULL, &m, err, errlen) < 0)
         return -1;
     weak = m.setup.scaling == REP_WEAK;
+    double lowest = NAN;
+    char ci[64];
     parts = what_varies(&m);
     parts.workers = false;
     parts.mode = parts.guard = true;
@@ -345,6 +357,7 @@ static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, si
         if (chart_put(c, se, label, r->speedup, r->speedup_ci.lo, r->speedup_ci.hi, err,
                       errlen) < 0)
             goto fail;
+        lowest = fmin(lowest, r->speedup_ci.level);
         points++;
         /* the baseline itself: speedup 1 at its own worker count */
         if (m.rows[r->baseline].run->spec.mode == RUN_MODE_single) {
@@ -363,9 +376,9 @@ static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, si
     snprintf(c->ylabel, sizeof c->ylabel, "%s, higher is better",
              weak ? "efficiency (T single ÷ T row, same work per worker)"
                   : "speedup (T baseline ÷ T row)");
-    snprintf(c->note, sizeof c->note,
-             "points: ratio of medians; error bars: 95 %% CI (Moses); dashed: %s",
-             weak ? "perfect weak scaling (1.0)" : "ideal (speedup = workers)");
+    ci_words(lowest, ci, sizeof ci);
+    snprintf(c->note, sizeof c->note, "points: ratio of medians; error bars: %s (Moses); dashed: %s",
+             ci, weak ? "perfect weak scaling (1.0)" : "ideal (speedup = workers)");
     c->ideal = weak ? 2 : 1;
     default_title(&m, src, weak ? "weak scaling" : "scaling", c->title, sizeof c->title);
     merged_free(&m);
@@ -380,7 +393,8 @@ static int fill_normalised(const plot_source_t *src, plot_chart_t *c, char *err,
     rep_setup_t setup = src->docs[0].setup;
     merged_t m;
     varies_t cluster_parts, series_parts = {.guard = true, .allocator = true};
-    char cl[160], se[96], base[96];
+    char cl[160], se[96], base[96], cis[64];
+    double lowest = NAN;
     int bars = 0;
 
     setup.baseline = (rep_baseline_t){NULL, -1, -1, -1, -1};
@@ -404,6 +418,7 @@ static int fill_normalised(const plot_source_t *src, plot_chart_t *c, char *err,
         if (chart_put(c, se, cl, 1.0 / r->speedup, isfinite(ci->hi) ? 1.0 / ci->hi : NAN,
                       isfinite(ci->lo) && ci->lo > 0 ? 1.0 / ci->lo : NAN, err, errlen) < 0)
             goto fail;
+        lowest = fmin(lowest, ci->level);
         bars++;
     }
     if (bars == 0) {
@@ -415,8 +430,9 @@ static int fill_normalised(const plot_source_t *src, plot_chart_t *c, char *err,
     snprintf(c->unit, sizeof c->unit, "x");
     c->decimals = 2;
     snprintf(c->ylabel, sizeof c->ylabel, "time relative to %s (1.0), lower is better", base);
+    ci_words(lowest, cis, sizeof cis);
     snprintf(c->note, sizeof c->note,
-             "bars: median ÷ the %s row's median; error bars: 95 %% CI (Moses); line: 1.0", base);
+             "bars: median ÷ the %s row's median; error bars: %s (Moses); line: 1.0", base, cis);
     c->ref = 1.0;
     default_title(&m, src, "normalised", c->title, sizeof c->title);
     merged_free(&m);
@@ -429,7 +445,8 @@ fail:
 static int fill_ratio(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
 {
     rep_comparison_t cmp;
-    char se[160];
+    char se[160], ci[64];
+    double lowest = NAN;
 
     if (src->ndocs < 2) {
         snprintf(err, errlen, "a ratio chart needs two results or more");
@@ -446,12 +463,14 @@ static int fill_ratio(const plot_source_t *src, plot_chart_t *c, char *err, size
             rep_comparison_free(&cmp);
             return -1;
         }
+        lowest = fmin(lowest, mt->ratio.ci.level);
     }
+    ci_words(lowest, ci, sizeof ci);
     snprintf(c->unit, sizeof c->unit, "x");
     c->decimals = 2;
     snprintf(c->ylabel, sizeof c->ylabel, "time ratio (1.0 = the same), lower is faster");
     snprintf(c->note, sizeof c->note,
-             "bars: Hodges-Lehmann ratio of times; error bars: 95 %% CI (Moses); line: 1.0");
+             "bars: Hodges-Lehmann ratio of times; error bars: %s (Moses); line: 1.0", ci);
     snprintf(c->title, sizeof c->title, "compare%s%s", cmp.ignored[0] ? ": " : "", cmp.ignored);
     c->ref = 1.0;
     rep_comparison_free(&cmp);
@@ -462,7 +481,8 @@ static int fill_paired(const plot_source_t *src, plot_chart_t *c, char *err, siz
 {
     rep_comparison_t cmp;
     merged_t lab;
-    char se[160], cl[160];
+    char se[160], cl[160], ci[64];
+    double lowest = NAN;
 
     if (src->ndocs < 2) {
         snprintf(err, errlen, "a paired chart needs the lab's results and CPython's");
@@ -488,7 +508,9 @@ static int fill_paired(const plot_source_t *src, plot_chart_t *c, char *err, siz
         snprintf(se, sizeof se, "%s", src->labels ? src->labels[mt->other] : "CPython");
         if (chart_put(c, se, cl, b->speedup, b->speedup_ci.lo, b->speedup_ci.hi, err, errlen) < 0)
             goto fail;
+        lowest = fmin(lowest, fmin(a->speedup_ci.level, b->speedup_ci.level));
     }
+    ci_words(lowest, ci, sizeof ci);
     if (c->nclusters == 0) {
         snprintf(err, errlen, "no row beside single is in both the lab's results and CPython's");
         goto fail;
@@ -497,7 +519,7 @@ static int fill_paired(const plot_source_t *src, plot_chart_t *c, char *err, siz
     c->decimals = 2;
     snprintf(c->ylabel, sizeof c->ylabel, "speedup against its own single row");
     snprintf(c->note, sizeof c->note,
-             "bars: T single ÷ T row, each implementation against itself; error bars: 95 %% CI");
+             "bars: T single ÷ T row, each implementation against itself; error bars: %s", ci);
     c->ref = 1.0;
     default_title(&lab, src, "calibration: CPython beside the model", c->title, sizeof c->title);
     merged_free(&lab);

@@ -1,7 +1,7 @@
 /* report/markdown.c: the summary as a GitHub-flavoured Markdown table, for
  * a slide, an issue or a pull request (hyperfine's --export-markdown):
  *
- *   | workload | mode | guard | allocator | workers | median | 95% CI | σ | speedup | 95% CI | notes |
+ *   | workload | mode | guard | allocator | workers | median | median CI | σ | speedup | speedup CI | notes |
  *   |:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|:--|
  *   | countdown | threads | gil | pymalloc | 2 | 1.769 s | 1.70 … 1.85 | 0.155 s | 1.05x | 0.98 … 1.12 | |
  *
@@ -45,8 +45,8 @@ int rep_markdown_write(FILE *f, const rep_doc_t *doc)
     for (int i = 0; i < doc->nrows; i++)
         longest = fmax(longest, doc->rows[i].wall.median);
     u = rep_time_unit(longest);
-    fputs("| workload | mode | guard | allocator | workers | median | 95% CI | σ | speedup | 95% CI "
-          "| notes |\n|:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|:--|\n",
+    fputs("| workload | mode | guard | allocator | workers | median | median CI | σ | speedup "
+          "| speedup CI | notes |\n|:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|:--|\n",
           f);
     for (int i = 0; i < doc->nrows; i++) {
         const rep_row_t *r = &doc->rows[i];
