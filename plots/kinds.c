@@ -378,7 +378,7 @@ static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, si
                   : "speedup (T baseline ÷ T row)");
     ci_words(lowest, ci, sizeof ci);
     snprintf(c->note, sizeof c->note, "points: ratio of medians; error bars: %s (Moses); dashed: %s",
-             ci, weak ? "perfect weak scaling (1.0)" : "ideal (speedup = workers)");
+             ci, weak ? "perfect weak scaling (1.0)" : "ideal (speedup = workers, up to the CPUs)");
     c->ideal = weak ? 2 : 1;
     default_title(&m, src, weak ? "weak scaling" : "scaling", c->title, sizeof c->title);
     merged_free(&m);

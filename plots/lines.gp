@@ -10,8 +10,9 @@
 #   <two blank lines>
 #
 # Variables: as plots/bars.gp (data, term, width, height, dark, nseries,
-# title1, title2, footer, ylab, note), plus xlab, xmax (the largest x) and
-# ideal (0: none, 1: the line y = x, 2: the line y = 1), drawn dashed.
+# title1, title2, footer, ylab, note), plus xlab, xmax (the largest x),
+# cpus (the machine's CPUs, 0 unknown) and ideal (0: none, 1: the line
+# y = x up to the CPUs, flat beyond them, 2: the line y = 1), drawn dashed.
 #
 # The x axis is logarithmic in base 2 (1, 2, 4, ... workers: each doubling
 # the same step), the y axis starts at zero.
@@ -24,6 +25,7 @@ if (!exists("dark")) dark = 0
 if (!exists("nseries")) nseries = 1
 if (!exists("xmax")) xmax = 2
 if (!exists("ideal")) ideal = 1
+if (!exists("cpus")) cpus = 0
 if (!exists("title1")) title1 = "gil-lab"
 if (!exists("title2")) title2 = ""
 if (!exists("footer")) footer = ""
@@ -50,7 +52,7 @@ set xtics nomirror textcolor rgb fg
 set ytics nomirror textcolor rgb fg
 set grid xtics ytics lc rgb gridc
 set border 3 lc rgb fg
-set key top left reverse Left samplen 2 textcolor rgb fg
+set key outside right top vertical reverse Left samplen 2 textcolor rgb fg
 set bmargin 6
 set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
 set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb (dark ? "#aaaaaa" : "#666666")
@@ -75,7 +77,7 @@ if (term eq "svg") {
     }
 }
 set output
-idealfn(x) = ideal == 1 ? x : 1
+idealfn(x) = ideal == 1 ? (cpus > 0 && x > cpus ? cpus : x) : 1
 plot for [i=0:nseries-1] data index i using 1:2:3:4 with yerrorlines lt (i + 1) lw 3 pt 7 ps 1.5 \
          title columnheader(1), \
      (ideal > 0 ? idealfn(x) : NaN) with lines dt 2 lw 2 lc rgb fg title (ideal == 1 ? "ideal" : "perfect")

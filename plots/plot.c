@@ -168,11 +168,12 @@ static void chart_variables(const plot_chart_t *c, const char *stem, const rep_d
     gp_quote(q8, sizeof q8, fmt);
     snprintf(vars, len,
              "data='%s'; term='%s'; width=%d; height=%d; dark=%d; nseries=%d; nclusters=%d; "
-             "unit=%s; valuefmt=%s; hasref=%d; ref=%.9g; ideal=%d; top=%.9g; xmax=%.9g; "
+             "unit=%s; valuefmt=%s; hasref=%d; ref=%.9g; ideal=%d; cpus=%d; top=%.9g; xmax=%.9g; "
              "title1=%s; title2=%s; footer=%s; ylab=%s; note=%s; xlab=%s",
              q9, term, o->width, o->height, o->dark ? 1 : 0,
              c->nseries, c->nclusters, q7, q8, isfinite(c->ref) ? 1 : 0,
-             isfinite(c->ref) ? c->ref : 0.0, c->ideal, top, xmax, q1, q2, q3, q4, q5, q6);
+             isfinite(c->ref) ? c->ref : 0.0, c->ideal, doc->ctx->num_pus, top, xmax, q1, q2, q3,
+             q4, q5, q6);
 }
 
 /* ------------------------------------------------------------------------
