@@ -264,11 +264,14 @@ static void read_static_state(rep_context_t *ctx)
         return;
     }
     if ((f = fopen("/proc/cpuinfo", "r"))) {
-        while (fgets(line, sizeof line, f))
-            if (strncmp(line, "flags", 5) == 0 && strstr(line, " hypervisor")) {
+        char *flags = NULL;   /* the flags line is longer than any buffer */
+        size_t cap = 0;
+        while (getline(&flags, &cap, f) > 0)
+            if (strncmp(flags, "flags", 5) == 0 && strstr(flags, " hypervisor")) {
                 snprintf(ctx->hypervisor, sizeof ctx->hypervisor, "hypervisor flag set");
                 break;
             }
+        free(flags);
         fclose(f);
     }
 }
