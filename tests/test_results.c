@@ -355,7 +355,8 @@ Test(results, report_is_one_html_page_with_every_chart)
         FILE *p;
         int svgs = 0;
         snprintf(cmd, sizeof cmd,
-                 "'%s' --headless --no-sandbox --disable-gpu --dump-dom 'file://%s' 2>/dev/null "
+                 "timeout 120 '%s' --headless --no-sandbox --disable-gpu --dump-dom 'file://%s' "
+                 "2>/dev/null "
                  "| grep -o '<svg' | wc -l",
                  chromium(), path_in_tmp("a/report.html"));
         p = popen(cmd, "r");
