@@ -40,6 +40,23 @@ static const char *verdict(const rep_match_t *m)
     return m->ratio.ratio > 1.0 ? "significant: slower" : "significant: faster";
 }
 
+/* A line per match whose repeats did not get the CPU they could use: the
+ * two sides were measured at different times, so a busy side is suspect. */
+static void cpu_warnings(FILE *f, const rep_comparison_t *cmp, const char *prefix)
+{
+    for (int m = 0; m < cmp->nmatches; m++) {
+        const rep_match_t *mt = &cmp->matches[m];
+        if (!(mt->cpu_share_a < REP_LOW_CPU) && !(mt->cpu_share_b < REP_LOW_CPU))
+            continue;
+        fprintf(f,
+                "%s%s: its repeats got %.0f %% (A) and %.0f %% (%c) of the CPU time they could "
+                "use: a difference may be the machine's, not the code's; measure both in one "
+                "interleaved run to compare on equal terms.\n",
+                prefix, mt->label, mt->cpu_share_a * 100, mt->cpu_share_b * 100,
+                'A' + (mt->other < 25 ? mt->other : 25));
+    }
+}
+
 static void write_table(FILE *f, const cmp_ctx_t *c)
 {
     const rep_comparison_t *cmp = c->cmp;
@@ -74,6 +91,7 @@ static void write_table(FILE *f, const cmp_ctx_t *c)
     if (cmp->unmatched)
         fprintf(f, "\n%d row%s had no partner in the other results.\n", cmp->unmatched,
                 cmp->unmatched == 1 ? "" : "s");
+    cpu_warnings(f, cmp, "Warning: ");
 }
 
 static const char *const csv_header =
@@ -114,7 +132,8 @@ static int write_json(FILE *f, const rep_doc_t *unused, const void *arg)
 {
     const cmp_ctx_t *c = arg;
     static const char *const keys[] = {"median_a_s", "median_s", "ratio", "ratio_ci_low",
-                                       "ratio_ci_high", "ratio_ci_level", "u", "p"};
+                                       "ratio_ci_high", "ratio_ci_level", "u", "p",
+                                       "cpu_share_a", "cpu_share"};
     (void)unused;
     fputs("{\n  \"a\": ", f);
     rep_json_string(f, c->paths[0]);
@@ -130,7 +149,8 @@ static int write_json(FILE *f, const rep_doc_t *unused, const void *arg)
     for (int m = 0; m < c->cmp->nmatches; m++) {
         const rep_match_t *mt = &c->cmp->matches[m];
         const double v[] = {mt->median_a, mt->median_b, mt->ratio.ratio, mt->ratio.ci.lo,
-                            mt->ratio.ci.hi, mt->ratio.ci.level, mt->test.u, mt->test.p};
+                            mt->ratio.ci.hi, mt->ratio.ci.level, mt->test.u, mt->test.p,
+                            mt->cpu_share_a, mt->cpu_share_b};
         fputs(m ? ",\n    {\"row\": " : "\n    {\"row\": ", f);
         rep_json_string(f, mt->label);
         fputs(", \"vs\": ", f);
@@ -163,6 +183,7 @@ static void write_markdown(FILE *f, const cmp_ctx_t *c)
     fprintf(f, "\nRatio: time ÷ A's time (Hodges-Lehmann) with its 95 %% CI (Moses); p: "
                "Mann-Whitney U, two-sided; significant below %.2f.%s%s\n",
             REP_ALPHA, c->cmp->ignored[0] ? " The results differ in " : "", c->cmp->ignored);
+    cpu_warnings(f, c->cmp, "\n> **Warning:** ");
 }
 
 /* The files of -o DIR: comparison.csv and .json, and the ratio chart. */

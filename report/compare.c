@@ -165,6 +165,8 @@ static int match_rows(const rep_doc_t *a, const rep_doc_t *b, int other, const b
             rep_mwu(y, rb->run->nsamples, x, ra->run->nsamples, &m->test) < 0)
             goto oom;
         m->significant = m->test.p < REP_ALPHA;
+        m->cpu_share_a = ra->cpu_share;
+        m->cpu_share_b = rb->cpu_share;
         match_label(&ra->run->spec, ignored, m->label, sizeof m->label);
         out->nmatches++;
     }

@@ -570,6 +570,7 @@ typedef struct rep_match {
     rep_ratio_t ratio;     /* time in B over time in A, with its interval */
     rep_mwu_t test;        /* Mann-Whitney U of B's repeats against A's */
     bool significant;      /* test.p < REP_ALPHA */
+    double cpu_share_a, cpu_share_b;   /* the rows' CPU shares: a busy side is suspect */
     char label[192];       /* the row's name without the axes that differ */
 } rep_match_t;
 
