@@ -211,6 +211,8 @@ Test(results, compare_twice_as_slow_is_significant_with_ratio_2)
     md = r.out;
     cr_expect_not_null(strstr(md, "| 2.00x |"), "%s", md);
     cr_expect_not_null(strstr(md, "significant: slower"), "%s", md);
+    /* synthetic seconds for milliseconds of CPU: the busy-machine warning */
+    cr_expect_not_null(strstr(md, "of the CPU time they could use"), "%s", md);
     result_free(&r);
 
     r = RUN("compare", path_in_tmp("a"), path_in_tmp("b"), "--fail-above", "50");
