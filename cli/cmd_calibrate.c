@@ -317,18 +317,18 @@ static int fidelity_csv(FILE *f, const rep_doc_t *unused, const void *arg)
     (void)unused;
     fputs("workload,mode,workers,size,python,cpython_median_s,cpython_speedup,lab_guard,"
           "lab_median_s,lab_speedup,speedup_difference,cpython_ns_per_iteration,"
-          "lab_ns_per_iteration\n",
+          "lab_ns_per_iteration,cpython_cpu_share,lab_cpu_share\n",
           f);
     for (const fidelity_t *fd = fids; fd->lab; fd++) {
         for (int m = 0; m < fd->cmp.nmatches; m++) {
             const rep_row_t *l = &fd->lab->rows[fd->cmp.matches[m].a];
             const rep_row_t *p = &fd->py->rows[fd->cmp.matches[m].b];
             const run_spec_t *s = &l->run->spec;
-            fprintf(f, "%s,%s,%d,%lld,%s,%.9g,%.6g,%s,%.9g,%.6g,%.6g,%.6g,%.6g\n",
+            fprintf(f, "%s,%s,%d,%lld,%s,%.9g,%.6g,%s,%.9g,%.6g,%.6g,%.6g,%.6g,%.3g,%.3g\n",
                     s->workload->name, run_mode_name(s->mode), s->workers, (long long)s->size,
                     fd->py->py->label, p->wall.median, p->speedup, guard_name(s->guard),
                     l->wall.median, l->speedup, l->speedup - p->speedup, ns_per_iteration(p),
-                    ns_per_iteration(l));
+                    ns_per_iteration(l), p->cpu_share, l->cpu_share);
         }
     }
     return ferror(f) ? -1 : 0;
@@ -336,22 +336,33 @@ static int fidelity_csv(FILE *f, const rep_doc_t *unused, const void *arg)
 
 static void fidelity_table(FILE *f, const fidelity_t *fd)
 {
+    char busy[512];
+
     fprintf(f, "\nFidelity: %s (%s) beside the lab's %s guard\n", fd->py->py->label,
             fd->py->py->executable, guard_name(fd->py->specs[0].guard));
-    fprintf(f, "  %-10s %-10s %3s  %10s %8s  %10s %8s  %7s  %13s %9s\n", "workload", "mode", "j",
-            "CPython", "speedup", "lab", "speedup", "Δ", "CPython ns/it", "lab ns/it");
+    fprintf(f, "  %-10s %-10s %3s  %10s %8s  %10s %8s  %7s  %13s %9s  %s\n", "workload", "mode",
+            "j", "CPython", "speedup", "lab", "speedup", "Δ", "CPython ns/it", "lab ns/it",
+            "CPU share (CPython, lab)");
     for (int m = 0; m < fd->cmp.nmatches; m++) {
         const rep_row_t *l = &fd->lab->rows[fd->cmp.matches[m].a];
         const rep_row_t *p = &fd->py->rows[fd->cmp.matches[m].b];
         const run_spec_t *s = &l->run->spec;
         rep_unit_t u = rep_time_unit(fmax(l->wall.median, p->wall.median));
-        fprintf(f, "  %-10s %-10s %3d  %7.*f %-2s %7.2fx  %7.*f %-2s %7.2fx  %+7.2f  %13.1f %9.1f\n",
+        fprintf(f,
+                "  %-10s %-10s %3d  %7.*f %-2s %7.2fx  %7.*f %-2s %7.2fx  %+7.2f  %13.1f %9.1f  "
+                "%3.0f %%, %3.0f %%%s\n",
                 s->workload->name, run_mode_name(s->mode), s->workers, u.decimals,
                 p->wall.median * u.scale, u.name, p->speedup, u.decimals,
                 l->wall.median * u.scale, u.name, l->speedup, l->speedup - p->speedup,
-                ns_per_iteration(p), ns_per_iteration(l));
+                ns_per_iteration(p), ns_per_iteration(l), p->cpu_share * 100, l->cpu_share * 100,
+                p->cpu_share < REP_LOW_CPU || l->cpu_share < REP_LOW_CPU ? "  (busy)" : "");
     }
-    fputs("  speedup = the implementation's own single row ÷ this row; Δ = lab - CPython\n", f);
+    fputs("  speedup = the implementation's own single row ÷ this row; Δ = lab - CPython;\n"
+          "  (busy): a side got less than 75 % of the CPU it could use, so its speedup is\n"
+          "  the machine's as much as the implementation's\n",
+          f);
+    if (rep_busy_warning(&fd->lab->doc, busy, sizeof busy))
+        fprintf(f, "Warning: %s.\n", busy);
 }
 
 /* Summarise, write the folder, print the fidelity tables. Returns the
