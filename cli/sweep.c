@@ -137,10 +137,6 @@ int sweep_build(const cli_run_args_t *a, const int64_t *sizes, run_spec_t **out,
             status = add_params(&b, 0, err, errlen);
         }
     }
-    if (status == CLI_EXIT_OK && b.n == 0) {
-        snprintf(err, errlen, "the sweep is empty: every row was skipped");
-        status = CLI_EXIT_USAGE;
-    }
     if (status != CLI_EXIT_OK) {
         free(b.specs);
         return status;

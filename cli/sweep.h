@@ -23,9 +23,10 @@
 
 /* The rows into *out (malloc'd) and their count into *count. sizes, when
  * not NULL, holds one size per workload of a (the --min-time choice) and
- * replaces -n. Returns CLI_EXIT_OK; CLI_EXIT_USAGE with the reason in err
- * when the core refuses a row or the sweep is empty; CLI_EXIT_FAILED when
- * out of memory. */
+ * replaces -n. Returns CLI_EXIT_OK (with at least one row: a single-only
+ * guard's rows are skipped only beside its single row); CLI_EXIT_USAGE with
+ * the reason in err when the core refuses a row; CLI_EXIT_FAILED when out
+ * of memory. */
 int sweep_build(const cli_run_args_t *a, const int64_t *sizes, run_spec_t **out, int *count,
                 char *err, size_t errlen);
 
