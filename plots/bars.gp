@@ -63,14 +63,23 @@ set yrange [0:*]
 set offsets 0, 0, graph 0.12, 0
 set xrange [-1:nclusters * (nseries + 1) - 1]
 set xtics scale 0 nomirror textcolor rgb fg
-if (nclusters > 4) set xtics rotate by -20
 set ytics nomirror textcolor rgb fg
 set grid ytics lc rgb gridc
 set border 3 lc rgb fg
 set style fill solid 0.9 border rgb edge
 set boxwidth 0.9
-set key at screen 0.5, screen 0.13 center center horizontal reverse Left noautotitle samplen 1.5 textcolor rgb fg
-set bmargin 7
+# Up to four clusters the labels fit level and the key sits below them;
+# more, and the labels are slanted into the bottom margin, so the key moves
+# into the top of the plot, above room left free for it.
+if (nclusters > 4) {
+    set xtics rotate by -20
+    set key inside top center horizontal reverse Left noautotitle samplen 1.5 textcolor rgb fg
+    set offsets 0, 0, graph 0.25, 0
+    set bmargin 10
+} else {
+    set key at screen 0.5, screen 0.13 center center horizontal reverse Left noautotitle samplen 1.5 textcolor rgb fg
+    set bmargin 7
+}
 set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
 set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb (dark ? "#aaaaaa" : "#666666")
 if (hasref) set arrow 1 from graph 0, first ref to graph 1, first ref nohead dt 2 lw 2 lc rgb fg

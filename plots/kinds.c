@@ -505,7 +505,10 @@ static int fill_paired(const plot_source_t *src, plot_chart_t *c, char *err, siz
         snprintf(se, sizeof se, "lab (%s)", guard_name(s->guard));
         if (chart_put(c, se, cl, a->speedup, a->speedup_ci.lo, a->speedup_ci.hi, err, errlen) < 0)
             goto fail;
-        snprintf(se, sizeof se, "%s", src->labels ? src->labels[mt->other] : "CPython");
+        snprintf(se, sizeof se, "%s",
+                 src->docs[mt->other].implementation ? src->docs[mt->other].implementation
+                 : src->labels                       ? src->labels[mt->other]
+                                                     : "CPython");
         if (chart_put(c, se, cl, b->speedup, b->speedup_ci.lo, b->speedup_ci.hi, err, errlen) < 0)
             goto fail;
         lowest = fmin(lowest, fmin(a->speedup_ci.level, b->speedup_ci.level));
