@@ -404,6 +404,7 @@ static int run_interleaved(sweep_t *sw)
                 if (interrupted)
                     continue;   /* the terminal's Ctrl-C killed this repeat */
                 progress_clear(&sw->progress);
+                publish(sw);    /* rows that finished before it, in the last round */
                 row_failed(sw, i, why);
                 rc = -1;
                 goto out;
