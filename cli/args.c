@@ -31,7 +31,7 @@
 enum {
     OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT,
     OPT_INTERLEAVE, OPT_SEQUENTIAL, OPT_BASELINE, OPT_SCALING, OPT_MIN_TIME, OPT_RESUME,
-    OPT_MARKDOWN,
+    OPT_MARKDOWN, OPT_GC, OPT_GC_THRESHOLDS,
 };
 
 static const struct option long_options[] = {
@@ -47,6 +47,8 @@ static const struct option long_options[] = {
     {"switch-interval", required_argument, NULL, OPT_SWITCH},
     {"pin", required_argument, NULL, OPT_PIN},
     {"no-immortal", no_argument, NULL, OPT_NO_IMMORTAL},
+    {"gc", required_argument, NULL, OPT_GC},
+    {"gc-thresholds", required_argument, NULL, OPT_GC_THRESHOLDS},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
@@ -76,6 +78,8 @@ static const cli_names_t mode_names = {"mode", RUN_MODE_COUNT, mode_at};
 static const cli_names_t guard_names = {"guard", GUARD_COUNT, guard_at};
 static const cli_names_t heap_names = {"allocator", HEAP_COUNT, heap_at};
 static const cli_names_t pin_names = {"pinning", RUN_PIN_CORES + 1, pin_at};
+static const char *onoff_at(int i) { return i == 0 ? "on" : "off"; }
+static const cli_names_t onoff_names = {"setting", 2, onoff_at};
 static const cli_names_t format_names = {"format", 3, format_at};
 static const cli_names_t scaling_names = {"scaling", 2, scaling_at};
 
@@ -113,6 +117,7 @@ static void set_defaults(cli_run_args_t *a)
     a->repeats = 5;
     a->warmup = 1;
     a->switch_us[a->nswitch++] = GIL_DEFAULT_INTERVAL_US;
+    a->gc_off[a->ngc++] = 0;   /* on */
     a->pin = RUN_PIN_NONE;
     a->immortal = true;
     a->format = CLI_FORMAT_TABLE;
@@ -183,6 +188,34 @@ static int int_option(const char *s, int64_t min, int64_t max, int64_t *out, con
     return cli_parse_int_range(s, min, max, out, why, sizeof why) < 0
                ? fail(err, errlen, option, why)
                : 0;
+}
+
+/* --gc-thresholds: three counts, or a CPython version's defaults. */
+static int gc_thresholds_option(const char *arg, gc_config_t *gc, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        int64_t t[GC_GENERATIONS];
+    } presets[] = {{"3.12", GC_THRESHOLDS_312}, {"3.13", GC_THRESHOLDS_313}};
+    int t[GC_GENERATIONS];
+    char why[256];
+
+    for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++) {
+        if (strcmp(arg, presets[k].name) == 0) {
+            memcpy(gc->thresholds, presets[k].t, sizeof gc->thresholds);
+            gc->thresholds_set = true;
+            return 0;
+        }
+    }
+    int n = cli_parse_int_list(arg, 0, GC_MAX_THRESHOLD, t, GC_GENERATIONS, why, sizeof why);
+    if (n < 0)
+        return fail(err, errlen, "--gc-thresholds", why);
+    if (n != GC_GENERATIONS)
+        return fail(err, errlen, "--gc-thresholds", "give three counts (700,10,10), or 3.12 or 3.13");
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        gc->thresholds[i] = t[i];
+    gc->thresholds_set = true;
+    return 0;
 }
 
 /* A one-of-names option: the index, or -1 with err set. */
@@ -391,6 +424,11 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
     case OPT_NO_IMMORTAL:
         a->immortal = false;
         return 0;
+    case OPT_GC:
+        a->ngc = name_list(arg, &onoff_names, a->gc_off, 2, "--gc", err, errlen);
+        return a->ngc < 0 ? -1 : 0;
+    case OPT_GC_THRESHOLDS:
+        return gc_thresholds_option(arg, &a->gc, err, errlen);
     case 'o':
         if (!arg[0])
             return fail(err, errlen, "-o/--output", "empty folder name");
@@ -554,6 +592,12 @@ void cli_args_usage(FILE *f)
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
+            "      --gc LIST            the cycle collector: on, off or on,off (default on);\n"
+            "                           off leaks cycles, reported at the end of each run\n"
+            "      --gc-thresholds T    T0,T1,T2 as gc.set_threshold, or 3.12 (700,10,10)\n"
+            "                           or 3.13 (2000,10,10); default: the modelled\n"
+            "                           build's, 3.12 under none/gil, 3.13 under\n"
+            "                           atomic/biased (stop-the-world, no generations)\n"
             "\n"
             "Output:\n"
             "  -o, --output DIR         results folder, created if needed; locked while a\n"

@@ -52,6 +52,9 @@ typedef struct cli_run_args {
     int warmup;
     run_pin_t pin;
     bool immortal;
+    gc_config_t gc;                   /* --gc-thresholds (disabled: from gc_off) */
+    int gc_off[2];                    /* --gc: 0 on, 1 off, a list */
+    int ngc;
     const char *output;               /* -o; NULL: a new folder under ./results */
     const char *resume;               /* --resume DIR: -o DIR, finished rows kept */
     const char *markdown;             /* --export-markdown FILE */

@@ -117,6 +117,7 @@ static int parse(int argc, char **argv, cal_args_t *a)
         r->modes[r->nmodes++] = m;
     r->workers[r->nworkers++] = 2;
     r->switch_us[r->nswitch++] = GIL_DEFAULT_INTERVAL_US;
+    r->gc_off[r->ngc++] = 0;
     r->repeats = 5;
     r->warmup = 1;
     r->immortal = true;

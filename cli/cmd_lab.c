@@ -32,6 +32,7 @@
 #include "cli/parse.h"
 #include "lab/code.h"
 #include "lab/interp.h"
+#include "lab/sizes.h"
 #include "report/report.h"
 #include "workloads/workload.h"
 
@@ -164,9 +165,9 @@ out:
     return status;
 }
 
-static void heap_show(const interp_t *interp, const char *title)
+static void heap_show(interp_t *interp, const char *title)
 {
-    printf("\n=== %s (live objects: %lld)\n\n", title, (long long)interp_live_objects((interp_t *)interp));
+    printf("\n=== %s (blocks in use: %lld)\n\n", title, (long long)heap_allocated_blocks(&interp->heap));
     pym_print_map(interp->heap.pym, stdout);
     putchar('\n');
     pym_print_classes(interp->heap.pym, stdout);
@@ -179,14 +180,14 @@ static void heap_punch_holes(tstate_t *ts, obj_t *list)
     list_obj_t *l = (list_obj_t *)list;
     for (intptr_t i = 1; i < l->size; i += 2) {
         obj_t *old = l->items[i];
-        ops->incref(ts, &ts->interp->none);
-        l->items[i] = &ts->interp->none;
+        ops->incref(ts, interp_none(ts->interp));
+        l->items[i] = interp_none(ts->interp);
         ops->decref(ts, old);
     }
 }
 
 /* Append `count` fresh ints starting at `first` (outside the small-int
- * cache, so each is a 48-byte block). Returns 0, or -1 with ts->error. */
+ * cache, so each is a block of its own). Returns 0, or -1 with ts->error. */
 static int heap_fill(tstate_t *ts, obj_t *list, int64_t first, int64_t count)
 {
     const guard_ops_t *ops = ts->interp->ops;
@@ -220,9 +221,10 @@ static int heap_story(const pym_config_t *geometry, int64_t count)
     obj_t *list = ops->list_new(ts, 0);
     if (list == NULL || heap_fill(ts, list, 1000, count) < 0)
         goto fail;
-    printf("x = [i for i in range(1000, %lld)]   # %lld ints of %zu bytes -> %zu-byte blocks\n",
-           (long long)(1000 + count), (long long)count, sizeof(int_obj_t),
-           (sizeof(int_obj_t) + PYM_ALIGNMENT - 1) / PYM_ALIGNMENT * PYM_ALIGNMENT);
+    printf("x = [i for i in range(1000, %lld)]   # %lld ints: sys.getsizeof %zu bytes -> "
+           "%zu-byte blocks\n",
+           (long long)(1000 + count), (long long)count, sizes_int(interp.layout, 1000),
+           pym_class_size(sizes_int_alloc(interp.layout, 1000)));
     heap_show(&interp, "1. after building the list");
 
     heap_punch_holes(ts, list);

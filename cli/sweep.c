@@ -101,9 +101,12 @@ static int add_params(builder_t *b, int p, char *err, size_t errlen)
         return CLI_EXIT_OK;
     }
     for (int s = 0; s < a->nswitch; s++) {
-        b->proto.switch_interval_us = a->switch_us[s];
-        if ((status = add_inner(b, err, errlen)) != CLI_EXIT_OK)
-            return status;
+        for (int g = 0; g < a->ngc; g++) {
+            b->proto.switch_interval_us = a->switch_us[s];
+            b->proto.gc.disabled = a->gc_off[g] == 1;
+            if ((status = add_inner(b, err, errlen)) != CLI_EXIT_OK)
+                return status;
+        }
     }
     return CLI_EXIT_OK;
 }
@@ -131,6 +134,7 @@ int sweep_build(const cli_run_args_t *a, const int64_t *sizes, run_spec_t **out,
                 b.proto.params[p] = wl->params[p].def;
             b.proto.pin = a->pin;
             b.proto.immortal = a->immortal;
+            b.proto.gc = a->gc;
             b.proto.warmup = a->warmup;
             b.proto.repeats = a->repeats;
             b.size = sizes ? sizes[w] : a->nsizes ? a->sizes[k] : wl->default_size;

@@ -23,20 +23,22 @@
 #include <stdint.h>
 
 #include "lab/heap.h"
+#include "lab/object.h"
 
-/* X(name, threadsafe, default allocator, description) */
+/* X(name, threadsafe, default allocator, object layout, description): the
+ * layout is the CPython build the guard models (lab/object.h). */
 #define GUARD_LIST(X)                                                          \
-    X(none, false, HEAP_pymalloc,                                              \
+    X(none, false, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,                          \
       "plain refcounts and no lock: single-thread baseline, unsafe with threads") \
-    X(gil, true, HEAP_pymalloc,                                                \
+    X(gil, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,                            \
       "one global interpreter lock, CPython's new GIL (3.2+)")                 \
-    X(atomic, true, HEAP_mimalloc,                                             \
+    X(atomic, true, HEAP_mimalloc, OBJ_LAYOUT_FT,                              \
       "per-object atomic refcounts and per-object locks, no GIL")              \
-    X(biased, true, HEAP_mimalloc,                                             \
+    X(biased, true, HEAP_mimalloc, OBJ_LAYOUT_FT,                              \
       "biased refcounting: owner-local + shared atomic counts (PEP 703)")
 
 typedef enum guard_kind {
-#define X(name, ts, alloc, desc) GUARD_##name,
+#define X(name, ts, alloc, layout, desc) GUARD_##name,
     GUARD_LIST(X)
 #undef X
     GUARD_COUNT
@@ -62,14 +64,23 @@ typedef struct guard_ops {
      * code and tests. NULL (or -1) on out-of-memory with ts->error set. */
     obj_t *(*int_new)(tstate_t *ts, int64_t v);
     obj_t *(*list_new)(tstate_t *ts, intptr_t size);
+    obj_t *(*node_new)(tstate_t *ts);   /* Node(): both slots empty */
     int (*list_append)(tstate_t *ts, obj_t *list, obj_t *item);  /* steals item */
     /* Thread attach/detach, called by every thread that runs bytecode before
      * its first and after its last instruction (PyEval_RestoreThread /
-     * PyEval_SaveThread: the GIL is taken and dropped here; the biased guard
-     * merges the thread's queue on detach). The same pair brackets blocking
-     * calls, as Py_BEGIN/END_ALLOW_THREADS. */
+     * PyEval_SaveThread: the GIL is taken and dropped here; free-threaded,
+     * the thread's state word changes, which a stop-the-world pause reads).
+     * The same pair brackets blocking calls, as Py_BEGIN/END_ALLOW_THREADS. */
     void (*attach)(tstate_t *ts);
     void (*detach)(tstate_t *ts);
+    /* What the loop does at a backward jump when the eval breaker is set
+     * (_Py_HandlePending: yield the GIL, merge, stop for a pause, collect),
+     * for C code that runs long without bytecode. ts attached. */
+    void (*handle_pending)(tstate_t *ts);
+    /* This guard's list and node types (their deallocs release what they
+     * hold with the guard's own decref). */
+    const type_t *list_type;
+    const type_t *node_type;
 } guard_ops_t;
 
 /* A registered guard: the facts from GUARD_LIST and its operations. */
@@ -78,6 +89,7 @@ typedef struct guard_info {
     const char *description;
     bool threadsafe;               /* may run with more than one thread */
     heap_kind_t default_allocator; /* what CPython's build would use */
+    obj_layout_t layout;           /* the build's object header */
     const guard_ops_t *ops[2];     /* [immortal]: the loop compiled without
                                       (--no-immortal) and with PEP 683 */
 } guard_info_t;

@@ -16,16 +16,19 @@
  * slower than it is. Queueing and merging (slow paths) are always counted.
  */
 #include "gil/brc.h"
-#include "gil/objlock.h"
-#include "lab/interp.h"
+#include "gil/guard_ft.h"
 
 #define GUARD_NAME biased
 
+
 static inline void g_init_refs(tstate_t *ts, obj_t *o)
 {
-    o->tid = ts->id;
-    o->ref_local = 1;
-    o->refcnt = 0;
+    obj_head_ft_t *h = obj_ft(o);
+    h->tid = ts->id;
+    h->mutex = 0;
+    h->gc_bits = 0;
+    h->ref_local = 1;
+    h->ref_shared = 0;
 }
 
 /* _Py_IsOwnedByCurrentThread. An object with no owner (tid 0: merged, or
@@ -34,31 +37,33 @@ static inline void g_init_refs(tstate_t *ts, obj_t *o)
  * which is how PGO lays the code out in CPython's builds. */
 static inline int biased_is_owner(const tstate_t *ts, const obj_t *o)
 {
-    return __atomic_load_n(&o->tid, __ATOMIC_RELAXED) == ts->id;
+    return __atomic_load_n(&obj_ft(o)->tid, __ATOMIC_RELAXED) == ts->id;
 }
 
 static inline void biased_incref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    obj_head_ft_t *h = obj_ft(o);
+    uint32_t local = __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED);
     if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
     if (__builtin_expect(biased_is_owner(ts, o), 1)) {
-        __atomic_store_n(&o->ref_local, local + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->ref_local, local + 1, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_local);
     } else {
-        __atomic_fetch_add(&o->refcnt, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_shared);
     }
 }
 
 static inline void biased_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    obj_head_ft_t *h = obj_ft(o);
+    uint32_t local = __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED);
     if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
     if (__builtin_expect(biased_is_owner(ts, o), 1)) {
         local--;
-        __atomic_store_n(&o->ref_local, local, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->ref_local, local, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_local);
         if (local == 0)
             brc_merge_zero_local(ts, o);
@@ -72,21 +77,16 @@ static inline void biased_decref(tstate_t *ts, obj_t *o, int immortal_test)
 #define g_decref(ts, o) biased_decref((ts), (o), G_IMMORTAL)
 #define g_decref_int(ts, o) g_decref(ts, o)   /* 3.13t: no specialised form */
 
-static inline void g_lock(obj_t *o) { objlock_lock(o); }
-static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
-
-/* _Py_HandlePending: another thread queued objects to us. */
+/* _Py_HandlePending: another thread queued objects to us (merged here and
+ * when the thread state goes, never on attach or detach, as in 3.13t),
+ * then what every free-threaded thread handles. */
 static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 {
     if (bits & EB_BRC_MERGE) {
         __atomic_fetch_and(&ts->eval_breaker, ~EB_BRC_MERGE, __ATOMIC_RELAXED);
         brc_merge_queue(ts);
     }
+    ft_handle_pending(ts, bits);
 }
-
-/* Attaching and detaching do nothing to the queue, as in CPython 3.13: it
- * is merged at the eval breaker and when the thread state goes. */
-static void g_attach(tstate_t *ts) { (void)ts; }
-static void g_detach(tstate_t *ts) { (void)ts; }
 
 #include "gil/guard_instances.h"

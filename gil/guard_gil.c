@@ -14,9 +14,14 @@
 static inline void g_lock(obj_t *o) { (void)o; }
 static inline void g_unlock(obj_t *o) { (void)o; }
 
-/* eval_breaker.c handle_eval_breaker(): the drop request. */
+/* _Py_HandlePending: a scheduled collection (run holding the GIL, so the
+ * other threads wait), then the drop request. */
 static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 {
+    if (bits & EB_GC_SCHEDULED) {
+        __atomic_fetch_and(&ts->eval_breaker, ~EB_GC_SCHEDULED, __ATOMIC_RELAXED);
+        gc_collect_scheduled(ts);
+    }
     if (bits & EB_GIL_DROP_REQUEST)
         gil_yield(&ts->interp->gil, &ts->gil);
 }

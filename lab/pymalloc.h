@@ -55,6 +55,16 @@ typedef struct pym_stats {
     pym_class_stats_t classes[PYM_NB_SMALL_SIZE_CLASSES];
 } pym_stats_t;
 
+/* The block size pymalloc hands out for a request of `size` bytes (its
+ * size class, a multiple of 16), or 0 when the request goes to malloc
+ * (0 bytes, or more than 512). Cannot fail. */
+static inline size_t pym_class_size(size_t size)
+{
+    if (size - 1 >= PYM_SMALL_REQUEST_THRESHOLD)
+        return 0;
+    return (size + PYM_ALIGNMENT - 1) & ~(size_t)(PYM_ALIGNMENT - 1);
+}
+
 typedef struct pym pym_t;
 
 /* Create an allocator. On error (bad geometry, out of memory) returns NULL and

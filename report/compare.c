@@ -21,7 +21,7 @@
 #include "gil/gil.h"
 #include "report/report.h"
 
-/* X(axis, text of a spec's value): the axes rows are matched on. */
+/* X(axis, format, values...): the axes rows are matched on, each as text. */
 #define AXIS_LIST(X)                                                           \
     X(workload, "%s", s->workload->name)                                       \
     X(mode, "%s", run_mode_name(s->mode))                                      \
@@ -31,10 +31,14 @@
     X(size, "%lld", (long long)s->size)                                        \
     X(switch_interval, "%llu us", (unsigned long long)s->switch_interval_us)   \
     X(immortal, "%s", s->immortal ? "immortal" : "no-immortal")                \
-    X(pin, "%s", rep_pin_name(s->pin))
+    X(pin, "%s", rep_pin_name(s->pin))                                         \
+    X(gc, "%s %lld,%lld,%lld", s->gc.disabled ? "off" : "on",                  \
+      (long long)(s->gc.thresholds_set ? s->gc.thresholds[0] : -1),            \
+      (long long)(s->gc.thresholds_set ? s->gc.thresholds[1] : -1),            \
+      (long long)(s->gc.thresholds_set ? s->gc.thresholds[2] : -1))
 
 enum {
-#define X(axis, fmt, value) AXIS_##axis,
+#define X(axis, fmt, ...) AXIS_##axis,
     AXIS_LIST(X)
 #undef X
     AXIS_PARAMS,
@@ -42,7 +46,7 @@ enum {
 };
 
 static const char *const axis_names[NAXES] = {
-#define X(axis, fmt, value) #axis,
+#define X(axis, fmt, ...) #axis,
     AXIS_LIST(X)
 #undef X
     "params",
@@ -54,9 +58,9 @@ static void axis_value(const run_spec_t *s, int axis, char *buf, size_t len)
     size_t used = 0;
 
     switch (axis) {
-#define X(axis, fmt, value)                                                    \
+#define X(axis, fmt, ...)                                                      \
     case AXIS_##axis:                                                          \
-        snprintf(buf, len, fmt, value);                                        \
+        snprintf(buf, len, fmt, __VA_ARGS__);                                  \
         return;
         AXIS_LIST(X)
 #undef X

@@ -128,6 +128,26 @@ static int read_context(const json_t *c, rep_results_t *out, char *err, size_t e
     return 0;
 }
 
+/* The collector's settings of an entry: "gc" off, and thresholds other
+ * than the modelled build's own (which is what a run given none records). */
+static void read_gc(const json_t *e, run_spec_t *spec)
+{
+    const char *gc = str_at(e, "gc"), *thresholds = str_at(e, "gc_thresholds");
+    int64_t t[GC_GENERATIONS], own[GC_GENERATIONS];
+    long long a, b, c;
+
+    memset(&spec->gc, 0, sizeof spec->gc);
+    spec->gc.disabled = gc && strcmp(gc, "off") == 0;
+    if (!thresholds || sscanf(thresholds, "%lld,%lld,%lld", &a, &b, &c) != 3)
+        return;
+    t[0] = a, t[1] = b, t[2] = c;
+    gc_thresholds_of(&spec->gc, guard_get(spec->guard)->layout, own);
+    if (memcmp(t, own, sizeof t) != 0) {
+        memcpy(spec->gc.thresholds, t, sizeof t);
+        spec->gc.thresholds_set = true;
+    }
+}
+
 /* An entry's spec. Returns 0, or -1 with err naming what is wrong. */
 static int read_spec(const json_t *e, run_spec_t *spec, char *err, size_t errlen)
 {
@@ -167,6 +187,7 @@ static int read_spec(const json_t *e, run_spec_t *spec, char *err, size_t errlen
     spec->repeats = (int)num_at(e, "repetitions");
     spec->immortal = !json_is_false(json_object_get(e, "immortal"));
     spec->pin = pin && strcmp(pin, "cores") == 0 ? RUN_PIN_CORES : RUN_PIN_NONE;
+    read_gc(e, spec);
     for (int p = 0; p < spec->workload->nparams; p++) {
         const json_t *v = json_object_get(params, spec->workload->params[p].name);
         spec->params[p] = json_is_integer(v) ? json_integer_value(v)

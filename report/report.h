@@ -193,6 +193,7 @@ typedef struct rep_row {
     char warning_text[96];      /* rep_warnings_short of them */
     char name[192];             /* "countdown/threads/gil/pymalloc/j:2/n:50000000" */
     char params[128];           /* "depth=3 items=10"; "" without parameters */
+    char gc_thresholds[64];     /* the collector's thresholds: "700,10,10" */
 } rep_row_t;
 
 /* How much of the CPUs one repeat could use it got: (user + sys) / wall,

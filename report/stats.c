@@ -365,7 +365,12 @@ void rep_spec_name(const run_spec_t *spec, char *buf, size_t len)
     if (!spec->immortal && n < len)
         n += (size_t)snprintf(buf + n, len - n, "/no-immortal");
     if (spec->pin != RUN_PIN_NONE && n < len)
-        snprintf(buf + n, len - n, "/pin:%s", rep_pin_name(spec->pin));
+        n += (size_t)snprintf(buf + n, len - n, "/pin:%s", rep_pin_name(spec->pin));
+    if (spec->gc.disabled && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "/gc:off");
+    if (spec->gc.thresholds_set && n < len)
+        snprintf(buf + n, len - n, "/gc:%lld,%lld,%lld", (long long)spec->gc.thresholds[0],
+                 (long long)spec->gc.thresholds[1], (long long)spec->gc.thresholds[2]);
 }
 
 static void describe(rep_row_t *r)
@@ -382,6 +387,10 @@ static void describe(rep_row_t *r)
             break;
         used += (size_t)w;
     }
+    int64_t t[GC_GENERATIONS];
+    gc_thresholds_of(&spec->gc, guard_get(spec->guard)->layout, t);
+    snprintf(r->gc_thresholds, sizeof r->gc_thresholds, "%lld,%lld,%lld", (long long)t[0],
+             (long long)t[1], (long long)t[2]);
     rep_spec_name(spec, r->name, sizeof r->name);
 }
 
@@ -615,6 +624,21 @@ static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO,
     X(pin, true, v_str(rep_pin_name(SPEC->pin)))                               \
     X(params, false, v_str(r->params))                                         \
     X(rss_sum_kib, false, MED(rss_sum_kib))                                    \
+    X(gc_collections_0, false, MED(gc_collections_0))                          \
+    X(gc_collections_1, false, MED(gc_collections_1))                          \
+    X(gc_collections_2, false, MED(gc_collections_2))                          \
+    X(gc_collected_0, false, MED(gc_collected_0))                              \
+    X(gc_collected_1, false, MED(gc_collected_1))                              \
+    X(gc_collected_2, false, MED(gc_collected_2))                              \
+    X(gc_examined, false, MED(gc_examined))                                    \
+    X(gc_uncollectable, false, MED(gc_uncollectable))                          \
+    X(gc_pause_total_s, false, MED(gc_pause_total_s))                          \
+    X(gc_pause_p50_s, false, MED(gc_pause_p50_s))                              \
+    X(gc_pause_p99_s, false, MED(gc_pause_p99_s))                              \
+    X(gc_pause_max_s, false, MED(gc_pause_max_s))                              \
+    X(gc_unreachable, false, MED(gc_unreachable))                              \
+    X(gc, true, v_str(SPEC->gc.disabled ? "off" : "on"))                       \
+    X(gc_thresholds, true, v_str(r->gc_thresholds))                            \
     X(wall_cv, false, v_ratio(r->wall.cv))                                     \
     X(wall_mad_s, false, v_sec(r->wall.mad))                                   \
     X(median_ci_low_s, false, v_sec(r->median_ci.lo))                          \

@@ -105,6 +105,13 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
                      (long long)wl_unit_of(wl, spec->params), spec->workers);
         return -1;
     }
+    for (int i = 0; i < GC_GENERATIONS; i++) {
+        if (spec->gc.thresholds[i] < 0 || spec->gc.thresholds[i] > GC_MAX_THRESHOLD) {
+            snprintf(err, errlen, "gc threshold %d must be between 0 and %d, not %lld", i, GC_MAX_THRESHOLD,
+                     (long long)spec->gc.thresholds[i]);
+            return -1;
+        }
+    }
     if (spec->repeats < 1 || spec->warmup < 0) {
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
         return -1;
@@ -126,6 +133,10 @@ void leak_probe_take(interp_t *interp, leak_probe_t *p)
     p->blocks = heap_allocated_blocks(heap);
     if (p->blocks >= 0 && heap_blocks_per_thread(heap))
         p->blocks += __atomic_load_n(&interp->thread_blocks, __ATOMIC_RELAXED);
+    /* Dead lists kept on freelists are memory, not live objects: a pool
+     * worker keeps them from one task to the next, as CPython does. */
+    if (p->blocks >= 0)
+        p->blocks -= interp_freelist_blocks(interp);
     p->objects = interp_pystats_enabled() ? interp_live_objects(interp) : 0;
 }
 
@@ -147,6 +158,26 @@ int leak_probe_check(const leak_probe_t *before, const leak_probe_t *after, char
 /* ------------------------------------------------------------------------
  * One repeat, inside its repeat process
  */
+
+/* Add a summary of collections to the sample; pause percentiles are the
+ * worst seen (each forked worker has a collector of its own). */
+static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
+{
+    s->gc_collections_0 += (double)g->gen[0].collections;
+    s->gc_collections_1 += (double)g->gen[1].collections;
+    s->gc_collections_2 += (double)g->gen[2].collections;
+    s->gc_collected_0 += (double)g->gen[0].collected;
+    s->gc_collected_1 += (double)g->gen[1].collected;
+    s->gc_collected_2 += (double)g->gen[2].collected;
+    for (int i = 0; i < GC_GENERATIONS; i++) {
+        s->gc_examined += (double)g->gen[i].examined;
+        s->gc_uncollectable += (double)g->gen[i].uncollectable;
+    }
+    s->gc_pause_total_s += (double)g->pause_total_ns / 1e9;
+    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->pause_p50_ns / 1e9);
+    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->pause_p99_ns / 1e9);
+    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
+}
 
 /* Fold the workers' results into the sample: sums, the workers' spread,
  * and the memory of every process of the run. */
@@ -178,6 +209,8 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         if (forked) {
             s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
             s->rss_sum_kib += (double)r->usage.max_rss_kib;
+            run_fold_gc(s, &r->gc);
+            s->gc_unreachable += (double)r->gc_unreachable;
         }
     }
     s->worker_mean_s = sum / w;
@@ -201,6 +234,8 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->objects_allocated = NAN;
     if (spec->allocator != HEAP_pymalloc)
         s->arena_bytes_peak = NAN;
+    if (!spec->gc.disabled)
+        s->gc_unreachable = NAN;
 }
 
 /* Build the interpreter of one repeat and its globals; take the leak
@@ -213,6 +248,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .allocator = spec->allocator,
         .immortal = spec->immortal,
         .switch_interval_us = spec->switch_interval_us,
+        .gc = spec->gc,
     };
     if (interp_init(ctx->interp, &cfg, ctx->err, ctx->errlen) < 0)
         return -1;
@@ -247,6 +283,7 @@ static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t
     tstate_t *ts = ctx->main_ts;
     interp->ops->attach(ts);
     interp_clear_globals(ts);
+    sample->gc_unreachable = (double)interp_finalize(ts);
     interp->ops->detach(ts);
     threads_release(ctx);
     tstate_delete(ts);
@@ -304,11 +341,16 @@ static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, ru
     memset(ctx.results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
     if (run_prepare(&ctx, &baseline) < 0)
         goto out;
-    /* The shared GIL's hand-overs (single, threads); forked workers report
-     * their own GIL's, folded in below. */
+    /* The shared GIL's hand-overs and collections (single, threads);
+     * forked workers report their own, folded in below. */
     uint64_t switches = gil_switches(&ctx.interp->gil);
+    gc_mark_t gc_before;
+    gc_summary_t gc_run;
+    gc_mark(&ctx.interp->gc, &gc_before);
     rc = run_mode(&ctx, sample);
     sample->gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
+    gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
+    run_fold_gc(sample, &gc_run);
     rc = run_finish(&ctx, &baseline, sample, rc);
     if (rc == 0) {
         run_fold_results(&ctx, sample);

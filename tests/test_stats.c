@@ -331,9 +331,12 @@ Test(csv, header_is_the_contract)
                      "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"
                      "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"
                      "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"
-                     "outliers,pin,params,rss_sum_kib,wall_cv,wall_mad_s,median_ci_low_s,"
-                     "median_ci_high_s,median_ci_level,speedup_ci_low,speedup_ci_high,"
-                     "speedup_ci_level,baseline,cpu_share,warnings\n");
+                     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,"
+                     "gc_collections_2,gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,"
+                     "gc_uncollectable,gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,"
+                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,wall_cv,wall_mad_s,"
+                     "median_ci_low_s,median_ci_high_s,median_ci_level,speedup_ci_low,"
+                     "speedup_ci_high,speedup_ci_level,baseline,cpu_share,warnings\n");
     free(text);
 }
 
