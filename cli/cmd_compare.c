@@ -67,6 +67,8 @@ static void write_table(FILE *f, const cmp_ctx_t *c)
         printf("  %c = %s\n", 'A' + (k < 25 ? k : 25), c->paths[k]);
     if (cmp->ignored[0])
         printf("They differ in %s; rows are matched on everything else.\n", cmp->ignored);
+    if (cmp->common[0])
+        printf("Every row: %s.\n", cmp->common);
     printf("Ratio = time ÷ A's (Hodges-Lehmann), 95 %% CI (Moses), p: Mann-Whitney U "
            "two-sided, significant below %.2f.\n\n",
            REP_ALPHA);

@@ -471,7 +471,8 @@ static int fill_ratio(const plot_source_t *src, plot_chart_t *c, char *err, size
     snprintf(c->ylabel, sizeof c->ylabel, "time ratio (1.0 = the same), lower is faster");
     snprintf(c->note, sizeof c->note,
              "bars: Hodges-Lehmann ratio of times; error bars: %s (Moses); line: 1.0", ci);
-    snprintf(c->title, sizeof c->title, "compare%s%s", cmp.ignored[0] ? ": " : "", cmp.ignored);
+    snprintf(c->title, sizeof c->title, "compare%s%s%s%s", cmp.common[0] ? ", " : "", cmp.common,
+             cmp.ignored[0] ? "; " : "", cmp.ignored);
     c->ref = 1.0;
     rep_comparison_free(&cmp);
     return 0;

@@ -102,7 +102,8 @@ static bool same_key(const run_spec_t *a, const run_spec_t *b, const bool *ignor
     return true;
 }
 
-/* The row's name with the compared axes left out: "countdown/threads/j:2". */
+/* The row's name without the axes that are compared or the same for every
+ * row (those go into `common`): "threads/j:2". The mode is always named. */
 static void match_label(const run_spec_t *s, const bool *ignored, char *buf, size_t len)
 {
     static const int shown[] = {AXIS_workload, AXIS_mode, AXIS_guard, AXIS_allocator,
@@ -113,7 +114,8 @@ static void match_label(const run_spec_t *s, const bool *ignored, char *buf, siz
     buf[0] = '\0';
     for (size_t k = 0; k < sizeof shown / sizeof shown[0] && used < len; k++) {
         int axis = shown[k];
-        if (ignored[axis] || (axis == AXIS_workers && s->mode == RUN_MODE_single))
+        if ((ignored[axis] && axis != AXIS_mode) ||
+            (axis == AXIS_workers && s->mode == RUN_MODE_single))
             continue;
         if (axis == AXIS_switch_interval && s->switch_interval_us == GIL_DEFAULT_INTERVAL_US)
             continue;
@@ -132,8 +134,19 @@ static void walls(const rep_row_t *r, double *x)
         x[k] = r->run->samples[k].wall_s;
 }
 
+/* Add an axis's value shared by every row to out->common ("countdown,
+ * n=10000000"). */
+static void common_add(rep_comparison_t *out, int axis, const char *value)
+{
+    size_t used = strlen(out->common);
+
+    if (used < sizeof out->common)
+        snprintf(out->common + used, sizeof out->common - used, "%s%s%.96s", used ? ", " : "",
+                 axis == AXIS_size ? "n=" : "", value);
+}
+
 static int match_rows(const rep_doc_t *a, const rep_doc_t *b, int other, const bool *ignored,
-                      rep_comparison_t *out, bool *used_a)
+                      const bool *hidden, rep_comparison_t *out, bool *used_a)
 {
     double *x = NULL, *y = NULL;
 
@@ -171,7 +184,7 @@ static int match_rows(const rep_doc_t *a, const rep_doc_t *b, int other, const b
         m->significant = m->test.p < REP_ALPHA;
         m->cpu_share_a = ra->cpu_share;
         m->cpu_share_b = rb->cpu_share;
-        match_label(&ra->run->spec, ignored, m->label, sizeof m->label);
+        match_label(&ra->run->spec, hidden, m->label, sizeof m->label);
         out->nmatches++;
     }
     free(x);
@@ -198,7 +211,7 @@ int rep_compare(const rep_doc_t *docs, int ndocs, rep_comparison_t *out, char *e
     if (!out->matches || !used_a)
         goto oom;
     for (int k = 1; k < ndocs; k++) {
-        bool ignored[NAXES] = {false};
+        bool ignored[NAXES] = {false}, hidden[NAXES];
         char va[160], vb[160];
         for (int axis = 0; axis < NAXES; axis++) {
             /* the work itself must be the same: never compare two workloads,
@@ -213,8 +226,15 @@ int rep_compare(const rep_doc_t *docs, int ndocs, rep_comparison_t *out, char *e
                                          "%s%s: %s vs %s", used ? "; " : "", axis_names[axis],
                                          va, vb);
         }
+        /* labels leave out what every row of A shares: it is said once */
+        for (int axis = 0; axis < NAXES; axis++) {
+            hidden[axis] = ignored[axis] || one_value(&docs[0], axis, va, sizeof va);
+            if (k == 1 && !ignored[axis] && hidden[axis] && va[0] &&
+                (axis == AXIS_workload || axis == AXIS_size || axis == AXIS_PARAMS))
+                common_add(out, axis, va);
+        }
         memset(used_a, 0, (size_t)docs[0].nrows * sizeof *used_a);
-        if (match_rows(&docs[0], &docs[k], k, ignored, out, used_a) < 0)
+        if (match_rows(&docs[0], &docs[k], k, ignored, hidden, out, used_a) < 0)
             goto oom;
     }
     free(used_a);

@@ -572,7 +572,7 @@ typedef struct rep_match {
     rep_mwu_t test;        /* Mann-Whitney U of B's repeats against A's */
     bool significant;      /* test.p < REP_ALPHA */
     double cpu_share_a, cpu_share_b;   /* the rows' CPU shares: a busy side is suspect */
-    char label[192];       /* the row's name without the axes that differ */
+    char label[192];       /* the row's axes that vary among A's rows: "threads/j:2" */
 } rep_match_t;
 
 typedef struct rep_comparison {
@@ -580,6 +580,7 @@ typedef struct rep_comparison {
     int nmatches;
     int unmatched;         /* rows of any document without a partner */
     char ignored[320];     /* "guard: gil vs biased; allocator: pymalloc vs mimalloc" */
+    char common[256];      /* what every row shares: "countdown, n=10000000" */
 } rep_comparison_t;
 
 /* Match the rows of docs[1..ndocs) to those of docs[0] by their
