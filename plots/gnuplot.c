@@ -56,9 +56,19 @@ static bool svg_complete(int fd, off_t size)
     return ends_with(fd, size, n, close_tag, sizeof close_tag - 1);
 }
 
+/* A PDF ends with its end-of-file marker. */
+static bool pdf_complete(int fd, off_t size)
+{
+    static const char eof[] = "%%EOF";
+    size_t n = size < 64 ? (size_t)size : 64;
+
+    return ends_with(fd, size, n, eof, sizeof eof - 1);
+}
+
 const gp_format_t gp_formats[GP_NFORMATS] = {
     {"png", "IEND end marker", png_complete},
     {"svg", "closing </svg> tag", svg_complete},
+    {"pdf", "%%EOF marker", pdf_complete},
 };
 
 const gp_format_t *gp_format_of(const char *filename)

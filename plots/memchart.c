@@ -14,11 +14,11 @@
 
 #include "build_info.h"
 #include "plots/gnuplot.h"
-#include "report/report.h"
+#include "plots/plot.h"
 
 /* plots/memory.gp, embedded by the build (CMakeLists.txt). */
-extern const unsigned char memory_script[];
-extern const size_t memory_script_len;
+extern const unsigned char plot_script_memory[];
+extern const size_t plot_script_memory_len;
 
 /* A row's name on the key: only what differs among the traced rows
  * ("threads biased j=2"), the workload when nothing does. */
@@ -140,13 +140,13 @@ static void memchart_finish_log(rep_file_t *log)
 
 plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
 {
-    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
-    char names[GP_NFORMATS][16];
+    rep_file_t pictures[GP_RUN_FORMATS], log = {.fd = -1};
+    char names[GP_RUN_FORMATS][16];
     plot_status_t status = PLOT_FAILED;
     char *prelude = NULL;
     size_t prelude_len = 0;
 
-    for (int k = 0; k < GP_NFORMATS; k++) {
+    for (int k = 0; k < GP_RUN_FORMATS; k++) {
         pictures[k] = (rep_file_t){.fd = -1};
         snprintf(names[k], sizeof names[k], "memory.%s", gp_formats[k].term);
     }
@@ -166,17 +166,17 @@ plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err
     }
     if (rep_file_create(&log, d, "memory.log", err, errlen) < 0)
         goto done;
-    for (int k = 0; k < GP_NFORMATS; k++) {
+    for (int k = 0; k < GP_RUN_FORMATS; k++) {
         if (rep_file_create(&pictures[k], d, names[k], err, errlen) < 0)
             goto done;
-        status = gp_draw(d->fd, prelude, memory_script, memory_script_len, &gp_formats[k], pictures[k].fd,
+        status = gp_draw(d->fd, prelude, plot_script_memory, plot_script_memory_len, &gp_formats[k], pictures[k].fd,
                          names[k], log.fd, "memory.log", err, errlen);
         if (status != PLOT_DRAWN)
             goto done;
     }
-    status = rep_file_commit(pictures, GP_NFORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
+    status = rep_file_commit(pictures, GP_RUN_FORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
 done:
-    rep_file_discard(pictures, GP_NFORMATS);
+    rep_file_discard(pictures, GP_RUN_FORMATS);
     memchart_finish_log(&log);
     free(prelude);
     return status;

@@ -29,7 +29,9 @@
     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,gc_collections_2,"  \
     "gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,gc_uncollectable,"  \
     "gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,gc_pause_max_s,gc_unreachable,gc,"  \
-    "gc_thresholds,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
+    "gc_thresholds,wall_cv,wall_mad_s,median_ci_low_s,median_ci_high_s,"      \
+    "median_ci_level,speedup_ci_low,speedup_ci_high,speedup_ci_level,baseline," \
+    "cpu_share,warnings,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
     "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"  \
     "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
     "smaps_shared_dirty_after_kib"
@@ -439,9 +441,11 @@ Test(cli, version)
 Test(cli, help_everywhere)
 {
     static const char *const cmds[][3] = {
-        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
-        {"refs", "--help"},
+        {"--help", NULL},      {"run", "--help"},     {"list", "--help"},
+        {"topo", "--help"},    {"dis", "--help"},     {"heap", "--help"},
+        {"compare", "--help"}, {"plot", "--help"},    {"report", "--help"},
+        {"calibrate", "--help"},
+        {"sizes", "--help"},   {"refs", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         result_t r = cli_run(NULL, cmds[k]);
@@ -634,17 +638,19 @@ static void scan_help(doc_commands_t *d, char *text, const char *where)
     }
 }
 
-/* Run one documented line; `run` lines get options appended that shrink
- * the work (the last value of an option counts), the size only when the
- * line does not set one (cow's -n counts passes over a whole heap, few
- * already). */
-static void run_documented(const char *line, const char *where, int index)
+/* Run one documented line in cwd; `run` and `calibrate` lines get options
+ * appended that shrink the work (the last value of an option counts), the
+ * size only when the line does not set one (cow's -n counts passes over a
+ * whole heap, few already). */
+static void run_documented(const char *line, const char *where, int index, const char *cwd)
 {
+    static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0", "--no-plot",
+                                         "-o"};
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
-    const cli_opts_t in_tmp = {.cwd = tmpdir};
+    cli_opts_t opts = {.cwd = cwd};
     int n = 0;
-    bool is_run, help = false, sized = false;
+    bool shrinks, help = false, sized = false;
     result_t r;
 
     snprintf(copy, sizeof copy, "%s", line);
@@ -655,32 +661,54 @@ static void run_documented(const char *line, const char *where, int index)
         sized |= strcmp(w, "-n") == 0;
         args[n++] = w;
     }
-    is_run = n > 0 && strcmp(args[0], "run") == 0;
+    shrinks = n > 0 && (strcmp(args[0], "run") == 0 || strcmp(args[0], "calibrate") == 0);
     snprintf(out, sizeof out, "doc-%d", index);
-    if (is_run && !help) {
-        static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
-                                             "--no-plot", "-o"};
-        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0]; k++)
+    if (shrinks && !help) {
+        bool resume = false;
+        for (int k = 0; k < n; k++)
+            resume |= strcmp(args[k], "--resume") == 0;
+        /* --resume names its own folder: -o must not differ from it */
+        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0] - (resume ? 1 : 0); k++)
             args[n++] = shrink[k];
-        args[n++] = path_in_tmp(out);
+        if (!resume)
+            args[n++] = path_in_tmp(out);
     }
     args[n] = NULL;
     cr_log_info("%s: %s", where, line);
-    r = cli_run(&in_tmp, args);   /* a picture a line names lands in tmpdir */
+    r = cli_run(&opts, args);   /* a picture a line names lands in cwd */
     cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
     result_free(&r);
+}
+
+/* What the documented compare, plot and report lines read: results/gil and
+ * results/biased, tiny runs, in cwd. */
+static void documented_results(const char *cwd)
+{
+    static const char *const guards[] = {"gil", "biased"};
+    char dir[256];
+
+    for (size_t k = 0; k < 2; k++) {
+        result_t r;
+        snprintf(dir, sizeof dir, "%s/results/%s", cwd, guards[k]);
+        r = RUN("run", "-g", guards[k], "-m", "single,threads", "-j", "1,2", "-n", "2000", "-r",
+                "2", "--warmup", "0", "-o", dir);
+        cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+        result_free(&r);
+    }
 }
 
 Test(cli, every_documented_command_runs)
 {
     static const char *const helps[][3] = {
-        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
-        {"refs", "--help"},
+        {"--help", NULL},      {"run", "--help"},  {"list", "--help"},
+        {"topo", "--help"},    {"dis", "--help"},  {"heap", "--help"},
+        {"compare", "--help"}, {"plot", "--help"}, {"report", "--help"},
+        {"calibrate", "--help"},
+        {"sizes", "--help"},   {"refs", "--help"},
     };
     static doc_commands_t d;
     const char *source = getenv("GL_SOURCE_DIR");
-    char readme[512], *text;
+    char readme[512], cwd[160], *text;
 
     cr_assert(source && *source, "GL_SOURCE_DIR must name the source tree (set by CTest)");
     snprintf(readme, sizeof readme, "%s/README.md", source);
@@ -696,11 +724,15 @@ Test(cli, every_documented_command_runs)
         scan_help(&d, r.out, where);
         result_free(&r);
     }
-    /* README: the run lines, list, dis, heap, topo, --version; the helps:
-     * the default experiment, the last-value example, dis and heap. */
-    cr_assert_geq(d.n, 12, "only %d documented command lines found", d.n);
+    /* README: the run lines, list, dis, heap, topo, --version, compare,
+     * plot, report, calibrate; the helps: the default experiment, the
+     * last-value example, dis, heap, and each command's example. */
+    cr_assert_geq(d.n, 16, "only %d documented command lines found", d.n);
+    snprintf(cwd, sizeof cwd, "%s", path_in_tmp("docs"));
+    cr_assert_eq(mkdir(cwd, 0777), 0);
+    documented_results(cwd);
     for (int k = 0; k < d.n; k++)
-        run_documented(d.line[k], d.where[k], k);
+        run_documented(d.line[k], d.where[k], k, cwd);
 }
 
 /* ------------------------------------------------------------------------
