@@ -10,6 +10,7 @@
  * options that set it.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +542,186 @@ fail:
     return -1;
 }
 
+/* ---- memory ------------------------------------------------------------ */
+
+/* The smallest and largest of one sample field over a row's repeats. */
+static void field_range(const rep_row_t *r, size_t offset, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int k = 0; k < r->run->nsamples; k++) {
+        double v = *(const double *)((const char *)&r->run->samples[k] + offset);
+        *lo = fmin(*lo, v);
+        *hi = fmax(*hi, v);
+    }
+}
+
+/* "processes cost more memory": the Pss of all of a row's processes (or,
+ * without --pss, their peak RSS added up), per mode and worker count. */
+static int fill_memory(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
+{
+    merged_t m;
+    varies_t v, cluster_parts, series_parts = {.mode = true, .workers = true};
+    char cl[160], se[96];
+    bool pss = true;
+
+    if (merge(src, NULL, &m, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < m.n; i++)
+        pss &= isfinite(m.rows[i].med[REP_F_pss_sum_kib]);
+    size_t field = pss ? offsetof(run_sample_t, pss_sum_kib) : offsetof(run_sample_t, rss_sum_kib);
+    v = what_varies(&m);
+    cluster_parts = v;
+    cluster_parts.mode = cluster_parts.workers = false;
+    cluster_parts.guard = cluster_parts.allocator = true;
+    for (int i = 0; i < m.n; i++) {
+        const rep_row_t *r = &m.rows[i];
+        double lo, hi;
+        field_range(r, field, &lo, &hi);
+        row_label(&m, src, i, cluster_parts, cl, sizeof cl);
+        row_label(&m, src, i, series_parts, se, sizeof se);
+        if (r->run->spec.mode == RUN_MODE_single)
+            snprintf(se, sizeof se, "single");
+        double med = r->med[pss ? REP_F_pss_sum_kib : REP_F_rss_sum_kib];
+        if (chart_put(c, se, cl, med / 1024.0, lo / 1024.0, hi / 1024.0, err, errlen) < 0)
+            goto fail;
+    }
+    snprintf(c->unit, sizeof c->unit, "MiB");
+    c->decimals = 1;
+    snprintf(c->ylabel, sizeof c->ylabel, "%s, MiB, lower is better",
+             pss ? "Pss of all the row's processes" : "peak RSS of all the row's processes, added");
+    snprintf(c->note, sizeof c->note, "bars: median over the repeats; error bars: min–max%s",
+             pss ? "" : " (RSS counts shared pages once per process: run with --pss)");
+    default_title(&m, src, "memory per mode", c->title, sizeof c->title);
+    merged_free(&m);
+    return 0;
+fail:
+    merged_free(&m);
+    return -1;
+}
+
+/* Row i's parameters that differ among the rows ("heap=immortal"), or
+ * all of them when none does. */
+static void varying_params(const merged_t *m, int i, char *buf, size_t len)
+{
+    const run_spec_t *s = &m->runs[i].spec;
+    size_t used = 0;
+    char value[64];
+
+    buf[0] = '\0';
+    for (int pass = 0; pass < 2 && used == 0; pass++) {
+        for (int p = 0; p < s->workload->nparams; p++) {
+            bool varies = false;
+            for (int j = 0; j < m->n; j++)
+                varies |= m->runs[j].spec.workload == s->workload && m->runs[j].spec.params[p] != s->params[p];
+            if (!varies && pass == 0)
+                continue;
+            wl_param_format(&s->workload->params[p], s->params[p], value, sizeof value);
+            list_add(buf, len, &used, "%s=%s", s->workload->params[p].name, value);
+        }
+    }
+}
+
+/* cow: the MiB each worker's reads copied, per million objects, for each
+ * heap variant (plain, frozen, immortal) and mode. */
+static int fill_cow(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
+{
+    merged_t m;
+    varies_t series_parts = {.mode = true, .workers = true};
+    char cl[160], se[96];
+
+    if (merge(src, NULL, &m, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < m.n; i++) {
+        const rep_row_t *r = &m.rows[i];
+        const run_spec_t *s = &r->run->spec;
+        int objects = wl_param_find(s->workload, "objects");
+        if (objects < 0 || !isfinite(r->med[REP_F_smaps_private_dirty_after_kib]))
+            continue;
+        double per = (double)s->params[objects] / 1e6 * 1024.0;   /* KiB -> MiB per million */
+        double med = (r->med[REP_F_smaps_private_dirty_after_kib] - r->med[REP_F_smaps_private_dirty_before_kib]) / per;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < r->run->nsamples; k++) {
+            const run_sample_t *x = &r->run->samples[k];
+            double d = (x->smaps_private_dirty_after_kib - x->smaps_private_dirty_before_kib) / per;
+            lo = fmin(lo, d);
+            hi = fmax(hi, d);
+        }
+        varying_params(&m, i, cl, sizeof cl);
+        row_label(&m, src, i, series_parts, se, sizeof se);
+        if (chart_put(c, se, cl, med, lo, hi, err, errlen) < 0)
+            goto fail;
+    }
+    if (c->nseries == 0) {
+        snprintf(err, errlen, "no row read its processes' memory (the cow workload)");
+        goto fail;
+    }
+    snprintf(c->unit, sizeof c->unit, "MiB");
+    c->decimals = 1;
+    snprintf(c->ylabel, sizeof c->ylabel, "MiB each worker copied, per million objects read");
+    snprintf(c->note, sizeof c->note,
+             "bars: Private_Dirty after minus before the reads, median (forked: the workers' mean); "
+             "error bars: min–max");
+    default_title(&m, src, "copy-on-write after fork", c->title, sizeof c->title);
+    merged_free(&m);
+    return 0;
+fail:
+    merged_free(&m);
+    return -1;
+}
+
+/* The cycle collector's pauses: p50, p99 and max of each generation's
+ * collections (the free-threaded collector's are all generation 0), per
+ * row. */
+static int fill_gc_pauses(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        int field[GC_GENERATIONS];
+    } stats[] = {
+        {"p50", {REP_F_gc_pause_p50_0_s, REP_F_gc_pause_p50_1_s, REP_F_gc_pause_p50_2_s}},
+        {"p99", {REP_F_gc_pause_p99_0_s, REP_F_gc_pause_p99_1_s, REP_F_gc_pause_p99_2_s}},
+        {"max", {REP_F_gc_pause_max_0_s, REP_F_gc_pause_max_1_s, REP_F_gc_pause_max_2_s}},
+    };
+    static const int collections[GC_GENERATIONS] = {REP_F_gc_collections_0, REP_F_gc_collections_1,
+                                                    REP_F_gc_collections_2};
+    merged_t m;
+    varies_t parts;
+    char row[160], cl[200];
+
+    if (merge(src, NULL, &m, err, errlen) < 0)
+        return -1;
+    parts = what_varies(&m);
+    for (int i = 0; i < m.n; i++) {
+        const rep_row_t *r = &m.rows[i];
+        row_label(&m, src, i, parts, row, sizeof row);
+        for (int g = 0; g < GC_GENERATIONS; g++) {
+            if (!(r->med[collections[g]] > 0))
+                continue;
+            snprintf(cl, sizeof cl, "%s%sgen %d", row, row[0] ? " / " : "", g);
+            for (size_t k = 0; k < sizeof stats / sizeof stats[0]; k++)
+                if (chart_put(c, stats[k].name, cl, r->med[stats[k].field[g]] * 1e3, NAN, NAN, err, errlen) < 0)
+                    goto fail;
+        }
+    }
+    if (c->nseries == 0) {
+        snprintf(err, errlen, "no row ran a collection");
+        goto fail;
+    }
+    snprintf(c->unit, sizeof c->unit, "ms");
+    c->decimals = 2;
+    snprintf(c->ylabel, sizeof c->ylabel, "pause of one collection, ms");
+    snprintf(c->note, sizeof c->note,
+             "bars: percentiles of the pauses in one run, median over the repeats "
+             "(free-threaded: the stop-the-world part)");
+    default_title(&m, src, "cycle collector pauses", c->title, sizeof c->title);
+    merged_free(&m);
+    return 0;
+fail:
+    merged_free(&m);
+    return -1;
+}
+
 static bool always(const rep_doc_t *doc)
 {
     return doc->nrows > 0;
@@ -570,6 +751,34 @@ static bool workloads_by_guards(const rep_doc_t *doc)
     return workloads && guards;
 }
 
+/* Whether every row measured its processes' Pss (--pss). */
+static bool measured_pss(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        if (!isfinite(doc->rows[i].med[REP_F_pss_sum_kib]))
+            return false;
+    return doc->nrows > 0;
+}
+
+/* Whether some row read its workers' smaps (cow). */
+static bool read_smaps(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        if (isfinite(doc->rows[i].med[REP_F_smaps_private_dirty_after_kib]))
+            return true;
+    return false;
+}
+
+/* Whether some row ran a collection. */
+static bool collected(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        if (doc->rows[i].med[REP_F_gc_collections_0] + doc->rows[i].med[REP_F_gc_collections_1] +
+                doc->rows[i].med[REP_F_gc_collections_2] > 0)
+            return true;
+    return false;
+}
+
 const plot_kind_t plot_kinds[] = {
     {"bars", "chart", "median wall time per mode and guard, error bars min-max", fill_bars,
      always},
@@ -579,6 +788,11 @@ const plot_kind_t plot_kinds[] = {
      fill_normalised, workloads_by_guards},
     {"ratio", "ratio", "compare: time ratios of matched rows, with intervals", fill_ratio, NULL},
     {"paired", "paired", "calibrate: CPython's speedups beside the model's", fill_paired, NULL},
+    {"memory", "memory-per-mode", "Pss (or RSS) of all a row's processes, per mode", fill_memory,
+     measured_pss},
+    {"cow", "cow", "MiB each forked reader copied, per heap variant and mode", fill_cow, read_smaps},
+    {"gcpauses", "gc-pauses", "the cycle collector's pause p50/p99/max per generation", fill_gc_pauses,
+     collected},
 };
 const int plot_nkinds = (int)(sizeof plot_kinds / sizeof plot_kinds[0]);
 

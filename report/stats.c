@@ -664,7 +664,16 @@ static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO,
     X(smaps_shared_clean_before_kib, false, MED(smaps_shared_clean_before_kib))   \
     X(smaps_shared_clean_after_kib, false, MED(smaps_shared_clean_after_kib))     \
     X(smaps_shared_dirty_before_kib, false, MED(smaps_shared_dirty_before_kib))   \
-    X(smaps_shared_dirty_after_kib, false, MED(smaps_shared_dirty_after_kib))
+    X(smaps_shared_dirty_after_kib, false, MED(smaps_shared_dirty_after_kib))   \
+    X(gc_pause_p50_0_s, false, MED(gc_pause_p50_0_s))                          \
+    X(gc_pause_p99_0_s, false, MED(gc_pause_p99_0_s))                          \
+    X(gc_pause_max_0_s, false, MED(gc_pause_max_0_s))                          \
+    X(gc_pause_p50_1_s, false, MED(gc_pause_p50_1_s))                          \
+    X(gc_pause_p99_1_s, false, MED(gc_pause_p99_1_s))                          \
+    X(gc_pause_max_1_s, false, MED(gc_pause_max_1_s))                          \
+    X(gc_pause_p50_2_s, false, MED(gc_pause_p50_2_s))                          \
+    X(gc_pause_p99_2_s, false, MED(gc_pause_p99_2_s))                          \
+    X(gc_pause_max_2_s, false, MED(gc_pause_max_2_s))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

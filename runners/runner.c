@@ -179,10 +179,18 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
         s->gc_examined += (double)g->gen[i].examined;
         s->gc_uncollectable += (double)g->gen[i].uncollectable;
     }
-    s->gc_pause_total_s += (double)g->pause_total_ns / 1e9;
-    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->pause_p50_ns / 1e9);
-    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->pause_p99_ns / 1e9);
-    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
+    s->gc_pause_total_s += (double)g->all.total_ns / 1e9;
+    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->all.p50_ns / 1e9);
+    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->all.p99_ns / 1e9);
+    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->all.max_ns / 1e9);
+#define RUN_FOLD_GEN(i)                                                                    \
+    s->gc_pause_p50_##i##_s = fmax(s->gc_pause_p50_##i##_s, (double)g->by_gen[i].p50_ns / 1e9); \
+    s->gc_pause_p99_##i##_s = fmax(s->gc_pause_p99_##i##_s, (double)g->by_gen[i].p99_ns / 1e9); \
+    s->gc_pause_max_##i##_s = fmax(s->gc_pause_max_##i##_s, (double)g->by_gen[i].max_ns / 1e9);
+    RUN_FOLD_GEN(0)
+    RUN_FOLD_GEN(1)
+    RUN_FOLD_GEN(2)
+#undef RUN_FOLD_GEN
 }
 
 /* Add a process's memory before and after its run, weighted (forked: 1/W

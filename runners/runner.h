@@ -120,6 +120,15 @@ typedef struct run_spec {
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \
+    X(gc_pause_p50_0_s, SEC)   /* the same, of each generation's collections */ \
+    X(gc_pause_p99_0_s, SEC)                                                   \
+    X(gc_pause_max_0_s, SEC)                                                   \
+    X(gc_pause_p50_1_s, SEC)                                                   \
+    X(gc_pause_p99_1_s, SEC)                                                   \
+    X(gc_pause_max_1_s, SEC)                                                   \
+    X(gc_pause_p50_2_s, SEC)                                                   \
+    X(gc_pause_p99_2_s, SEC)                                                   \
+    X(gc_pause_max_2_s, SEC)                                                   \
     X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */      \
     X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
                                   peak (forked: the processes' peaks added) */  \

@@ -34,7 +34,9 @@
     "cpu_share,warnings,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
     "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"  \
     "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
-    "smaps_shared_dirty_after_kib"
+    "smaps_shared_dirty_after_kib,gc_pause_p50_0_s,gc_pause_p99_0_s,gc_pause_max_0_s,"  \
+    "gc_pause_p50_1_s,gc_pause_p99_1_s,gc_pause_max_1_s,gc_pause_p50_2_s,gc_pause_p99_2_s,"  \
+    "gc_pause_max_2_s"
 
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
