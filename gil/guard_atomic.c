@@ -41,7 +41,8 @@ static inline void atomic_decref(tstate_t *ts, obj_t *o, int immortal_test)
 static inline void g_lock(obj_t *o) { objlock_lock(o); }
 static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
 static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
-static void g_attach(tstate_t *ts) { (void)ts; }
-static void g_detach(tstate_t *ts) { (void)ts; }
+/* 3.13t _PyThreadState_Attach / _PyThreadState_Detach: no GIL, a state. */
+static void g_attach(tstate_t *ts) { tstate_attach_state(ts); }
+static void g_detach(tstate_t *ts) { tstate_detach_state(ts); }
 
 #include "gil/guard_instances.h"

@@ -84,9 +84,10 @@ static void g_eval_breaker(tstate_t *ts, uint32_t bits)
     }
 }
 
-/* Attaching and detaching do nothing to the queue, as in CPython 3.13: it
- * is merged at the eval breaker and when the thread state goes. */
-static void g_attach(tstate_t *ts) { (void)ts; }
-static void g_detach(tstate_t *ts) { (void)ts; }
+/* 3.13t _PyThreadState_Attach / _PyThreadState_Detach: no GIL, a state.
+ * They do nothing to the queue, as in CPython 3.13: it is merged at the
+ * eval breaker and when the thread state goes. */
+static void g_attach(tstate_t *ts) { tstate_attach_state(ts); }
+static void g_detach(tstate_t *ts) { tstate_detach_state(ts); }
 
 #include "gil/guard_instances.h"

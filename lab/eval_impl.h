@@ -21,8 +21,12 @@
  *                         (Py_BEGIN_CRITICAL_SECTION); no-ops under a GIL
  *   g_eval_breaker(ts, bits)
  *                         what the loop does when its eval breaker is set
+ *   g_periodic(ts, op)    optional: work before each instruction (gil-old:
+ *                         the pre-3.2 ticker); nothing for every other guard
  *   g_attach(ts), g_detach(ts)
- *                         a thread starts / stops running bytecode
+ *                         a thread starts / stops running bytecode, and
+ *                         around every blocking call (CALL_BLOCKING:
+ *                         Py_END_ / Py_BEGIN_ALLOW_THREADS)
  *
  * Because every primitive is known at compile time, the loop that comes out
  * has no indirect call and no branch on "which guard" or "immortal or not"
@@ -54,6 +58,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lab/blocking.h"
 #include "lab/code.h"
 #include "lab/interp.h"
 #include "lab/object.h"
@@ -61,6 +66,11 @@
 #define GL_CAT2(a, b) a##_##b
 #define GL_CAT(a, b) GL_CAT2(a, b)
 #define G(name) GL_CAT(name, G_SUFFIX)
+
+#ifndef g_periodic
+#define g_periodic(ts, op) ((void)0)
+#define G_PERIODIC_DEFAULT
+#endif
 
 #ifndef GL_LIKELY
 #define GL_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -318,6 +328,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
 #define DISPATCH()                                                             \
     do {                                                                       \
         in = pc++;                                                             \
+        g_periodic(ts, in->op);                                                \
         goto *dispatch_table[in->op];                                          \
     } while (0)
 
@@ -467,6 +478,48 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
         TARGET_RETURN_VALUE:
             result = *--sp;
             goto done;
+        TARGET_CALL_BLOCKING: {
+            /* A builtin that blocks (lab/blocking.h), called the way
+             * CPython calls one: arguments read and released with the GIL
+             * held, Py_BEGIN_ALLOW_THREADS (g_detach), the system call,
+             * Py_END_ALLOW_THREADS (g_attach), then the exception or the
+             * result. */
+            int n = blocking_nargs(in->arg);
+            int64_t v[2] = {0, 0};
+            sp -= n;
+            for (int i = 0; i < n; i++) {
+                if (GL_UNLIKELY(!obj_is_int(sp[i]))) {
+                    tstate_error(ts, "TypeError: %s() takes ints, not '%s'", blocking_name(in->arg),
+                                 sp[i]->type->name);
+                    for (int k = 0; k < n; k++)
+                        g_decref(ts, sp[k]);
+                    goto error;
+                }
+                v[i] = int_value(sp[i]);
+            }
+            for (int i = n; --i >= 0;)
+                g_decref(ts, sp[i]);
+            char why[TSTATE_ERROR_LEN];
+            int64_t value;
+            g_detach(ts);
+            int rc = blk_call(ts, (blocking_t)in->arg, v[0], v[1], &value, why, sizeof why);
+            g_attach(ts);
+            if (GL_UNLIKELY(rc < 0)) {
+                tstate_error(ts, "%s", why);
+                goto error;
+            }
+            obj_t *res;
+            if (in->arg == BLOCKING_RECV) {
+                res = G(int_from)(ts, value);
+                if (GL_UNLIKELY(res == NULL))
+                    goto error;
+            } else {
+                res = &interp->none;
+                g_incref(ts, res);
+            }
+            *sp++ = res;
+            DISPATCH();
+        }
     }
 #undef DISPATCH
 
@@ -502,3 +555,7 @@ const guard_ops_t G(guard_ops) = {
 #undef G
 #undef GL_CAT
 #undef GL_CAT2
+#ifdef G_PERIODIC_DEFAULT
+#undef g_periodic
+#undef G_PERIODIC_DEFAULT
+#endif

@@ -41,11 +41,13 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     interp->immortal = config->immortal;
 
     /* pymalloc needs a lock exactly when no GIL serialises its callers. */
-    bool locked = config->guard != GUARD_gil && config->guard != GUARD_none;
+    const guard_info_t *g = guard_get(config->guard);
+    bool locked = g->threadsafe && !g->has_gil;
     if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc, err, errlen) < 0)
         return -1;
     gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
                                                       : GIL_DEFAULT_INTERVAL_US);
+    gil_old_init(&interp->gil, config->check_interval);
     GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
     interp->next_tid = 1;
 
@@ -160,6 +162,29 @@ void interp_after_fork_child(interp_t *interp, tstate_t *ts)
     gil_reinit_after_fork(&interp->gil, &ts->gil);
     gil_drop(&interp->gil, &ts->gil);
     heap_after_fork_child(&interp->heap);
+}
+
+/* Aborts when ts is already attached (a thread that attached twice). */
+void tstate_attach_state(tstate_t *ts)
+{
+    int expected = TSTATE_DETACHED;
+    if (!__atomic_compare_exchange_n(&ts->state, &expected, TSTATE_ATTACHED, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        fprintf(stderr, "gil-lab: fatal: tstate_attach: thread %lu is already attached\n",
+                (unsigned long)ts->id);
+        abort();
+    }
+}
+
+/* Aborts when ts is not attached. */
+void tstate_detach_state(tstate_t *ts)
+{
+    if (__atomic_load_n(&ts->state, __ATOMIC_RELAXED) != TSTATE_ATTACHED) {
+        fprintf(stderr, "gil-lab: fatal: tstate_detach: thread %lu is not attached\n",
+                (unsigned long)ts->id);
+        abort();
+    }
+    __atomic_store_n(&ts->state, TSTATE_DETACHED, __ATOMIC_SEQ_CST);
 }
 
 void *tstate_error(tstate_t *ts, const char *fmt, ...)

@@ -45,7 +45,9 @@
     X(rc_local, 1)       /* biased: owner-local operations */                  \
     X(rc_shared, 1)      /* biased: shared (atomic) operations */              \
     X(brc_queued, 0)     /* biased: objects this thread queued to an owner */  \
-    X(brc_merged, 0)     /* biased: queued objects this owner merged */
+    X(brc_merged, 0)     /* biased: queued objects this owner merged */        \
+    X(blocking_calls, 0) /* CALL_BLOCKING calls (lab/blocking.c) */            \
+    X(blocked_ns, 0)     /* time spent inside them, the GIL released */
 
 typedef struct tstate_counters {
 #define X(name, hot) uint64_t name;
@@ -69,11 +71,16 @@ typedef struct interp_config {
     heap_kind_t allocator;
     bool immortal;              /* PEP 683 on (default) or off (--no-immortal) */
     uint64_t switch_interval_us;
+    int check_interval;         /* gil-old: ticks between releases (0: 100) */
     pym_config_t pymalloc;      /* zeros = CPython's geometry */
 } interp_config_t;
 
+/* tstate->state, CPython 3.13's _Py_THREAD_DETACHED / _Py_THREAD_ATTACHED. */
+enum { TSTATE_DETACHED = 0, TSTATE_ATTACHED = 1 };
+
 struct tstate {
     alignas(64) uint32_t eval_breaker;   /* EB_* bits, __atomic access only */
+    int state;                   /* TSTATE_*: the free-threaded guards, __atomic */
     interp_t *interp;
     heap_t *heap;                /* == &interp->heap, one load less per allocation */
     uintptr_t id;                /* unique, never reused; owner id for biased */
@@ -137,6 +144,16 @@ int64_t interp_live_objects(interp_t *interp);
  * and forget the threads that did not survive the fork; `ts` (the forking
  * thread) stays, detached. Cannot fail. */
 void interp_after_fork_child(interp_t *interp, tstate_t *ts);
+
+/* The free-threaded build's attach and detach (Python/pystate.c,
+ * tstate_try_attach and tstate_set_detached, 3.13t): with no GIL to take,
+ * a thread announces that it runs bytecode by a compare-and-swap of its
+ * state from DETACHED to ATTACHED, and that it stopped by an atomic store.
+ * (CPython waits when a stop-the-world pause has SUSPENDED it; the lab has
+ * no such pause yet, so the swap only fails on misuse, which aborts like
+ * Py_FatalError.) */
+void tstate_attach_state(tstate_t *ts);
+void tstate_detach_state(tstate_t *ts);
 
 /* Record an exception in ts->error (printf-style). Always returns NULL so
  * that error paths read `return tstate_error(ts, ...)`. */

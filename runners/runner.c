@@ -186,7 +186,7 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
 /* What a row does not measure holds NaN (runner.h). */
 static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
 {
-    bool gil = spec->guard == GUARD_gil, biased = spec->guard == GUARD_biased;
+    bool gil = guard_get(spec->guard)->has_gil, biased = spec->guard == GUARD_biased;
     bool pystats = interp_pystats_enabled();
     if (spec->mode != RUN_MODE_pool)
         s->startup_s = NAN;

@@ -465,7 +465,9 @@ static inline void *race_exit_owner_main(void *p)
     /* Workers now hold their references (odd ones taken after `created`,
      * so wait for the early droppers before letting go of ours). */
     pthread_barrier_wait(&x->early);
+    ops->detach(ts);   /* race_traffic attaches per batch */
     race_traffic(x->interp, ts, x->objs, RACE_NOBJS, 2 * x->traffic);
+    ops->attach(ts);
     /* Drop our own references: odd objects hit a zero local count with
      * shared references left, and merge. */
     race_drop_objects(ops, ts, x->objs);

@@ -122,7 +122,7 @@ static void check_row(const run_spec_t *spec, run_row_t *row)
             cr_assert_gt(s->arena_bytes_peak, 0, "%s/%s: pymalloc peak reported", what, gn);
         else
             cr_assert(isnan(s->arena_bytes_peak), "%s/%s: no arenas outside pymalloc", what, gn);
-        if (spec->guard == GUARD_gil)
+        if (guard_get(spec->guard)->has_gil)
             cr_assert_geq(s->gil_acquisitions, spec->workers, "%s: every worker took a GIL", what);
         else
             cr_assert(isnan(s->gil_acquisitions) && isnan(s->gil_switches), "%s/%s: no GIL", what, gn);
