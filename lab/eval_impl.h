@@ -453,8 +453,15 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             /* CHECK_EVAL_BREAKER(): the one place a long loop lets the GIL go
              * and an owner merges its biased-refcount queue. */
             uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
-            if (GL_UNLIKELY(bits != 0))
+            if (GL_UNLIKELY(bits != 0)) {
+                /* An asynchronous exception (PyThreadState_SetAsyncExc),
+                 * raised here as _Py_HandlePending raises it. */
+                if (bits & EB_ASYNC_EXC) {
+                    tstate_error(ts, "SystemExit: stopped by the runner");
+                    goto error;
+                }
                 g_eval_breaker(ts, bits);
+            }
             pc = code->instrs + in->arg;
             DISPATCH();
         }

@@ -26,9 +26,11 @@
 #include "lab/heap.h"
 #include "lab/object.h"
 
-/* Eval-breaker bits (CPython: _PY_GIL_DROP_REQUEST_BIT, _PY_EVAL_EXPLICIT_MERGE_BIT). */
+/* Eval-breaker bits (CPython: _PY_GIL_DROP_REQUEST_BIT, _PY_EVAL_EXPLICIT_MERGE_BIT,
+ * _PY_ASYNC_EXCEPTION_BIT). */
 #define EB_GIL_DROP_REQUEST 1u
 #define EB_BRC_MERGE 2u
+#define EB_ASYNC_EXC 4u   /* stop: the loop raises SystemExit (runners stop background workers) */
 
 #define INTERP_MAX_GLOBALS 8
 #define TSTATE_ERROR_LEN 160

@@ -883,6 +883,8 @@ Test(eval, workloads_run_under_every_guard)
     cr_assert_geq(wl_count(), 3);
     for (size_t w = 0; w < wl_count(); w++) {
         const workload_t *wl = wl_at(w);
+        if (wl->client != NULL)
+            continue;   /* it needs its client to answer (test_convoy.c) */
         int64_t params[WL_MAX_PARAMS];
         default_params(wl, params);
         if (wl == &wl_alloc)

@@ -639,6 +639,8 @@ Test(runners, equal_work_in_every_mode)
 {
     for (size_t w = 0; w < wl_count(); w++) {
         const workload_t *wl = wl_at(w);
+        if (wl->build_background != NULL)
+            continue;   /* convoy: a duration, not a split of work (test_convoy.c) */
         for (int workers = 2; workers <= 4; workers += 2) {
             double objects[RUN_MODE_COUNT];
             for (int m = RUN_MODE_threads; m < RUN_MODE_COUNT; m++) {
@@ -648,6 +650,8 @@ Test(runners, equal_work_in_every_mode)
                 spec.repeats = 1;
                 if (wl == &wl_alloc)
                     spec.params[0] = 1000;   /* 30 lists: 15 or 7-8 per worker */
+                if (wl == &wl_io)
+                    spec.params[0] = 1;      /* block_us */
                 run_row_t row;
                 char err[300] = "";
                 cr_assert_eq(run_row(&spec, &row, NULL, NULL, err, sizeof err), 0, "%s", err);

@@ -52,3 +52,12 @@ int wl_param_find(const workload_t *wl, const char *name)
             return i;
     return -1;
 }
+
+int wl_workers(const workload_t *wl, int64_t *params, int requested, int single)
+{
+    if (wl->build_background == NULL)
+        return single ? 1 : requested;
+    if (single)
+        params[wl->background_param] = 0;
+    return 1 + (int)params[wl->background_param];
+}
