@@ -1,10 +1,20 @@
 /* cli/args.c: `gil-lab run`'s options, from argv to a checked
  * cli_run_args_t. Every name is looked up in its registry (WL_LIST,
  * RUN_MODE_LIST, GUARD_LIST, HEAP_LIST), every number in its bounds (the
- * workload's size and parameter tables, RUN_MAX_WORKERS, the limits in
- * args.h), so a typo costs one line on stderr and exit status 2 before any
- * folder is created or any worker started. Options whose bounds depend on the
- * workload (-n, -P) are checked after the loop, since -w may come last.
+ * workload's size and parameter tables, RUN_MAX_WORKERS, RUN_MAX_SWITCH_US,
+ * the limits in args.h), so a typo costs one line on stderr and exit status
+ * 2 before any folder is created or any worker started.
+ *
+ * One rule for an option given twice, the same for every option: the last
+ * value counts, and every value given is checked (`-n abc -n 2k` fails). So
+ * a documented command line can be shrunk by appending options (the CLI test
+ * appends -n 2000 -r 1 to every `run` line of the README). -P is one option
+ * per parameter: the last value of each parameter counts.
+ *
+ * Two passes over argv: the first finds the workload (and reports what
+ * getopt itself rejects), since -n and -P are checked against the
+ * workload's bounds and -w may come last; the second checks and applies
+ * everything else, in order.
  */
 #include <getopt.h>
 #include <string.h>
@@ -14,8 +24,6 @@
 #include "cli/parse.h"
 #include "gil/gil.h"
 #include "report/report.h"
-
-#define MAX_PARAM_ARGS 16
 
 enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE };
 
@@ -96,55 +104,48 @@ static void set_defaults(cli_run_args_t *a)
     a->plot = true;
 }
 
-/* Apply the -P NAME=VALUE arguments, after the workload's defaults. */
-static int apply_params(cli_run_args_t *a, const char *const *args, int nargs, char *err,
-                        size_t errlen)
+int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char *err,
+                    size_t errlen)
 {
-    const workload_t *wl = a->workload;
-    bool given[WL_MAX_PARAMS] = {false};
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : 0;
     char name[64], why[512], valid[256];
+    int p;
 
-    for (int p = 0; p < wl->nparams; p++)
-        a->params[p] = wl->params[p].def;
-    for (int k = 0; k < nargs; k++) {
-        const char *eq = strchr(args[k], '=');
-        size_t len = eq ? (size_t)(eq - args[k]) : 0;
-        int p;
-
-        if (!eq || len == 0 || len >= sizeof name) {
-            snprintf(why, sizeof why, "expected NAME=VALUE, got '%s'", args[k]);
-            return fail(err, errlen, "-P/--param", why);
-        }
-        memcpy(name, args[k], len);
-        name[len] = '\0';
-        p = wl_param_find(wl, name);
-        if (p < 0) {
-            size_t used = 0;
-            valid[0] = '\0';
-            for (int q = 0; q < wl->nparams && used < sizeof valid; q++)
-                used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", q ? ", " : "",
-                                         wl->params[q].name);
-            if (wl->nparams)
-                snprintf(why, sizeof why, "unknown parameter '%s' for %s (valid: %s)", name,
-                         wl->name, valid);
-            else
-                snprintf(why, sizeof why, "unknown parameter '%s': %s has no parameters", name,
-                         wl->name);
-            return fail(err, errlen, "-P/--param", why);
-        }
-        if (given[p]) {
-            snprintf(why, sizeof why, "parameter '%s' given twice", name);
-            return fail(err, errlen, "-P/--param", why);
-        }
-        given[p] = true;
-        if (cli_parse_int_range(eq + 1, wl->params[p].min, wl->params[p].max, &a->params[p], why,
-                                sizeof why) < 0) {
-            char option[96];
-            snprintf(option, sizeof option, "-P %s", name);
-            return fail(err, errlen, option, why);
-        }
+    if (!eq || len == 0 || len >= sizeof name) {
+        snprintf(why, sizeof why, "expected NAME=VALUE, got '%s'", arg);
+        return fail(err, errlen, "-P/--param", why);
+    }
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    p = wl_param_find(wl, name);
+    if (p < 0) {
+        size_t used = 0;
+        valid[0] = '\0';
+        for (int q = 0; q < wl->nparams && used < sizeof valid; q++)
+            used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", q ? ", " : "",
+                                     wl->params[q].name);
+        if (wl->nparams)
+            snprintf(why, sizeof why, "unknown parameter '%s' for %s (valid: %s)", name, wl->name,
+                     valid);
+        else
+            snprintf(why, sizeof why, "unknown parameter '%s': %s has no parameters", name,
+                     wl->name);
+        return fail(err, errlen, "-P/--param", why);
+    }
+    if (cli_parse_int_range(eq + 1, wl->params[p].min, wl->params[p].max, &params[p], why,
+                            sizeof why) < 0) {
+        char option[96];
+        snprintf(option, sizeof option, "-P %s", name);
+        return fail(err, errlen, option, why);
     }
     return 0;
+}
+
+void cli_param_defaults(const workload_t *wl, int64_t *params)
+{
+    for (int p = 0; p < wl->nparams; p++)
+        params[p] = wl->params[p].def;
 }
 
 /* A name-list option: -1 with err set, or the count. */
@@ -178,117 +179,130 @@ static int one_name(const char *s, const cli_names_t *names, const char *option,
     return i < 0 ? fail(err, errlen, option, why) : i;
 }
 
-int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t errlen)
+/* Apply one option of the second pass. Returns 0, or -1 with err set. */
+static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, size_t errlen)
 {
-    const char *param_args[MAX_PARAM_ARGS], *size_arg = NULL;
-    cli_names_t wl_names = workload_names();
-    int nparam_args = 0, opt, k;
     int64_t v;
+    int k;
     char why[256];
 
-    set_defaults(a);
+    switch (opt) {
+    case 'm':
+        a->nmodes = name_list(arg, &mode_names, a->modes, RUN_MODE_COUNT, "-m/--mode", err,
+                              errlen);
+        return a->nmodes < 0 ? -1 : 0;
+    case 'g':
+        a->nguards = name_list(arg, &guard_names, a->guards, GUARD_COUNT, "-g/--guard", err,
+                               errlen);
+        return a->nguards < 0 ? -1 : 0;
+    case 'a':
+        a->nallocators = name_list(arg, &heap_names, a->allocators, HEAP_COUNT,
+                                   "-a/--allocator", err, errlen);
+        return a->nallocators < 0 ? -1 : 0;
+    case 'j':
+        a->nworkers = cli_parse_int_list(arg, 1, RUN_MAX_WORKERS, a->workers,
+                                         CLI_MAX_WORKER_COUNTS, why, sizeof why);
+        return a->nworkers < 0 ? fail(err, errlen, "-j/--workers", why) : 0;
+    case 'n':
+        return int_option(arg, a->workload->min_size > 1 ? a->workload->min_size : 1,
+                          a->workload->max_size, &a->size, "-n/--size", err, errlen);
+    case 'P':
+        return cli_param_apply(a->workload, arg, a->params, err, errlen);
+    case 'r':
+        if (int_option(arg, 1, CLI_MAX_REPEATS, &v, "-r/--repeat", err, errlen) < 0)
+            return -1;
+        a->repeats = (int)v;
+        return 0;
+    case OPT_WARMUP:
+        if (int_option(arg, 0, CLI_MAX_WARMUP, &v, "--warmup", err, errlen) < 0)
+            return -1;
+        a->warmup = (int)v;
+        return 0;
+    case OPT_SWITCH:
+        if (int_option(arg, 1, RUN_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
+            return -1;
+        a->switch_interval_us = (uint64_t)v;
+        return 0;
+    case OPT_PIN:
+        if ((k = one_name(arg, &pin_names, "--pin", err, errlen)) < 0)
+            return -1;
+        a->pin = (run_pin_t)k;
+        return 0;
+    case OPT_NO_IMMORTAL:
+        a->immortal = false;
+        return 0;
+    case 'o':
+        if (!arg[0])
+            return fail(err, errlen, "-o/--output", "empty folder name");
+        a->output = arg;
+        return 0;
+    case OPT_FORMAT:
+        if ((k = one_name(arg, &format_names, "--format", err, errlen)) < 0)
+            return -1;
+        a->format = (cli_format_t)k;
+        return 0;
+    case OPT_INTERLEAVE:
+        a->interleave = true;
+        return 0;
+    case OPT_NO_PLOT:
+        a->plot = false;
+        return 0;
+    default:
+        return 0;   /* -w and -h: the first pass's */
+    }
+}
+
+/* One pass over argv. The first (workload_pass) applies -w, prints --help
+ * and reports getopt's own errors; the second applies everything else.
+ * Returns 0, 1 after --help, or -1 with err set. */
+static int scan(int argc, char **argv, cli_run_args_t *a, bool workload_pass, char *err,
+                size_t errlen)
+{
+    cli_names_t wl_names = workload_names();
+    int opt, k;
+
     opterr = 0;
-    optind = 1;
+    optind = 0;   /* glibc's full reset, even after a half-read "-rn5" */
     while ((opt = getopt_long(argc, argv, ":w:m:g:a:j:n:P:r:o:h", long_options, NULL)) != -1) {
+        if (!workload_pass) {
+            if (apply_option(a, opt, optarg, err, errlen) < 0)
+                return -1;
+            continue;
+        }
         switch (opt) {
         case 'w':
             if ((k = one_name(optarg, &wl_names, "-w/--workload", err, errlen)) < 0)
                 return -1;
             a->workload = wl_at((size_t)k);
             break;
-        case 'm':
-            a->nmodes = name_list(optarg, &mode_names, a->modes, RUN_MODE_COUNT, "-m/--mode",
-                                  err, errlen);
-            if (a->nmodes < 0)
-                return -1;
-            break;
-        case 'g':
-            a->nguards = name_list(optarg, &guard_names, a->guards, GUARD_COUNT, "-g/--guard",
-                                   err, errlen);
-            if (a->nguards < 0)
-                return -1;
-            break;
-        case 'a':
-            a->nallocators = name_list(optarg, &heap_names, a->allocators, HEAP_COUNT,
-                                       "-a/--allocator", err, errlen);
-            if (a->nallocators < 0)
-                return -1;
-            break;
-        case 'j':
-            a->nworkers = cli_parse_int_list(optarg, 1, RUN_MAX_WORKERS, a->workers,
-                                             CLI_MAX_WORKER_COUNTS, why, sizeof why);
-            if (a->nworkers < 0)
-                return fail(err, errlen, "-j/--workers", why);
-            break;
-        case 'n':
-            size_arg = optarg;
-            break;
-        case 'P':
-            if (nparam_args == MAX_PARAM_ARGS)
-                return fail(err, errlen, "-P/--param", "too many parameters");
-            param_args[nparam_args++] = optarg;
-            break;
-        case 'r':
-            if (int_option(optarg, 1, CLI_MAX_REPEATS, &v, "-r/--repeat", err, errlen) < 0)
-                return -1;
-            a->repeats = (int)v;
-            break;
-        case OPT_WARMUP:
-            if (int_option(optarg, 0, CLI_MAX_WARMUP, &v, "--warmup", err, errlen) < 0)
-                return -1;
-            a->warmup = (int)v;
-            break;
-        case OPT_SWITCH:
-            if (int_option(optarg, 1, CLI_MAX_SWITCH_US, &v, "--switch-interval", err, errlen) < 0)
-                return -1;
-            a->switch_interval_us = (uint64_t)v;
-            break;
-        case OPT_PIN:
-            if ((k = one_name(optarg, &pin_names, "--pin", err, errlen)) < 0)
-                return -1;
-            a->pin = (run_pin_t)k;
-            break;
-        case OPT_NO_IMMORTAL:
-            a->immortal = false;
-            break;
-        case 'o':
-            a->output = optarg;
-            break;
-        case OPT_FORMAT:
-            if ((k = one_name(optarg, &format_names, "--format", err, errlen)) < 0)
-                return -1;
-            a->format = (cli_format_t)k;
-            break;
-        case OPT_INTERLEAVE:
-            a->interleave = true;
-            break;
-        case OPT_NO_PLOT:
-            a->plot = false;
-            break;
         case 'h':
             cli_args_usage(stdout);
             return 1;
         case ':':
-            snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-            return -1;
+        case '?':
+            return cli_option_error(opt, argv, long_options, "run", err, errlen);
         default:
-            if (optopt)
-                snprintf(err, errlen, "unknown option '-%c' (see gil-lab run --help)", optopt);
-            else
-                snprintf(err, errlen, "unknown option '%s' (see gil-lab run --help)",
-                         argv[optind - 1]);
-            return -1;
+            break;
         }
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t errlen)
+{
+    int rc;
+
+    set_defaults(a);
+    rc = scan(argc, argv, a, true, err, errlen);
+    if (rc != 0)
+        return rc;
     a->size = a->workload->default_size;
-    if (size_arg && int_option(size_arg, a->workload->min_size > 1 ? a->workload->min_size : 1,
-                               a->workload->max_size, &a->size, "-n/--size", err, errlen) < 0)
-        return -1;
-    return apply_params(a, param_args, nparam_args, err, errlen);
+    cli_param_defaults(a->workload, a->params);
+    return scan(argc, argv, a, false, err, errlen);
 }
 
 void cli_args_usage(FILE *f)
@@ -317,13 +331,14 @@ void cli_args_usage(FILE *f)
             "  -j, --workers LIST       worker counts, 1 to %d (default 2)\n"
             "  -n, --size N             total iterations, split over the workers (default:\n"
             "                           the workload's); 50M, 2e6, 50_000_000, 1k, 1G\n"
-            "  -P, --param NAME=V       a workload parameter (repeatable; see gil-lab list)\n"
+            "  -P, --param NAME=V       a workload parameter, one -P per parameter (see\n"
+            "                           `gil-lab list`)\n"
             "\n"
             "How it is measured:\n"
             "  -r, --repeat R           timed runs per row, 1 to %d (default 5)\n"
             "      --warmup W           untimed runs before them, 0 to %d (default 1)\n"
-            "      --switch-interval US GIL switch interval in microseconds (default %u,\n"
-            "                           as sys.getswitchinterval() = 0.005)\n"
+            "      --switch-interval US GIL switch interval in microseconds, 1 to %u\n"
+            "                           (default %u, as sys.getswitchinterval() = 0.005)\n"
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
@@ -333,16 +348,22 @@ void cli_args_usage(FILE *f)
             "                           at the end, so an interrupted sweep keeps none\n"
             "\n"
             "Output:\n"
-            "  -o, --output DIR         results folder, created if needed, files replaced\n"
+            "  -o, --output DIR         results folder, created if needed; locked while a\n"
+            "                           run writes it, so a second run into it stops at once\n"
             "                           (default: a new ./results/<date>-<time>-<workload>)\n"
             "      --format F           table, csv or json: what goes to stdout (default\n"
             "                           table); the files are written in every format, and\n"
             "                           notes and progress go to stderr\n"
-            "      --no-plot            do not run gnuplot\n"
+            "      --no-plot            do not run gnuplot (an earlier run's chart in the\n"
+            "                           folder is removed all the same)\n"
             "  -h, --help               this help\n"
             "\n"
-            "Exit status: 0 done, 1 a run failed, 2 bad usage (nothing ran), 130 interrupted\n"
-            "(the files keep every finished row).\n",
+            "An option given twice takes its last value, and every value given is checked:\n"
+            "  gil-lab run -n 50M -r 5 -n 2000 -r 1     runs -n 2000 -r 1\n"
+            "\n"
+            "Exit status: 0 done; 1 a run failed, a file or the chart could not be written,\n"
+            "or stdout was closed; 2 bad usage or a folder in use (nothing ran); 130\n"
+            "interrupted. After 1 and 130 the files keep every finished row.\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
-            GIL_DEFAULT_INTERVAL_US);
+            RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
 }

@@ -15,7 +15,6 @@
 #define CLI_MAX_WORKER_COUNTS 64   /* items in -j */
 #define CLI_MAX_REPEATS 1000
 #define CLI_MAX_WARMUP 1000
-#define CLI_MAX_SWITCH_US 60000000 /* one minute */
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 
@@ -42,9 +41,19 @@ typedef struct cli_run_args {
     bool interleave;                  /* repeats round-robin over the rows */
 } cli_run_args_t;
 
-/* Parse the options of `run` (argv[0] is "run"). Returns 0 when a run is
- * ready, 1 when --help was printed, or -1 with a one-line reason in err. */
+/* Parse the options of `run` (argv[0] is "run"; getopt may reorder argv).
+ * Returns 0 when a run is ready, 1 when --help was printed, or -1 with a
+ * one-line reason in err. */
 int cli_args_parse(int argc, char **argv, cli_run_args_t *args, char *err, size_t errlen);
+
+/* The workload's default parameters into params[0..wl->nparams). Cannot
+ * fail. */
+void cli_param_defaults(const workload_t *wl, int64_t *params);
+
+/* Apply one -P NAME=VALUE to params: NAME must be one of wl's parameters and
+ * VALUE in its bounds. Returns 0, or -1 with "-P/--param: <why>" in err. */
+int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char *err,
+                    size_t errlen);
 
 /* The help of `run`, with the names from the registries. Cannot fail. */
 void cli_args_usage(FILE *f);

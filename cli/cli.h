@@ -27,8 +27,19 @@ int cmd_heap(int argc, char **argv);
 
 /* Helpers every command shares (cli/main.c, cli/args.c). */
 
-/* Print "gil-lab: <message>" and a newline on stderr. Cannot fail. */
+/* Print "gil-lab: <message>" and a newline on stderr, the message escaped
+ * (rep_escape) so that echoed input cannot split the line or reach the
+ * terminal raw. Cannot fail. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct option;
+
+/* getopt_long over a command's argv (argv[0] is the command's name), with
+ * getopt's own complaints turned into one cli_error line that names the
+ * option as typed (cli_option_error). optstring must start with ':'; set
+ * optind = 0 before the first call. Returns the next option, -1 at the end,
+ * or '?' after printing the error. */
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
 
 /* Parse an integer option value (cli/parse.h forms) in [min, max]. Returns
  * 0, or -1 after printing "gil-lab: <option>: <why>". */

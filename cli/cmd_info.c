@@ -7,8 +7,8 @@
  *         caches) and where `--pin cores` puts each worker, so that a
  *         speaker can say which cores a "2 workers" bar used
  */
+#include <getopt.h>
 #include <hwloc.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "report/report.h"
@@ -21,17 +21,24 @@
  * printed, 0 to go on, -1 after an error message. */
 static int no_options(int argc, char **argv, const char *help)
 {
-    if (argc < 2)
-        return 0;
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    optind = 0;
+    while ((opt = cli_getopt(argc, argv, ":h", options)) != -1) {
+        if (opt != 'h')
+            return -1;
         fputs(help, stdout);
         return 1;
     }
-    if (argv[1][0] == '-')
-        cli_error("unknown option '%s' (see gil-lab %s --help)", argv[1], argv[0]);
-    else
-        cli_error("unexpected argument '%s'", argv[1]);
-    return -1;
+    if (optind < argc) {
+        cli_error("unexpected argument '%s' (see gil-lab %s --help)", argv[optind], argv[0]);
+        return -1;
+    }
+    return 0;
 }
 
 static int exit_for(int rc)

@@ -3,14 +3,33 @@
  *   1. parse and check the options (args.c)                  exit 2 on error
  *   2. expand them into rows and let the core veto each one
  *      (run_spec_check: e.g. guard none with threads)        exit 2 on error
- *   3. create the output folder and prove it writable          exit 2 on error
+ *   3. create, open and lock the output folder and prove it
+ *      writable (report/outdir.c); a folder another run is
+ *      writing is refused here                               exit 2 on error
  *   4. run the rows one by one; after each finished row
- *      rewrite results.csv and results.json atomically and
+ *      write results.csv and results.json together and
  *      print its block, so an interrupted or failed sweep
  *      keeps every row that finished                         exit 1 on error
- *   5. draw the chart (a failure only says "chart skipped"), print the
- *      summary (or the CSV/JSON document) on stdout, say where the files
- *      are on stderr.
+ *   5. draw the chart, print the summary (or the CSV/JSON document) on
+ *      stdout, say where the files are on stderr.
+ *
+ * Out of memory is exit 1 wherever it happens: it says nothing about the
+ * input. A chart that cannot be drawn is exit 1 too (the results stand);
+ * only a machine without gnuplot gets a note and exit 0.
+ *
+ * What the folder holds afterwards: results.csv and results.json always
+ * have the same rows, because they are renamed together or not at all; the
+ * first write of a run removes the chart files of an earlier run (with
+ * --no-plot too), so a chart never sits beside results it was not drawn
+ * from; a folder this run created and saved nothing into is removed again.
+ *
+ * stdout's reader may leave (`| head -1`, `| true`). SIGPIPE is ignored
+ * (main.c), so writes fail with EPIPE instead of killing the lab halfway
+ * through a file. Before each row, and each step of an interleaved sweep,
+ * the run checks stdout (a failed write, or a pipe whose reader has gone,
+ * which poll(2) reports as POLLERR) and stops with the finished rows
+ * written and one line saying why (exit 1), rather than running the rest
+ * of the sweep for nobody.
  *
  * Row order: for each guard, each allocator, the modes with `single` moved
  * first, each worker count. Running the baseline first lets every block
@@ -30,6 +49,7 @@
 #define _GNU_SOURCE /* program_invocation_name */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +125,11 @@ static void progress_clear(const progress_t *p)
     }
 }
 
-/* The rows of the sweep into *out (malloc'd). Returns the count, or -1
- * with the reason in err (a row the core refuses, or out of memory). */
-static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, size_t errlen)
+/* The rows of the sweep into *out (malloc'd) and their count into *count.
+ * Returns CLI_EXIT_OK; CLI_EXIT_USAGE with the reason in err when the core
+ * refuses a row; CLI_EXIT_FAILED when out of memory. */
+static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, char *err,
+                       size_t errlen)
 {
     int modes[RUN_MODE_COUNT], nmodes = 0, n = 0, max;
     run_spec_t *specs;
@@ -124,7 +146,7 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, siz
     specs = calloc((size_t)max, sizeof *specs);
     if (!specs) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return CLI_EXIT_FAILED;
     }
     for (int g = 0; g < a->nguards; g++) {
         guard_kind_t guard = (guard_kind_t)a->guards[g];
@@ -154,8 +176,8 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, siz
                      * for on its own (-g none -m threads), it is an error. */
                     if (!guard_get(guard)->threadsafe && s->mode != RUN_MODE_single && has_single) {
                         spec_label(s, label, sizeof label);
-                        fprintf(stderr, "gil-lab: note: skipping %s: guard '%s' runs with mode single only\n",
-                                label, guard_name(guard));
+                        cli_error("note: skipping %s: guard '%s' runs with mode single only",
+                                  label, guard_name(guard));
                         n--;
                         continue;
                     }
@@ -163,14 +185,15 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, char *err, siz
                         spec_label(s, label, sizeof label);
                         snprintf(err, errlen, "cannot run %s: %s", label, why);
                         free(specs);
-                        return -1;
+                        return CLI_EXIT_USAGE;
                     }
                 }
             }
         }
     }
     *out = specs;
-    return n;
+    *count = n;
+    return CLI_EXIT_OK;
 }
 
 /* Record the command line as typed: program name, then this command's argv. */
@@ -193,24 +216,70 @@ static int fill_csv(FILE *f, const rep_doc_t *doc)
     return rep_csv_write(f, doc);
 }
 
-/* The files after a finished row. Returns 0, or -1 with the reason. */
-static int save(const char *dir, const rep_doc_t *doc, char *err, size_t errlen)
+/* A sweep in progress: its rows, what is saved, and why it stopped early. */
+typedef struct sweep {
+    const cli_run_args_t *args;
+    const run_spec_t *specs;
+    int nspecs;
+    run_row_t *runs;
+    rep_row_t *rows;
+    rep_doc_t doc;
+    rep_outdir_t dir;
+    progress_t progress;
+    int saved;                  /* rows in results.csv and results.json */
+    char stop[160];             /* why stdout cannot take more; "" while it can */
+} sweep_t;
+
+/* Whether stdout can take more output: false after a failed write, or when
+ * it is a pipe whose reader has gone; the reason goes to sw->stop, once. */
+static bool stdout_usable(sweep_t *sw)
 {
-    if (rep_write_file(dir, "results.csv", fill_csv, doc, err, errlen) < 0 ||
-        rep_write_file(dir, "results.json", rep_json_write, doc, err, errlen) < 0)
-        return -1;
-    return 0;
+    struct pollfd out = {STDOUT_FILENO, POLLOUT, 0};
+    bool failed;
+    int error;
+
+    if (sw->stop[0])
+        return false;
+    errno = 0;
+    failed = fflush(stdout) != 0 || ferror(stdout);
+    error = errno;   /* 0 when the failure was an earlier write's */
+    if (poll(&out, 1, 0) == 1 && (out.revents & POLLERR))
+        error = EPIPE;
+    if (error == EPIPE)
+        snprintf(sw->stop, sizeof sw->stop, "stdout was closed by its reader");
+    else if (failed)
+        snprintf(sw->stop, sizeof sw->stop, "cannot write to stdout%s%s", error ? ": " : "",
+                 error ? strerror(error) : "");
+    return sw->stop[0] == '\0';
+}
+
+/* Whether the sweep must stop before its next row or step: Ctrl-C, or a
+ * stdout that can take no more. */
+static bool must_stop(sweep_t *sw)
+{
+    return interrupted || !stdout_usable(sw);
+}
+
+/* "results.csv and results.json hold the first 2 of 5 rows" or "no row
+ * was saved", for messages about a sweep that ended early. */
+static void saved_rows(const sweep_t *sw, char *buf, size_t len)
+{
+    if (sw->saved == 0)
+        snprintf(buf, len, "no row was saved");
+    else
+        snprintf(buf, len, "results.csv and results.json in %s/ hold the first %d of %d row%s",
+                 sw->dir.path, sw->saved, sw->nspecs, sw->nspecs == 1 ? "" : "s");
 }
 
 /* --interleave: open every row, then run one warm-up or repeat of each in
  * turn until all are complete. Returns the number of rows finished (all of
- * them), or -1: with the reason in err, or with err empty when interrupted. */
-static int run_interleaved(const run_spec_t *specs, int n, run_row_t *runs, progress_t *progress,
-                           char *err, size_t errlen)
+ * them), or -1: with the reason in err, or with err empty when stopped. */
+static int run_interleaved(sweep_t *sw, char *err, size_t errlen)
 {
+    const run_spec_t *specs = sw->specs;
+    int n = sw->nspecs, rc = -1, opened = 0, failed = -1;
     run_session_t **sessions = calloc((size_t)n, sizeof *sessions);
     char why[PATH_MAX], label[160];
-    int rc = -1, opened = 0, failed = -1;
 
     err[0] = '\0';
     if (!sessions) {
@@ -218,31 +287,31 @@ static int run_interleaved(const run_spec_t *specs, int n, run_row_t *runs, prog
         return -1;
     }
     for (; opened < n; opened++) {
-        sessions[opened] = run_session_open(&specs[opened], &runs[opened], why, sizeof why);
+        sessions[opened] = run_session_open(&specs[opened], &sw->runs[opened], why, sizeof why);
         if (!sessions[opened]) {
             failed = opened;
             goto out;
         }
     }
-    for (int pending = n; pending > 0 && !interrupted;) {
+    for (int pending = n; pending > 0;) {
         pending = 0;
-        for (int i = 0; i < n && !interrupted; i++) {
+        for (int i = 0; i < n; i++) {
             int done, total, r;
+            if (must_stop(sw))
+                goto out;
             run_session_progress(sessions[i], &done, &total);
             if (done == total)
                 continue;
-            progress->row = i;
+            sw->progress.row = i;
             r = run_session_step(sessions[i], why, sizeof why);
             if (r < 0) {
                 failed = i;
                 goto out;
             }
-            on_progress(&specs[i], done + 1, total, progress);
+            on_progress(&specs[i], done + 1, total, &sw->progress);
             pending += r;
         }
     }
-    if (interrupted)
-        goto out;
     for (int i = 0; i < n; i++) {
         run_session_t *s = sessions[i];
         sessions[i] = NULL;
@@ -250,7 +319,7 @@ static int run_interleaved(const run_spec_t *specs, int n, run_row_t *runs, prog
     }
     rc = failed < 0 ? n : -1;
 out:
-    if (failed >= 0 && !interrupted) {
+    if (failed >= 0) {
         spec_label(&specs[failed], label, sizeof label);
         snprintf(err, errlen, "%s: %s", label, why);
     }
@@ -260,44 +329,119 @@ out:
     free(sessions);
     if (rc < 0)
         for (int i = 0; i < n; i++)
-            run_row_free(&runs[i]);
+            run_row_free(&sw->runs[i]);
     return rc;
 }
 
-/* Rows first..done-1 have just finished: summarise all done rows, rewrite
- * the files atomically, print the new rows' blocks. 0, or -1 after saying
- * why on stderr. */
-static int publish_rows(const run_row_t *runs, int first, int done, rep_row_t *rows,
-                        rep_doc_t *doc, const char *dir, cli_format_t format)
+/* Rows first..done-1 have just finished: summarise all done rows, write the
+ * files (after removing an earlier run's chart, the first time), print the
+ * new rows' blocks. 0, or -1 after saying why on stderr. */
+static int publish_rows(sweep_t *sw, int first, int done)
 {
-    char err[PATH_MAX + 256];
-    doc->nrows = done;
-    if (rep_summarize(runs, done, rows) < 0) {
+    static const rep_output_t outputs[] = {
+        {"results.csv", fill_csv},
+        {"results.json", rep_json_write},
+    };
+    char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160], note[320];
+
+    sw->doc.nrows = done;
+    if (rep_summarize(sw->runs, done, sw->rows) < 0) {
         cli_error("out of memory");
         return -1;
     }
-    if (save(dir, doc, err, sizeof err) < 0) {
-        cli_error("%s", err);
+    if ((sw->saved == 0 && plot_remove(&sw->dir, err, sizeof err) < 0) ||
+        rep_write_files(&sw->dir, outputs, 2, &sw->doc, err, sizeof err) < 0) {
+        saved_rows(sw, kept, sizeof kept);
+        cli_error("%s in %s/; %s", err, sw->dir.path, kept);
         return -1;
     }
-    for (int i = first; i < done && format == CLI_FORMAT_TABLE; i++)
-        rep_table_block(stdout, &rows[i]);
+    sw->saved = done;
+    for (int i = first; i < done; i++) {
+        if (sw->args->format == CLI_FORMAT_TABLE) {
+            rep_table_block(stdout, &sw->rows[i]);
+        } else if (rep_short_warning(&sw->rows[i], note, sizeof note)) {
+            spec_label(&sw->specs[i], label, sizeof label);
+            cli_error("note: %s: %s", label, note);
+        }
+    }
     fflush(stdout);
     return 0;
+}
+
+/* The rows one after the other. Returns 0 when the loop ended (all rows,
+ * or stopped), -1 after saying why on stderr. */
+static int run_sequential(sweep_t *sw)
+{
+    char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160];
+
+    for (int i = 0; i < sw->nspecs && !must_stop(sw); i++) {
+        const run_spec_t *spec = &sw->specs[i];
+        sw->progress.row = i;
+        on_progress(spec, 0, spec->warmup + spec->repeats, &sw->progress);
+        if (run_row(spec, &sw->runs[i], on_progress, &sw->progress, err, sizeof err) < 0) {
+            progress_clear(&sw->progress);
+            if (interrupted)
+                return 0;
+            spec_label(spec, label, sizeof label);
+            saved_rows(sw, kept, sizeof kept);
+            cli_error("%s: %s; %s", label, err, kept);
+            return -1;
+        }
+        progress_clear(&sw->progress);
+        if (publish_rows(sw, i, i + 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The run after its rows: chart, stdout, last message. Returns the exit
+ * status. */
+static int finish(sweep_t *sw)
+{
+    const cli_run_args_t *a = sw->args;
+    char err[PATH_MAX + 256];
+    int status = CLI_EXIT_OK;
+
+    if (a->plot) {
+        plot_status_t chart = plot_chart(&sw->dir, &sw->doc, err, sizeof err);
+        if (chart == PLOT_NO_GNUPLOT) {
+            cli_error("chart skipped: %s", err);
+        } else if (chart == PLOT_FAILED) {
+            cli_error("chart not drawn: %s (in %s/; results.csv and results.json are complete)",
+                      err, sw->dir.path);
+            status = CLI_EXIT_FAILED;
+        }
+    }
+    if (stdout_usable(sw)) {
+        if (a->format == CLI_FORMAT_TABLE)
+            rep_table_summary(stdout, sw->rows, sw->saved);
+        else if (a->format == CLI_FORMAT_CSV)
+            rep_csv_write(stdout, &sw->doc);
+        else
+            rep_json_write(stdout, &sw->doc);
+    }
+    if (!stdout_usable(sw)) {
+        cli_error("%s; stopped after %d of %d rows, results in %s/", sw->stop, sw->saved,
+                  sw->nspecs, sw->dir.path);
+        return CLI_EXIT_FAILED;
+    }
+    if (interrupted) {
+        cli_error("interrupted: %d of %d rows finished, results in %s/", sw->saved, sw->nspecs,
+                  sw->dir.path);
+        return CLI_EXIT_INTERRUPTED;
+    }
+    cli_error("results in %s/", sw->dir.path);
+    return status;
 }
 
 int cmd_run(int argc, char **argv)
 {
     cli_run_args_t args;
     run_spec_t *specs = NULL;
-    run_row_t *runs = NULL;
-    rep_row_t *rows = NULL;
     rep_context_t ctx = {0};
-    rep_doc_t doc = {&ctx, NULL, 0};
-    progress_t progress = {isatty(STDERR_FILENO) == 1, 0, 0};
-    char dir[PATH_MAX], err[PATH_MAX + 256];
-    bool created = false, have_dir = false;
-    int nspecs, done = 0, status = CLI_EXIT_USAGE, rc;
+    sweep_t sw = {.args = &args, .doc = {.ctx = &ctx}, .dir = {.fd = -1, .lock_fd = -1}};
+    char err[PATH_MAX + 256];
+    int status, rc;
 
     rc = cli_args_parse(argc, argv, &args, err, sizeof err);
     if (rc != 0) {
@@ -305,101 +449,59 @@ int cmd_run(int argc, char **argv)
             cli_error("%s", err);
         return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    nspecs = build_specs(&args, &specs, err, sizeof err);
-    if (nspecs < 0) {
+    status = build_specs(&args, &specs, &sw.nspecs, err, sizeof err);
+    if (status != CLI_EXIT_OK) {
         cli_error("%s", err);
-        return CLI_EXIT_USAGE;
+        return status;
     }
-    if (rep_outdir_prepare(args.output, args.workload->name, dir, sizeof dir, &created, err,
-                           sizeof err) < 0) {
+    sw.specs = specs;
+    sw.doc.interleaved = args.interleave;
+    sw.progress = (progress_t){isatty(STDERR_FILENO) == 1, 0, sw.nspecs};
+    if (rep_outdir_open(&sw.dir, args.output, args.workload->name, err, sizeof err) < 0) {
         cli_error("%s", err);
+        status = CLI_EXIT_USAGE;
         goto out;
     }
-    have_dir = true;
 
     status = CLI_EXIT_FAILED;
-    runs = calloc((size_t)nspecs, sizeof *runs);
-    rows = calloc((size_t)nspecs, sizeof *rows);
-    if (!runs || !rows || collect_context(&ctx, argc, argv) < 0) {
+    sw.runs = calloc((size_t)sw.nspecs, sizeof *sw.runs);
+    sw.rows = calloc((size_t)sw.nspecs, sizeof *sw.rows);
+    if (!sw.runs || !sw.rows || collect_context(&ctx, argc, argv) < 0) {
         cli_error("out of memory");
         goto out;
     }
-    doc.rows = rows;
+    sw.doc.rows = sw.rows;
     if (args.format == CLI_FORMAT_TABLE)
         rep_table_machine(stdout, &ctx);
-    fflush(stdout);
     install_sigint();
-    progress.nrows = nspecs;
 
     if (args.interleave) {
-        rc = run_interleaved(specs, nspecs, runs, &progress, err, sizeof err);
-        progress_clear(&progress);
-        if (rc < 0 && !interrupted) {
-            cli_error("%s", err);
+        rc = run_interleaved(&sw, err, sizeof err);
+        progress_clear(&sw.progress);
+        if (rc < 0 && err[0]) {
+            cli_error("%s; no row was saved", err);
             goto out;
         }
-        if (rc > 0) {
-            done = rc;
-            if (publish_rows(runs, 0, done, rows, &doc, dir, args.format) < 0)
-                goto out;
-        }
-    }
-    for (int i = 0; i < nspecs && !interrupted && !args.interleave; i++) {
-        progress.row = i;
-        on_progress(&specs[i], 0, specs[i].warmup + specs[i].repeats, &progress);
-        rc = run_row(&specs[i], &runs[done], on_progress, &progress, err, sizeof err);
-        progress_clear(&progress);
-        if (rc < 0) {
-            char label[160];
-            if (interrupted)
-                break;
-            spec_label(&specs[i], label, sizeof label);
-            if (done)
-                cli_error("%s: %s (%d finished row%s kept in %s)", label, err, done,
-                          done == 1 ? "" : "s", dir);
-            else
-                cli_error("%s: %s", label, err);
+        if (rc > 0 && publish_rows(&sw, 0, rc) < 0)
             goto out;
-        }
-        done++;
-        if (publish_rows(runs, done - 1, done, rows, &doc, dir, args.format) < 0)
-            goto out;
-    }
-    if (done == 0) {
-        cli_error("interrupted before any row finished");
-        status = CLI_EXIT_INTERRUPTED;
+    } else if (run_sequential(&sw) < 0) {
         goto out;
     }
-
-    if (args.plot && plot_chart(dir, &doc, err, sizeof err) < 0)
-        cli_error("chart skipped: %s", err);
-    switch (args.format) {
-    case CLI_FORMAT_TABLE:
-        rep_table_summary(stdout, rows, done);
-        break;
-    case CLI_FORMAT_CSV:
-        rep_csv_write(stdout, &doc);
-        break;
-    case CLI_FORMAT_JSON:
-        rep_json_write(stdout, &doc);
-        break;
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write to stdout: %s", strerror(errno));
+    if (sw.saved == 0) {
+        if (sw.stop[0])
+            cli_error("%s; stopped before any row finished, nothing was saved", sw.stop);
+        else
+            cli_error("interrupted before any row finished");
+        status = sw.stop[0] ? CLI_EXIT_FAILED : CLI_EXIT_INTERRUPTED;
         goto out;
     }
-    if (interrupted)
-        cli_error("interrupted: %d of %d rows finished, results in %s/", done, nspecs, dir);
-    else
-        cli_error("results in %s/", dir);
-    status = interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
+    status = finish(&sw);
 out:
-    if (have_dir && created && done == 0)
-        rmdir(dir);
-    for (int i = 0; i < done; i++)
-        run_row_free(&runs[i]);
-    free(runs);
-    free(rows);
+    rep_outdir_close(&sw.dir, sw.saved == 0);
+    for (int i = 0; sw.runs && i < sw.nspecs; i++)
+        run_row_free(&sw.runs[i]);
+    free(sw.runs);
+    free(sw.rows);
     free(specs);
     rep_context_free(&ctx);
     return status;

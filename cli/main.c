@@ -3,7 +3,29 @@
  * two threads, Pool(2), two Processes, under the GIL), so that `make demo`
  * and a bare `gil-lab` reproduce the talk's first slide. Otherwise argv[1]
  * names a command from the table below.
+ *
+ * Two signals are ignored from the first instruction on, for every command,
+ * because both would kill the lab silently in the middle of writing:
+ *
+ *   SIGPIPE  a reader that has gone (`gil-lab run | head -1`) makes writes
+ *            to stdout fail with EPIPE instead; `run` then stops at the next
+ *            row with its files written and says why (cmd_run.c)
+ *   SIGXFSZ  a file-size limit (ulimit -f) makes writes fail with EFBIG,
+ *            handled like a full disk: no broken file, a clear message
+ *
+ * Descriptors 0, 1 and 2 are made to exist first (on /dev/null when the
+ * caller closed them, `gil-lab run >&-`): otherwise the first file the lab
+ * opens would become "stdout", and the table would be written into it.
+ *
+ * Every error goes through cli_error, which escapes what it prints: a
+ * message that echoes the user's input (an unknown guard name holding a
+ * newline or an escape sequence) stays one line and cannot drive the
+ * terminal.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +33,9 @@
 #include "build_info.h"
 #include "cli/cli.h"
 #include "cli/parse.h"
+#include "report/report.h"
+
+#define ERROR_MAX 8192   /* longest message, before escaping */
 
 typedef struct command {
     const char *name;
@@ -35,14 +60,15 @@ static char *default_argv[] = {
 
 void cli_error(const char *fmt, ...)
 {
+    char text[ERROR_MAX], safe[ERROR_MAX];
     va_list ap;
 
-    fflush(stdout);
-    fputs("gil-lab: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    rep_escape(text, safe, sizeof safe);
+    fflush(stdout);
+    fprintf(stderr, "gil-lab: %s\n", safe);
 }
 
 int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max, int64_t *out)
@@ -54,6 +80,20 @@ int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max,
         return -1;
     }
     return 0;
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts)
+{
+    char err[640];
+    int opt;
+
+    opterr = 0;
+    opt = getopt_long(argc, argv, optstring, longopts, NULL);
+    if (opt != ':' && opt != '?')
+        return opt;
+    cli_option_error(opt, argv, longopts, argv[0], err, sizeof err);
+    cli_error("%s", err);
+    return '?';
 }
 
 static void usage(FILE *f)
@@ -77,33 +117,76 @@ static void usage(FILE *f)
           f);
 }
 
-int main(int argc, char **argv)
+/* The options before a command: -h/--help, -V/--version. Returns the exit
+ * status. */
+static int global_option(char *program, char *option)
 {
-    const char *name = argc > 1 ? argv[1] : NULL;
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    char *args[] = {program, option, NULL}, err[512];
+    int opt;
 
-    if (!name)
-        return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+    opterr = 0;
+    optind = 0;
+    opt = getopt_long(2, args, ":hV", options, NULL);
+    if (opt == 'h') {
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+    if (opt == 'V') {
         printf("gil-lab %s (git %s, %s build, %s)\n", GL_VERSION, GL_GIT_REV, GL_BUILD_TYPE,
                GL_COMPILER);
         return CLI_EXIT_OK;
     }
+    if (opt == ':' || opt == '?')
+        cli_option_error(opt, args, options, NULL, err, sizeof err);
+    else   /* "--", which getopt takes for the end of the options */
+        snprintf(err, sizeof err, "unknown option '%s' (see gil-lab --help)", option);
+    cli_error("%s", err);
+    return CLI_EXIT_USAGE;
+}
+
+static int unknown_command(const char *name)
+{
+    char valid[128];
+    size_t used = 0;
+
+    for (size_t k = 0; k < NCOMMANDS && used < sizeof valid; k++)
+        used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", k ? ", " : "",
+                                 commands[k].name);
+    cli_error("unknown command '%s' (valid: %s)", name, valid);
+    return CLI_EXIT_USAGE;
+}
+
+/* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
+ * /dev/null there is nothing better to do). */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd)
+            return;
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : NULL;
+
+    std_fds_open();
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    if (!name)
+        return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
+    if (strcmp(name, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (name[0] == '-' && name[1])
+        return global_option(argv[0], argv[1]);
     for (size_t k = 0; k < NCOMMANDS; k++)
         if (strcmp(name, commands[k].name) == 0)
             return commands[k].run(argc - 1, argv + 1);
-    if (name[0] == '-') {
-        cli_error("unknown option '%s' (see gil-lab --help)", name);
-    } else {
-        char valid[128];
-        size_t used = 0;
-        for (size_t k = 0; k < NCOMMANDS && used < sizeof valid; k++)
-            used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", k ? ", " : "",
-                                     commands[k].name);
-        cli_error("unknown command '%s' (valid: %s)", name, valid);
-    }
-    return CLI_EXIT_USAGE;
+    return unknown_command(name);
 }

@@ -11,7 +11,9 @@
  *   [+-] digits ['.' digits] [(e|E) [+-] digits] [k|M|G|T]
  *   digits = [0-9] ('_'? [0-9])*          (underscores only between digits)
  */
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +141,50 @@ not_a_number:
 not_integer:
     snprintf(err, errlen, "'%s' is not an integer", s);
     return -1;
+too_large:
+    snprintf(err, errlen, "'%s' is too large", s);
+    return -1;
+}
+
+int cli_parse_bytes(const char *s, int64_t *out, char *err, size_t errlen)
+{
+    static const struct { const char *suffix; int shift; } suffixes[] = {
+        {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"k", 10}, {"K", 10}, {"M", 20}, {"G", 30},
+    };
+    size_t len = strlen(s), digits = len;
+    char number[32];
+    int shift = 0;
+    int64_t v;
+
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+        size_t n = strlen(suffixes[k].suffix);
+        if (len > n && strcmp(s + len - n, suffixes[k].suffix) == 0) {
+            digits = len - n;
+            shift = suffixes[k].shift;
+            break;
+        }
+    }
+    /* Only digits before the suffix: "1.5k" or "2e3k" would need rounding
+     * or mix decimal and binary units. */
+    if (!*s || strspn(s, "0123456789_") != digits) {
+        snprintf(err, errlen, "'%s' is not a byte size (digits and an optional binary suffix: "
+                              "4096, 4k = 4KiB = 4096, 1M = 1MiB)", s);
+        return -1;
+    }
+    if (s[0] == '_' || s[digits - 1] == '_' || memmem(s, digits, "__", 2)) {
+        snprintf(err, errlen, "'%s' is not a byte size (misplaced '_')", s);
+        return -1;
+    }
+    /* What is left is digits and single underscores: only their value can
+     * be wrong. */
+    if (digits >= sizeof number)
+        goto too_large;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    if (cli_parse_int(number, &v, err, errlen) < 0 || v > INT64_MAX >> shift)
+        goto too_large;
+    *out = v << shift;
+    return 0;
 too_large:
     snprintf(err, errlen, "'%s' is too large", s);
     return -1;
@@ -288,4 +334,63 @@ int cli_parse_name_list(const char *s, const cli_names_t *names, int *out, int m
     name_list_arg_t a = {s, names, out, err, errlen};
 
     return split_list(s, maxn, name_item, &a, err, errlen);
+}
+
+/* ", given 'typed'" when the user typed something other than the option's
+ * full name (an abbreviation, or a value glued on with '='); else "". */
+static void given(const char *typed, const char *canonical, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (strcmp(typed, canonical) != 0)
+        snprintf(buf, len, ", given '%s'", typed);
+}
+
+int cli_option_error(int opt, char *const *argv, const struct option *longopts,
+                     const char *command, char *err, size_t errlen)
+{
+    const char *word = argv[optind - 1];
+    char what[512], canonical[80], note[320];
+
+    if (strncmp(word, "--", 2) == 0 && word[2]) {
+        /* getopt_long has no way to say which long option it meant, so look
+         * again: an exact name wins over abbreviations, as in getopt_long. */
+        const char *name = word + 2;
+        size_t nlen = strcspn(name, "="), used = 0;
+        const struct option *match = NULL;
+        int nmatch = 0;
+        char names[256] = "";
+
+        for (const struct option *o = longopts; o->name; o++) {
+            if (strncmp(o->name, name, nlen) != 0)
+                continue;
+            if (strlen(o->name) == nlen) {
+                match = o, nmatch = 1;
+                break;
+            }
+            match = o, nmatch++;
+            if (used < sizeof names)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s--%s",
+                                         used ? ", " : "", o->name);
+        }
+        snprintf(canonical, sizeof canonical, "--%s", match ? match->name : "");
+        given(word, canonical, note, sizeof note);
+        if (nmatch == 0)
+            snprintf(what, sizeof what, "unknown option '%.*s'", (int)nlen + 2, word);
+        else if (nmatch > 1)
+            snprintf(what, sizeof what, "ambiguous option '%.*s' (could be %s)", (int)nlen + 2,
+                     word, names);
+        else if (opt == ':')
+            snprintf(what, sizeof what, "%s needs a value%s", canonical, note);
+        else if (name[nlen] == '=' && match->has_arg == no_argument)
+            snprintf(what, sizeof what, "%s takes no value%s", canonical, note);
+        else
+            snprintf(what, sizeof what, "cannot use option '%s'", word);
+    } else if (opt == ':') {
+        snprintf(what, sizeof what, "-%c needs a value", optopt);
+    } else {
+        snprintf(what, sizeof what, "unknown option '-%c'", optopt);
+    }
+    snprintf(err, errlen, "%s (see gil-lab %s%s--help)", what, command ? command : "",
+             command ? " " : "");
+    return -1;
 }

@@ -46,10 +46,10 @@ static void brc_dealloc(tstate_t *ts, obj_t *o)
  * the object). */
 static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
 {
-    intptr_t local = (intptr_t)__atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->ref_local, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
-    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    intptr_t local = (intptr_t)__atomic_load_n(&obj_ft(o)->ref_local, __ATOMIC_RELAXED);
+    __atomic_store_n(&obj_ft(o)->ref_local, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&obj_ft(o)->tid, 0, __ATOMIC_RELAXED);
+    intptr_t shared = __atomic_load_n(&obj_ft(o)->ref_shared, __ATOMIC_RELAXED);
     intptr_t total, merged;
     do {
         /* The shared field is count << 2 | state; the count may be negative
@@ -57,7 +57,7 @@ static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
          * arithmetic shift keeps its sign (GCC and Clang guarantee it). */
         total = (shared >> BRC_SHARED_SHIFT) + local + extra;
         merged = (total << BRC_SHARED_SHIFT) | BRC_MERGED;
-    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, merged, 0, __ATOMIC_ACQ_REL,
+    } while (!__atomic_compare_exchange_n(&obj_ft(o)->ref_shared, &shared, merged, 0, __ATOMIC_ACQ_REL,
                                           __ATOMIC_RELAXED));
     GL_TEST_HOOK(brc_after_merge, o);
     return total;
@@ -70,7 +70,7 @@ static intptr_t brc_explicit_merge(obj_t *o, intptr_t extra)
 static void brc_queue_object(tstate_t *ts, obj_t *o)
 {
     interp_t *interp = ts->interp;
-    uintptr_t owner_id = __atomic_load_n(&o->tid, __ATOMIC_ACQUIRE);
+    uintptr_t owner_id = __atomic_load_n(&obj_ft(o)->tid, __ATOMIC_ACQUIRE);
     if (owner_id == 0) {
         /* The owner merged the counts meanwhile (tid is cleared before the
          * merged count is published): drop the reference the plain way,
@@ -113,7 +113,7 @@ static void brc_queue_object(tstate_t *ts, obj_t *o)
 
 void brc_decref_shared(tstate_t *ts, obj_t *o)
 {
-    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    intptr_t shared = __atomic_load_n(&obj_ft(o)->ref_shared, __ATOMIC_RELAXED);
     intptr_t next;
     int queue;
     do {
@@ -122,7 +122,7 @@ void brc_decref_shared(tstate_t *ts, obj_t *o)
          * let the queue hold that reference until the owner merges. */
         queue = shared == 0;
         next = queue ? BRC_QUEUED : shared - ((intptr_t)1 << BRC_SHARED_SHIFT);
-    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, next, 0, __ATOMIC_ACQ_REL,
+    } while (!__atomic_compare_exchange_n(&obj_ft(o)->ref_shared, &shared, next, 0, __ATOMIC_ACQ_REL,
                                           __ATOMIC_RELAXED));
     if (queue)
         brc_queue_object(ts, o);
@@ -132,16 +132,16 @@ void brc_decref_shared(tstate_t *ts, obj_t *o)
 
 void brc_merge_zero_local(tstate_t *ts, obj_t *o)
 {
-    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_ACQUIRE);
+    intptr_t shared = __atomic_load_n(&obj_ft(o)->ref_shared, __ATOMIC_ACQUIRE);
     if (shared == 0) {   /* fast path: nobody else ever counted it */
         brc_dealloc(ts, o);
         return;
     }
-    __atomic_store_n(&o->tid, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&obj_ft(o)->tid, 0, __ATOMIC_RELAXED);
     intptr_t merged;
     do {
         merged = (shared & ~BRC_FLAG_MASK) | BRC_MERGED;
-    } while (!__atomic_compare_exchange_n(&o->refcnt, &shared, merged, 0, __ATOMIC_ACQ_REL,
+    } while (!__atomic_compare_exchange_n(&obj_ft(o)->ref_shared, &shared, merged, 0, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
     if (merged == BRC_MERGED)
         brc_dealloc(ts, o);

@@ -25,24 +25,27 @@
 #include <stdint.h>
 
 #include "lab/heap.h"
+#include "lab/object.h"
 
-/* X(name, spelling, threadsafe, has a GIL, default allocator, description):
- * `name` makes the C identifiers (GUARD_gil_old, guard_ops_gil_old), the
- * spelling is what people type and read (-g gil-old, the reports). */
+/* X(name, spelling, threadsafe, has a GIL, default allocator, object
+ * layout, description): `name` makes the C identifiers (GUARD_gil_old,
+ * guard_ops_gil_old), the spelling is what people type and read (-g
+ * gil-old, the reports); the layout is the CPython build the guard models
+ * (lab/object.h). */
 #define GUARD_LIST(X)                                                          \
-    X(none, "none", false, false, HEAP_pymalloc,                               \
+    X(none, "none", false, false, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,           \
       "plain refcounts and no lock: single-thread baseline, unsafe with threads") \
-    X(gil, "gil", true, true, HEAP_pymalloc,                                   \
+    X(gil, "gil", true, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,               \
       "one global interpreter lock, CPython's new GIL (3.2+)")                 \
-    X(atomic, "atomic", true, false, HEAP_mimalloc,                            \
+    X(atomic, "atomic", true, false, HEAP_mimalloc, OBJ_LAYOUT_FT,             \
       "per-object atomic refcounts and per-object locks, no GIL")              \
-    X(biased, "biased", true, false, HEAP_mimalloc,                            \
+    X(biased, "biased", true, false, HEAP_mimalloc, OBJ_LAYOUT_FT,             \
       "biased refcounting: owner-local + shared atomic counts (PEP 703)")      \
-    X(gil_old, "gil-old", true, true, HEAP_pymalloc,                           \
+    X(gil_old, "gil-old", true, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,       \
       "the GIL before 3.2: released and re-taken every 100 ticks")
 
 typedef enum guard_kind {
-#define X(name, spelling, ts, gil, alloc, desc) GUARD_##name,
+#define X(name, spelling, ts, gil, alloc, layout, desc) GUARD_##name,
     GUARD_LIST(X)
 #undef X
     GUARD_COUNT
@@ -76,6 +79,9 @@ typedef struct guard_ops {
      * calls, as Py_BEGIN/END_ALLOW_THREADS. */
     void (*attach)(tstate_t *ts);
     void (*detach)(tstate_t *ts);
+    /* This guard's list type (its dealloc releases items with the guard's
+     * own decref). */
+    const type_t *list_type;
 } guard_ops_t;
 
 /* A registered guard: the facts from GUARD_LIST and its operations. */
@@ -85,6 +91,7 @@ typedef struct guard_info {
     bool threadsafe;               /* may run with more than one thread */
     bool has_gil;                  /* serialises bytecode with interp->gil */
     heap_kind_t default_allocator; /* what CPython's build would use */
+    obj_layout_t layout;           /* the build's object header */
     const guard_ops_t *ops[2];     /* [immortal]: the loop compiled without
                                       (--no-immortal) and with PEP 683 */
 } guard_info_t;

@@ -6,8 +6,8 @@
  *
  * The thread that takes a count to zero (fetch_sub returned 1) is the only
  * one that frees the object: exactly once. Immortal objects (PEP 683) are
- * recognised by the same test as the default build and skipped, which is
- * what keeps threads from fighting over the count of `1` or `True`. List
+ * recognised by the free-threaded build's test and skipped, which is what
+ * keeps threads from fighting over the count of `1` or `True`. List
  * mutation through list.append() takes the list's lock (gil/objlock.h);
  * reads are lock-free, as in free-threaded CPython.
  */
@@ -15,25 +15,44 @@
 #include "lab/interp.h"
 
 #define GUARD_NAME atomic
+#define G_LAYOUT OBJ_LAYOUT_FT
+
+/* The free-threaded header, counted the Gilectomy's way: the whole count in
+ * ob_ref_shared (in CPython 3.13t's encoding, count << 2, so that readers
+ * of either free-threaded guard agree), ob_ref_local 0 except UINT32_MAX
+ * for the immortals, whose test is the free-threaded build's. */
+static inline void atomic_init_refs(obj_t *o)
+{
+    obj_head_ft_t *h = obj_ft(o);
+    h->tid = 0;
+    h->padding = 0;
+    h->mutex = 0;
+    h->gc_bits = 0;
+    h->ref_local = 0;
+    h->ref_shared = (intptr_t)1 << BRC_SHARED_SHIFT;
+}
 
 static inline void atomic_incref(obj_t *o, int immortal_test)
 {
-    if (immortal_test && (int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+    obj_head_ft_t *h = obj_ft(o);
+    if (immortal_test && __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED) == OBJ_IMMORTAL_LOCAL)
         return;
-    __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
 }
 
 static inline void atomic_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    if (immortal_test && (int32_t)__atomic_load_n(&o->refcnt, __ATOMIC_RELAXED) < 0)
+    obj_head_ft_t *h = obj_ft(o);
+    if (immortal_test && __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED) == OBJ_IMMORTAL_LOCAL)
         return;
     /* acq_rel: the freeing thread must see every other thread's writes to
      * the object before it tears it down. */
-    if (__atomic_fetch_sub(&o->refcnt, 1, __ATOMIC_ACQ_REL) == 1)
+    intptr_t old = __atomic_fetch_sub(&h->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_ACQ_REL);
+    if ((old >> BRC_SHARED_SHIFT) == 1)
         o->type->dealloc(ts, o);
 }
 
-#define g_init_refs(ts, o) ((void)(ts), obj_init_refs_default(o))
+#define g_init_refs(ts, o) ((void)(ts), atomic_init_refs(o))
 #define g_incref(ts, o) ((void)(ts), atomic_incref((o), G_IMMORTAL))
 #define g_decref(ts, o) atomic_decref((ts), (o), G_IMMORTAL)
 #define g_decref_int(ts, o) g_decref(ts, o)   /* no specialised form without a GIL */

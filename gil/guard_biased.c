@@ -21,11 +21,17 @@
 
 #define GUARD_NAME biased
 
+#define G_LAYOUT OBJ_LAYOUT_FT
+
 static inline void g_init_refs(tstate_t *ts, obj_t *o)
 {
-    o->tid = ts->id;
-    o->ref_local = 1;
-    o->refcnt = 0;
+    obj_head_ft_t *h = obj_ft(o);
+    h->tid = ts->id;
+    h->padding = 0;
+    h->mutex = 0;
+    h->gc_bits = 0;
+    h->ref_local = 1;
+    h->ref_shared = 0;
 }
 
 /* _Py_IsOwnedByCurrentThread. An object with no owner (tid 0: merged, or
@@ -34,31 +40,33 @@ static inline void g_init_refs(tstate_t *ts, obj_t *o)
  * which is how PGO lays the code out in CPython's builds. */
 static inline int biased_is_owner(const tstate_t *ts, const obj_t *o)
 {
-    return __atomic_load_n(&o->tid, __ATOMIC_RELAXED) == ts->id;
+    return __atomic_load_n(&obj_ft(o)->tid, __ATOMIC_RELAXED) == ts->id;
 }
 
 static inline void biased_incref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    obj_head_ft_t *h = obj_ft(o);
+    uint32_t local = __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED);
     if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
     if (__builtin_expect(biased_is_owner(ts, o), 1)) {
-        __atomic_store_n(&o->ref_local, local + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->ref_local, local + 1, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_local);
     } else {
-        __atomic_fetch_add(&o->refcnt, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_shared);
     }
 }
 
 static inline void biased_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    uint32_t local = __atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    obj_head_ft_t *h = obj_ft(o);
+    uint32_t local = __atomic_load_n(&h->ref_local, __ATOMIC_RELAXED);
     if (immortal_test && local == OBJ_IMMORTAL_LOCAL)
         return;
     if (__builtin_expect(biased_is_owner(ts, o), 1)) {
         local--;
-        __atomic_store_n(&o->ref_local, local, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->ref_local, local, __ATOMIC_RELAXED);
         TS_COUNT_HOT(ts, rc_local);
         if (local == 0)
             brc_merge_zero_local(ts, o);

@@ -13,37 +13,44 @@
 
 #include "lab/interp.h"
 
+#define G_LAYOUT OBJ_LAYOUT_DEFAULT
+
 static inline void plain_incref(obj_t *o, int immortal_test)
 {
+    obj_head_dflt_t *h = obj_dflt(o);
     if (immortal_test) {
-        uint32_t next = (uint32_t)o->refcnt + 1;
+        uint32_t next = (uint32_t)h->refcnt + 1;
         if (next == 0)          /* immortal: leave it alone */
             return;
-        o->refcnt = (intptr_t)next;
+        h->refcnt = (intptr_t)next;
     } else {
-        o->refcnt++;
+        h->refcnt++;
     }
 }
 
 static inline void plain_decref(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    if (immortal_test && (int32_t)o->refcnt < 0)   /* _Py_IsImmortal */
+    obj_head_dflt_t *h = obj_dflt(o);
+    if (immortal_test && (int32_t)h->refcnt < 0)   /* _Py_IsImmortal */
         return;
-    if (--o->refcnt == 0)
+    if (--h->refcnt == 0)
         o->type->dealloc(ts, o);
 }
 
-/* _Py_DECREF_SPECIALIZED(op, PyObject_Free) on an exact int: at zero, a
- * direct call to the int's free instead of one through its type. */
+/* _Py_DECREF_SPECIALIZED(op, PyObject_Free) on an exact int: at zero, the
+ * block is freed directly instead of through the type's dealloc. */
 static inline void plain_decref_int(tstate_t *ts, obj_t *o, int immortal_test)
 {
-    if (immortal_test && (int32_t)o->refcnt < 0)
+    obj_head_dflt_t *h = obj_dflt(o);
+    if (immortal_test && (int32_t)h->refcnt < 0)
         return;
-    if (--o->refcnt == 0)
-        int_dealloc(ts, o);
+    if (--h->refcnt == 0) {
+        TS_COUNT_HOT(ts, objects_freed);
+        heap_free(ts->heap, h);
+    }
 }
 
-#define g_init_refs(ts, o) ((void)(ts), obj_init_refs_default(o))
+#define g_init_refs(ts, o) ((void)(ts), obj_dflt(o)->refcnt = 1)
 #define g_incref(ts, o) ((void)(ts), plain_incref((o), G_IMMORTAL))
 #define g_decref(ts, o) plain_decref((ts), (o), G_IMMORTAL)
 #define g_decref_int(ts, o) plain_decref_int((ts), (o), G_IMMORTAL)

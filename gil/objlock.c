@@ -24,12 +24,12 @@ typedef struct objlock_waiter {
 /* _PyMutex_LockTimed with no timeout. */
 void objlock_lock_slow(obj_t *o)
 {
-    uint8_t v = __atomic_load_n(&o->mutex, __ATOMIC_RELAXED);
+    uint8_t v = __atomic_load_n(&obj_ft(o)->mutex, __ATOMIC_RELAXED);
     objlock_waiter_t entry = {.time_to_be_fair = clock_now_ns() + OBJLOCK_FAIR_NS};
     int spins = 0;
     for (;;) {
         if ((v & OBJLOCK_LOCKED) == 0) {
-            if (__atomic_compare_exchange_n(&o->mutex, &v, (uint8_t)(v | OBJLOCK_LOCKED), 0,
+            if (__atomic_compare_exchange_n(&obj_ft(o)->mutex, &v, (uint8_t)(v | OBJLOCK_LOCKED), 0,
                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
                 return;
             continue;   /* v was reloaded by the failed CAS */
@@ -37,16 +37,16 @@ void objlock_lock_slow(obj_t *o)
         if (!(v & OBJLOCK_HAS_PARKED) && spins < OBJLOCK_SPINS) {
             sched_yield();
             spins++;
-            v = __atomic_load_n(&o->mutex, __ATOMIC_RELAXED);
+            v = __atomic_load_n(&obj_ft(o)->mutex, __ATOMIC_RELAXED);
             continue;
         }
         uint8_t parked = (uint8_t)(v | OBJLOCK_HAS_PARKED);
         if (!(v & OBJLOCK_HAS_PARKED) &&
-            !__atomic_compare_exchange_n(&o->mutex, &v, parked, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            !__atomic_compare_exchange_n(&obj_ft(o)->mutex, &v, parked, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             continue;
-        if (parking_park(&o->mutex, parked, &entry) && entry.handed_off)
+        if (parking_park(&obj_ft(o)->mutex, parked, &entry) && entry.handed_off)
             return;   /* the unlocking thread made us the holder */
-        v = __atomic_load_n(&o->mutex, __ATOMIC_RELAXED);
+        v = __atomic_load_n(&obj_ft(o)->mutex, __ATOMIC_RELAXED);
     }
 }
 
@@ -66,23 +66,23 @@ static void objlock_unpark(void *park_arg, void *arg, bool has_more_waiters)
         if (has_more_waiters)
             v |= OBJLOCK_HAS_PARKED;
     }
-    __atomic_store_n(&o->mutex, v, __ATOMIC_RELEASE);
+    __atomic_store_n(&obj_ft(o)->mutex, v, __ATOMIC_RELEASE);
 }
 
 /* _PyMutex_TryUnlock, failing loudly as _PyMutex_UnlockSlow does. */
 void objlock_unlock_slow(obj_t *o)
 {
-    uint8_t v = __atomic_load_n(&o->mutex, __ATOMIC_RELAXED);
+    uint8_t v = __atomic_load_n(&obj_ft(o)->mutex, __ATOMIC_RELAXED);
     for (;;) {
         if ((v & OBJLOCK_LOCKED) == 0) {
             fprintf(stderr, "gil-lab: fatal: unlocking an object lock that is not locked\n");
             abort();
         }
         if (v & OBJLOCK_HAS_PARKED) {
-            parking_unpark(&o->mutex, objlock_unpark, o);
+            parking_unpark(&obj_ft(o)->mutex, objlock_unpark, o);
             return;
         }
-        if (__atomic_compare_exchange_n(&o->mutex, &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(&obj_ft(o)->mutex, &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return;
     }
 }

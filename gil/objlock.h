@@ -33,7 +33,7 @@ void objlock_unlock_slow(obj_t *o);
 static inline void objlock_lock(obj_t *o)
 {
     uint8_t expected = 0;
-    if (!__atomic_compare_exchange_n(&o->mutex, &expected, OBJLOCK_LOCKED, 0, __ATOMIC_ACQUIRE,
+    if (!__atomic_compare_exchange_n(&obj_ft(o)->mutex, &expected, OBJLOCK_LOCKED, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         objlock_lock_slow(o);
 }
@@ -41,7 +41,7 @@ static inline void objlock_lock(obj_t *o)
 static inline void objlock_unlock(obj_t *o)
 {
     uint8_t expected = OBJLOCK_LOCKED;
-    if (!__atomic_compare_exchange_n(&o->mutex, &expected, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&obj_ft(o)->mutex, &expected, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         objlock_unlock_slow(o);
 }
 

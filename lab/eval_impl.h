@@ -51,8 +51,8 @@
  * list_new/list_append, the eval function and the guard_ops_t table
  * `guard_ops_<suffix>`.
  */
-#if !defined(G_SUFFIX) || !defined(G_IMMORTAL)
-#error "define G_SUFFIX, G_IMMORTAL and the g_* primitives before including lab/eval_impl.h"
+#if !defined(G_SUFFIX) || !defined(G_IMMORTAL) || !defined(G_LAYOUT)
+#error "define G_SUFFIX, G_IMMORTAL, G_LAYOUT and the g_* primitives before including lab/eval_impl.h"
 #endif
 
 #include <stdint.h>
@@ -62,6 +62,7 @@
 #include "lab/code.h"
 #include "lab/interp.h"
 #include "lab/object.h"
+#include "lab/sizes.h"
 
 #define GL_CAT2(a, b) a##_##b
 #define GL_CAT(a, b) GL_CAT2(a, b)
@@ -79,34 +80,55 @@
 
 /* ---- allocation ------------------------------------------------------ */
 
-static inline obj_t *G(alloc)(tstate_t *ts, const type_t *type)
+/* This layout's header: the bytes in front of ob_type. */
+#define G_HEAD (G_LAYOUT == OBJ_LAYOUT_FT ? OBJ_HEAD_FT_SIZE : OBJ_HEAD_DFLT_SIZE)
+/* This layout's exact int type (PyLong_CheckExact compares with it). */
+#define G_INT_TYPE (&int_types[G_LAYOUT])
+
+/* Bytes in front of the header: the PyGC_Head of a default-build
+ * container. */
+static inline size_t G(prefix)(const type_t *type)
 {
-    obj_t *o = heap_malloc(ts->heap, type->basicsize);
-    if (GL_UNLIKELY(o == NULL))
+    return (type->flags & TYPE_GC) ? sizes_gc_prefix(G_LAYOUT) : 0;
+}
+
+/* _PyObject_New / _PyObject_GC_New: a block of `size` bytes (lab/sizes.h:
+ * pre-header, header, payload), the header initialised, the type set.
+ * NULL with a MemoryError on failure. */
+static inline obj_t *G(alloc)(tstate_t *ts, const type_t *type, size_t size)
+{
+    char *block = heap_malloc(ts->heap, size);
+    if (GL_UNLIKELY(block == NULL))
         return tstate_error(ts, "MemoryError: cannot allocate %s", type->name);
-    o->flags = 0;
-    o->mutex = 0;
-    o->pad = 0;
+    obj_t *o = (obj_t *)(block + G(prefix)(type) + G_HEAD);
     o->type = type;
     g_init_refs(ts, o);
     TS_COUNT_HOT(ts, objects_allocated);
     return o;
 }
 
+/* The block an object was allocated in. */
+static inline void *G(block_of)(obj_t *o)
+{
+    return (char *)o - G_HEAD - G(prefix)(o->type);
+}
+
 /* PyLong_FromLongLong: small values come from the cache (a new reference,
- * which costs nothing when the cache is immortal), others are allocated. */
+ * which costs nothing when the cache is immortal); others are allocated as
+ * CPython 3.12 sizes them: a compact value (one digit) takes
+ * sizeof(PyLongObject), as _PyLong_FromMedium allocates it; a larger one
+ * offsetof(ob_digit) + 4 per digit, as _PyLong_New does. */
 static inline obj_t *G(int_from)(tstate_t *ts, int64_t v)
 {
     if (v >= SMALL_INT_MIN && v <= SMALL_INT_MAX) {
-        obj_t *o = &ts->interp->small_ints[v - SMALL_INT_MIN].ob;
+        obj_t *o = interp_small_int(ts->interp, v);
         g_incref(ts, o);
         return o;
     }
-    int_obj_t *io = (int_obj_t *)G(alloc)(ts, &int_type);
-    if (io == NULL)
-        return NULL;
-    io->value = v;
-    return &io->ob;
+    obj_t *o = G(alloc)(ts, G_INT_TYPE, sizes_int_alloc(G_LAYOUT, v));
+    if (o != NULL)
+        int_set(o, v);
+    return o;
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -115,7 +137,8 @@ static void G(list_dealloc)(tstate_t *ts, obj_t *o);
 
 static const type_t G(list_type) = {
     .name = "list",
-    .basicsize = sizeof(list_obj_t),
+    .flags = TYPE_LIST | TYPE_GC,
+    .payload = sizeof(list_obj_t) - sizeof(obj_t),
     .dealloc = G(list_dealloc),
 };
 
@@ -128,12 +151,12 @@ static void G(list_dealloc)(tstate_t *ts, obj_t *o)
         g_decref(ts, l->items[i]);
     heap_free(ts->heap, l->items);
     TS_COUNT_HOT(ts, objects_freed);
-    heap_free(ts->heap, o);
+    heap_free(ts->heap, G(block_of)(o));
 }
 
 static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
 {
-    list_obj_t *l = (list_obj_t *)G(alloc)(ts, &G(list_type));
+    list_obj_t *l = (list_obj_t *)G(alloc)(ts, &G(list_type), sizes_list_alloc(G_LAYOUT));
     if (l == NULL)
         return NULL;
     l->size = 0;
@@ -271,7 +294,7 @@ static void G(operand_error)(tstate_t *ts, const char *symbol, const obj_t *l, c
  * specialisations do), otherwise the generic one. */
 static inline void G(release_operands)(tstate_t *ts, obj_t *l, obj_t *r)
 {
-    if (GL_LIKELY(l->type == &int_type && r->type == &int_type)) {
+    if (GL_LIKELY(l->type == G_INT_TYPE && r->type == G_INT_TYPE)) {
         g_decref_int(ts, r);
         g_decref_int(ts, l);
     } else {
@@ -285,9 +308,9 @@ static int G(truth)(const interp_t *interp, const obj_t *v)
 {
     if (obj_is_int(v))
         return int_value(v) != 0;
-    if (v->type == &G(list_type))
+    if (v->type->flags & TYPE_LIST)
         return ((const list_obj_t *)v)->size != 0;
-    return v != &interp->none;
+    return v != &interp->none.body.ob;
 }
 
 /* ---- the interpreter loop --------------------------------------------- */
@@ -298,7 +321,8 @@ static int G(truth)(const interp_t *interp, const obj_t *v)
 static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
 {
     interp_t *interp = ts->interp;
-    obj_t *const true_obj = &interp->true_obj.ob, *const false_obj = &interp->false_obj.ob;
+    obj_t *const true_obj = interp_true(interp), *const false_obj = interp_false(interp);
+    obj_t *const none = interp_none(interp);
     obj_t *consts[CODE_MAX_CONSTS];
     obj_t *locals[CODE_MAX_LOCALS] = {0};
     obj_t *stack[CODE_MAX_STACK];
@@ -310,8 +334,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
         locals[i] = args[i];
     for (; nconsts < code->nconsts; nconsts++) {
         int64_t c = code->consts[nconsts];
-        consts[nconsts] = c == CODE_CONST_NONE ? (g_incref(ts, &interp->none), &interp->none)
-                                               : G(int_from)(ts, c);
+        consts[nconsts] = c == CODE_CONST_NONE ? (g_incref(ts, none), none) : G(int_from)(ts, c);
         if (consts[nconsts] == NULL)
             goto error;
     }
@@ -420,7 +443,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             }
             obj_t *item = l->items[i];
             g_incref(ts, item);
-            if (GL_LIKELY(idx->type == &int_type))
+            if (GL_LIKELY(idx->type == G_INT_TYPE))
                 g_decref_int(ts, idx);
             else
                 g_decref(ts, idx);
@@ -521,7 +544,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
                 if (GL_UNLIKELY(res == NULL))
                     goto error;
             } else {
-                res = &interp->none;
+                res = none;
                 g_incref(ts, res);
             }
             *sp++ = res;
@@ -557,11 +580,14 @@ const guard_ops_t G(guard_ops) = {
     .list_append = G(list_append),
     .attach = g_attach,
     .detach = g_detach,
+    .list_type = &G(list_type),
 };
 
 #undef G
 #undef GL_CAT
 #undef GL_CAT2
+#undef G_HEAD
+#undef G_INT_TYPE
 #ifdef G_PERIODIC_DEFAULT
 #undef g_periodic
 #undef G_PERIODIC_DEFAULT

@@ -14,23 +14,22 @@
 
 /* A static object: immortal (PEP 683) unless the run asked for
  * --no-immortal, in which case it carries the one reference the interpreter
- * holds, with no owner and in the merged state so that every thread counts
- * it through the shared field under the biased guard (and plain guards read
- * refcnt == 1). Either way it is never freed: the interpreter's reference
- * never goes away. */
-static void interp_static_object(interp_t *interp, obj_t *o, const type_t *type)
+ * holds: ob_refcnt 1 in the default build; in the free-threaded one, no
+ * owner and the merged state, so that every thread counts it through the
+ * shared field. Either way it is never freed: the interpreter's reference
+ * never goes away. Returns the object. */
+static obj_t *interp_static_object(interp_t *interp, static_obj_t *slot, const type_t *type)
 {
-    memset(o, 0, sizeof(*o));
+    memset(slot, 0, sizeof(*slot));
+    obj_t *o = &slot->body.ob;
     o->type = type;
-    if (interp->immortal) {
-        obj_set_immortal(o);
-    } else {
-        o->tid = 0;
-        o->ref_local = 0;
-        o->refcnt = interp->guard == GUARD_biased
-                        ? ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED
-                        : 1;
-    }
+    if (interp->immortal)
+        obj_set_immortal(o, interp->layout);
+    else if (interp->layout == OBJ_LAYOUT_DEFAULT)
+        obj_dflt(o)->refcnt = 1;
+    else
+        obj_ft(o)->ref_shared = ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED;
+    return o;
 }
 
 int interp_init(interp_t *interp, const interp_config_t *config, char *err, size_t errlen)
@@ -38,6 +37,7 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     memset(interp, 0, sizeof(*interp));
     interp->guard = config->guard;
     interp->ops = guard_get(config->guard)->ops[config->immortal];
+    interp->layout = guard_get(config->guard)->layout;
     interp->immortal = config->immortal;
 
     /* pymalloc needs a lock exactly when no GIL serialises its callers. */
@@ -52,14 +52,11 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     interp->next_tid = 1;
 
     interp_static_object(interp, &interp->none, &none_type);
-    interp_static_object(interp, &interp->true_obj.ob, &bool_type);
-    interp->true_obj.value = 1;
-    interp_static_object(interp, &interp->false_obj.ob, &bool_type);
-    interp->false_obj.value = 0;
-    for (int i = 0; i < SMALL_INT_COUNT; i++) {
-        interp_static_object(interp, &interp->small_ints[i].ob, &int_type);
-        interp->small_ints[i].value = SMALL_INT_MIN + i;
-    }
+    int_set(interp_static_object(interp, &interp->true_obj, &bool_type), 1);
+    int_set(interp_static_object(interp, &interp->false_obj, &bool_type), 0);
+    for (int i = 0; i < SMALL_INT_COUNT; i++)
+        int_set(interp_static_object(interp, &interp->small_ints[i], &int_types[interp->layout]),
+                SMALL_INT_MIN + i);
     return 0;
 }
 

@@ -93,18 +93,30 @@ struct tstate {
     char error[TSTATE_ERROR_LEN];/* the current exception, as text */
 };
 
+/* A statically allocated object (CPython's _PyRuntime.static_objects):
+ * room in front for either layout's header (the default build uses the
+ * last 8 bytes of it), then ob_type and an int's payload. */
+typedef struct static_obj {
+    alignas(16) unsigned char head[OBJ_HEAD_FT_SIZE];
+    int_obj_t body;
+} static_obj_t;
+
+_Static_assert(offsetof(static_obj_t, body) == OBJ_HEAD_FT_SIZE, "the header ends where ob_type starts");
+
 struct interp {
     guard_kind_t guard;
     const guard_ops_t *ops;
+    obj_layout_t layout;
     bool immortal;
     heap_t heap;
     gil_t gil;
 
-    /* Statically allocated objects, as CPython keeps them in _PyRuntime. */
-    obj_t none;
-    int_obj_t true_obj;
-    int_obj_t false_obj;
-    int_obj_t small_ints[SMALL_INT_COUNT];
+    /* Statically allocated objects, as CPython keeps them in _PyRuntime:
+     * None, True, False and the small ints (interp_small_int). */
+    static_obj_t none;
+    static_obj_t true_obj;
+    static_obj_t false_obj;
+    static_obj_t small_ints[SMALL_INT_COUNT];
 
     obj_t *globals[INTERP_MAX_GLOBALS];   /* module globals, LOAD_GLOBAL */
 
@@ -120,6 +132,16 @@ struct interp {
      * the leak check's share of those threads (runners/threads.c). */
     int64_t thread_blocks;
 };
+
+/* The statics as objects. Cannot fail. */
+static inline obj_t *interp_none(interp_t *interp) { return &interp->none.body.ob; }
+static inline obj_t *interp_true(interp_t *interp) { return &interp->true_obj.body.ob; }
+static inline obj_t *interp_false(interp_t *interp) { return &interp->false_obj.body.ob; }
+/* The cached int v, SMALL_INT_MIN <= v <= SMALL_INT_MAX. */
+static inline obj_t *interp_small_int(interp_t *interp, int64_t v)
+{
+    return &interp->small_ints[v - SMALL_INT_MIN].body.ob;
+}
 
 /* Set up an interpreter. Returns 0, or -1 with a one-line reason in err. */
 int interp_init(interp_t *interp, const interp_config_t *config, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /* lab/object.c: the guard-independent part of the object model: the int,
- * bool and None types and the refcount as a reader sees it. Everything that
- * touches a refcount in a hot path is per guard (lab/eval_impl.h).
+ * bool and None types of each layout, and the refcount as a reader sees it.
+ * Everything that touches a refcount in a hot path is per guard
+ * (lab/eval_impl.h).
  */
 #include "lab/object.h"
 
@@ -10,11 +11,18 @@
 #include "lab/interp.h"
 
 /* int_dealloc: ints hold no references, so freeing one is the same under
- * every guard. (CPython 3.12 has no int freelist; neither does the lab.) */
-void int_dealloc(tstate_t *ts, obj_t *o)
+ * every guard: PyObject_Free of the block, which starts at the header
+ * (CPython 3.12 has no int freelist; neither does the lab). */
+static void int_dealloc_dflt(tstate_t *ts, obj_t *o)
 {
     TS_COUNT_HOT(ts, objects_freed);
-    heap_free(ts->heap, o);
+    heap_free(ts->heap, obj_dflt(o));
+}
+
+static void int_dealloc_ft(tstate_t *ts, obj_t *o)
+{
+    TS_COUNT_HOT(ts, objects_freed);
+    heap_free(ts->heap, obj_ft(o));
 }
 
 /* The singletons live in the interpreter, never on the heap: reaching their
@@ -26,16 +34,49 @@ static void singleton_dealloc(tstate_t *ts, obj_t *o)
     abort();
 }
 
-const type_t int_type = {.name = "int", .basicsize = sizeof(int_obj_t), .dealloc = int_dealloc};
-const type_t bool_type = {.name = "bool", .basicsize = sizeof(int_obj_t), .dealloc = singleton_dealloc};
-const type_t none_type = {.name = "NoneType", .basicsize = sizeof(obj_t), .dealloc = singleton_dealloc};
+#define OBJ_INT_TYPE(dealloc_fn)                                               \
+    {.name = "int", .flags = TYPE_INT, .payload = INT_PAYLOAD(1), .itemsize = 4, .dealloc = dealloc_fn}
 
-intptr_t obj_refcount(const obj_t *o, bool biased)
+const type_t int_types[OBJ_LAYOUT_COUNT] = {
+    [OBJ_LAYOUT_DEFAULT] = OBJ_INT_TYPE(int_dealloc_dflt),
+    [OBJ_LAYOUT_FT] = OBJ_INT_TYPE(int_dealloc_ft),
+};
+const type_t bool_type = {.name = "bool", .flags = TYPE_INT, .payload = INT_PAYLOAD(1), .itemsize = 4,
+                          .dealloc = singleton_dealloc};
+const type_t none_type = {.name = "NoneType", .payload = 0, .dealloc = singleton_dealloc};
+
+size_t obj_head_size(obj_layout_t layout)
 {
-    if (obj_is_immortal(o))
+    return layout == OBJ_LAYOUT_FT ? OBJ_HEAD_FT_SIZE : OBJ_HEAD_DFLT_SIZE;
+}
+
+intptr_t obj_refcount(const obj_t *o, obj_layout_t layout)
+{
+    if (obj_is_immortal(o, layout))
         return OBJ_IMMORTAL_REFCNT;
-    if (!biased)
-        return __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
-    intptr_t shared = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
-    return (shared >> BRC_SHARED_SHIFT) + (intptr_t)__atomic_load_n(&o->ref_local, __ATOMIC_RELAXED);
+    if (layout == OBJ_LAYOUT_DEFAULT)
+        return __atomic_load_n(&obj_dflt(o)->refcnt, __ATOMIC_RELAXED);
+    /* Free-threaded: the owner's count plus the shared one (biased), or
+     * the shared field alone (atomic, whose ref_local stays 0). */
+    intptr_t shared = __atomic_load_n(&obj_ft(o)->ref_shared, __ATOMIC_RELAXED);
+    return (shared >> BRC_SHARED_SHIFT) + (intptr_t)__atomic_load_n(&obj_ft(o)->ref_local, __ATOMIC_RELAXED);
+}
+
+bool obj_is_immortal(const obj_t *o, obj_layout_t layout)
+{
+    if (layout == OBJ_LAYOUT_DEFAULT)
+        return (int32_t)__atomic_load_n(&obj_dflt(o)->refcnt, __ATOMIC_RELAXED) < 0;
+    return __atomic_load_n(&obj_ft(o)->ref_local, __ATOMIC_RELAXED) == OBJ_IMMORTAL_LOCAL;
+}
+
+void obj_set_immortal(obj_t *o, obj_layout_t layout)
+{
+    if (layout == OBJ_LAYOUT_DEFAULT) {
+        obj_dflt(o)->refcnt = OBJ_IMMORTAL_REFCNT;
+    } else {
+        obj_head_ft_t *h = obj_ft(o);
+        h->tid = 0;
+        h->ref_local = OBJ_IMMORTAL_LOCAL;
+        h->ref_shared = 0;
+    }
 }

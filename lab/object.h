@@ -1,34 +1,58 @@
-/* lab/object.h: the lab's object model, a miniature of CPython's PyObject.
+/* lab/object.h: the lab's object model, a miniature of CPython's PyObject,
+ * laid out byte for byte as the two CPython builds lay it out.
  *
- * Every object starts with the same 32-byte header, the layout of
- * free-threaded CPython (Include/object.h, Py_GIL_DISABLED). All guards use
- * this one layout so that a comparison between guards measures the refcount
- * protocol, not a difference in object size (the default build's header is
- * 16 bytes: the README says so). What each guard reads and writes:
+ * THE TWO LAYOUTS
  *
- *   offset  0          8     9      10     12            16            24      32
- *           +----------+-----+------+------+-------------+-------------+-------+
- *           | tid      |flags|mutex | pad  | ref_local   | refcnt      | type  |
- *           +----------+-----+------+------+-------------+-------------+-------+
- *   none    | -        |  -  |  -   |      | -           | count       | type  |  plain ++/--
- *   gil     | -        |  -  |  -   |      | -           | count       | type  |  plain, GIL held
- *   atomic  | -        |  -  | lock |      | -           | count       | type  |  lock add / lock sub
- *   biased  | owner id |  -  | lock |      | owner count | shared<<2|st| type  |  PEP 703
+ * The guards with a GIL (none, gil) model CPython 3.12's default build; the
+ * free-threaded guards (atomic, biased) model CPython 3.13t (Py_GIL_DISABLED,
+ * Include/object.h). An object in memory, lowest address first:
  *
- * Immortal objects (PEP 683): small ints -5..256, None, True and False are
- * created with refcnt == OBJ_IMMORTAL_REFCNT *and* ref_local == UINT32_MAX,
- * so every guard recognises them with the test its CPython twin uses
- * ((int32_t)refcnt < 0 in the default build, ref_local == UINT32_MAX in the
- * free-threaded one). Refcount operations on them do nothing and they are
- * never freed. With --no-immortal they are ordinary objects that the
- * interpreter holds one reference to, as before CPython 3.12.
+ *   default build, 16-byte header:
  *
- * Biased state bits (the low two bits of refcnt under `biased`):
- *   00 default   shared count in refcnt >> 2, owner counts in ref_local
+ *       [ PyGC_Head: gc_next, gc_prev ]   16 bytes, containers only
+ *       [ ob_refcnt                   ]    8
+ *       [ ob_type                     ]    8    <- obj_t * points here
+ *       [ payload ...                 ]
+ *
+ *   free-threaded build, 32-byte header:
+ *
+ *       [ ob_tid                      ]    8    owner thread (biased), 0 = none
+ *       [ _padding                    ]    2
+ *       [ ob_mutex                    ]    1    per-object lock (PyMutex)
+ *       [ ob_gc_bits                  ]    1    collector state
+ *       [ ob_ref_local                ]    4    owner's count (biased)
+ *       [ ob_ref_shared               ]    8    shared count << 2 | state
+ *       [ ob_type                     ]    8    <- obj_t * points here
+ *       [ payload ...                 ]
+ *
+ * CPython's PyObject * points at the first header byte; the lab's obj_t *
+ * points at ob_type, and each guard reaches its header fields at fixed
+ * negative offsets (obj_dflt, obj_ft). The bytes are CPython's; only the
+ * pointer convention differs, so that the code every guard shares (the
+ * type, the payload) is written once for both layouts.
+ *
+ * Payloads are CPython's too: an int is a PyLongObject of 3.12 (lv_tag, then
+ * 30-bit digits), a list a PyListObject (ob_size, ob_item, allocated, the
+ * items in a separate array), so sizes, pymalloc size classes and memory
+ * figures are the real ones: an int below 2**30 takes 28 bytes (16 + 8 + 4)
+ * in the default build, in a 32-byte block; 44 in the free-threaded build.
+ * lab/sizes.c computes every size as sys.getsizeof does.
+ *
+ * IMMORTAL OBJECTS (PEP 683)
+ *
+ * Small ints -5..256, None, True and False are immortal: ob_refcnt ==
+ * UINT32_MAX in the default build ((int32_t)ob_refcnt < 0 is the test, as in
+ * 3.12), ob_ref_local == UINT32_MAX in the free-threaded one. Refcount
+ * operations on them do nothing and they are never freed. With
+ * --no-immortal they are ordinary objects that the interpreter holds one
+ * reference to, as before CPython 3.12.
+ *
+ * Biased state bits (the low two bits of ob_ref_shared):
+ *   00 default   shared count in ob_ref_shared >> 2, owner counts locally
  *   01 weakrefs  (unused by the lab; kept so the encoding matches CPython)
  *   10 queued    a non-owner would have taken the shared count below zero
  *                and handed the object to its owner's merge queue
- *   11 merged    owner and shared counts merged into refcnt; tid == 0
+ *   11 merged    owner and shared counts merged into ob_ref_shared; tid 0
  */
 #ifndef GL_OBJECT_H
 #define GL_OBJECT_H
@@ -40,18 +64,59 @@
 typedef struct tstate tstate_t;
 typedef struct type type_t;
 
+/* Which CPython build's object layout an interpreter uses. */
+typedef enum obj_layout {
+    OBJ_LAYOUT_DEFAULT,   /* CPython 3.12, with the GIL */
+    OBJ_LAYOUT_FT,        /* CPython 3.13t, free-threaded */
+    OBJ_LAYOUT_COUNT
+} obj_layout_t;
+
+/* Every object, seen from the code all layouts share: its type, then the
+ * type's payload. */
 typedef struct obj {
-    uintptr_t tid;          /* biased: owning thread's id, 0 = no owner */
-    uint8_t flags;          /* OBJ_FLAG_* */
-    uint8_t mutex;          /* per-object lock (critical sections), 0/1 */
-    uint16_t pad;
-    uint32_t ref_local;     /* biased: owner's count; UINT32_MAX = immortal */
-    intptr_t refcnt;        /* see the table above */
     const type_t *type;
 } obj_t;
 
-_Static_assert(sizeof(obj_t) == 32, "object header must match free-threaded CPython (32 bytes)");
-_Static_assert(offsetof(obj_t, refcnt) == 16, "refcnt at offset 16");
+/* The default build's header, before ob_type. */
+typedef struct obj_head_dflt {
+    intptr_t refcnt;              /* ob_refcnt (3.12: low 32 bits count) */
+} obj_head_dflt_t;
+
+/* The free-threaded header, before ob_type (CPython 3.13t field order). */
+typedef struct obj_head_ft {
+    uintptr_t tid;                /* ob_tid: owning thread's id, 0 = no owner */
+    uint16_t padding;             /* _padding */
+    uint8_t mutex;                /* ob_mutex: per-object lock (gil/objlock.h) */
+    uint8_t gc_bits;              /* ob_gc_bits */
+    uint32_t ref_local;           /* ob_ref_local: owner's count; UINT32_MAX = immortal */
+    intptr_t ref_shared;          /* ob_ref_shared: shared count << 2 | state */
+} obj_head_ft_t;
+
+/* PyGC_Head: in front of every container of the default build. */
+typedef struct gc_head {
+    uintptr_t gc_next;
+    uintptr_t gc_prev;
+} gc_head_t;
+
+_Static_assert(sizeof(obj_head_dflt_t) + sizeof(obj_t) == 16, "default-build PyObject is 16 bytes");
+_Static_assert(sizeof(obj_head_ft_t) + sizeof(obj_t) == 32, "free-threaded PyObject is 32 bytes");
+_Static_assert(offsetof(obj_head_ft_t, ref_local) == 12 && offsetof(obj_head_ft_t, ref_shared) == 16,
+               "free-threaded field offsets as in CPython 3.13t");
+_Static_assert(sizeof(gc_head_t) == 16, "PyGC_Head is 16 bytes");
+
+/* Bytes of header before ob_type, per layout. */
+#define OBJ_HEAD_DFLT_SIZE sizeof(obj_head_dflt_t)
+#define OBJ_HEAD_FT_SIZE sizeof(obj_head_ft_t)
+
+static inline obj_head_dflt_t *obj_dflt(const obj_t *o)
+{
+    return (obj_head_dflt_t *)(uintptr_t)o - 1;
+}
+
+static inline obj_head_ft_t *obj_ft(const obj_t *o)
+{
+    return (obj_head_ft_t *)(uintptr_t)o - 1;
+}
 
 #define OBJ_IMMORTAL_REFCNT ((intptr_t)UINT32_MAX)  /* _Py_IMMORTAL_REFCNT (3.12, 64-bit) */
 #define OBJ_IMMORTAL_LOCAL UINT32_MAX               /* _Py_IMMORTAL_REFCNT_LOCAL */
@@ -64,26 +129,49 @@ _Static_assert(offsetof(obj_t, refcnt) == 16, "refcnt at offset 16");
 /* CPython's tp_dealloc: release the object's references and its memory. */
 typedef void (*obj_dealloc_fn)(tstate_t *ts, obj_t *o);
 
+/* What kind of object a type makes (CPython's Py_TPFLAGS_LONG_SUBCLASS,
+ * Py_TPFLAGS_LIST_SUBCLASS, Py_TPFLAGS_HAVE_GC). */
+#define TYPE_INT 1u     /* int and bool */
+#define TYPE_LIST 2u
+#define TYPE_GC 4u      /* a container: PyGC_Head in front (default build) */
+
 struct type {
     const char *name;
-    size_t basicsize;
+    unsigned flags;       /* TYPE_* */
+    size_t payload;       /* bytes after ob_type: tp_basicsize minus PyObject */
+    size_t itemsize;      /* tp_itemsize: int digits are 4 bytes */
     obj_dealloc_fn dealloc;
 };
 
-/* Boxed 64-bit integer (CPython's PyLongObject, without arbitrary precision:
- * arithmetic that overflows int64 is an error in the model). */
+/* CPython 3.12's PyLongObject after the PyObject header: lv_tag holds the
+ * number of 30-bit digits << 3 and the sign in its low bits (0 positive,
+ * 1 zero, 2 negative); a "compact" int has at most one digit. The lab's
+ * ints are 64-bit values (arithmetic that overflows int64 is an error), so
+ * at most three digits. */
 typedef struct int_obj {
     obj_t ob;
-    int64_t value;
+    uintptr_t lv_tag;
+    uint32_t digit[3];
 } int_obj_t;
 
-/* Growable array of references (CPython's PyListObject): items is a separate
- * block from the heap's raw allocator, as ob_item comes from PyMem_Malloc. */
+#define INT_DIGIT_BITS 30
+#define INT_DIGIT_MASK ((UINT32_C(1) << INT_DIGIT_BITS) - 1)
+#define INT_NON_SIZE_BITS 3
+#define INT_SIGN_MASK 3u
+#define INT_SIGN_ZERO 1u
+#define INT_SIGN_NEGATIVE 2u
+/* Bytes of an int after its header: lv_tag and n digits (n >= 1, as
+ * int.__sizeof__ counts zero), exactly offsetof(PyLongObject, ob_digit)
+ * minus the header, plus 4n. */
+#define INT_PAYLOAD(n) (sizeof(uintptr_t) + 4u * (size_t)(n))
+
+/* CPython's PyListObject after the PyObject header; ob_item comes from the
+ * heap's own allocator, as PyMem_Malloc. */
 typedef struct list_obj {
     obj_t ob;
-    intptr_t size;
+    intptr_t size;        /* ob_size */
+    obj_t **items;        /* ob_item */
     intptr_t allocated;
-    obj_t **items;
 } list_obj_t;
 
 /* The small-int cache of CPython (_PY_NSMALLNEGINTS, _PY_NSMALLPOSINTS). */
@@ -91,48 +179,77 @@ typedef struct list_obj {
 #define SMALL_INT_MAX 256
 #define SMALL_INT_COUNT (SMALL_INT_MAX - SMALL_INT_MIN + 1)
 
-extern const type_t int_type;
-/* The int type's dealloc (PyObject_Free of an int), which the default
- * build's specialised opcodes call directly. Cannot fail. */
-void int_dealloc(tstate_t *ts, obj_t *o);
+/* The types every interpreter shares, per layout where their deallocation
+ * depends on it (lab/object.c). Lists are per guard (lab/eval_impl.h). */
+extern const type_t int_types[OBJ_LAYOUT_COUNT];
 extern const type_t bool_type;
 extern const type_t none_type;
 
+/* Bytes of header before ob_type in `layout`. Cannot fail. */
+size_t obj_head_size(obj_layout_t layout);
+
+/* The refcount in the default build's meaning (OBJ_IMMORTAL_REFCNT for an
+ * immortal object), for tests and teaching views: under the free-threaded
+ * layout, the owner's and the shared counts added. Cannot fail. */
+intptr_t obj_refcount(const obj_t *o, obj_layout_t layout);
+
+/* True if the object is immortal (PEP 683) in `layout`'s encoding. */
+bool obj_is_immortal(const obj_t *o, obj_layout_t layout);
+
+/* Mark an object immortal (_Py_SetImmortal). Cannot fail. */
+void obj_set_immortal(obj_t *o, obj_layout_t layout);
+
 static inline bool obj_is_int(const obj_t *o)
 {
-    return o->type == &int_type || o->type == &bool_type;
+    return (o->type->flags & TYPE_INT) != 0;
 }
 
+/* _PyLong_IsCompact: at most one digit, the fast path of every opcode. */
+static inline bool int_is_compact(const obj_t *o)
+{
+    return ((const int_obj_t *)o)->lv_tag < (2u << INT_NON_SIZE_BITS);
+}
+
+/* The value of an int: the compact value (_PyLong_CompactValue) or, for
+ * two or three digits, their combination. */
 static inline int64_t int_value(const obj_t *o)
 {
-    return ((const int_obj_t *)o)->value;
+    const int_obj_t *io = (const int_obj_t *)o;
+    int64_t sign = 1 - (int64_t)(io->lv_tag & INT_SIGN_MASK);
+    uintptr_t ndigits = io->lv_tag >> INT_NON_SIZE_BITS;
+    if (ndigits <= 1)
+        return sign * (int64_t)io->digit[0];
+    uint64_t mag = 0;
+    for (uintptr_t i = ndigits; i-- > 0;)
+        mag = (mag << INT_DIGIT_BITS) | io->digit[i];
+    return sign < 0 ? (int64_t)(0 - mag) : (int64_t)mag;
 }
 
-/* A new object's first reference in the default build's encoding (none,
- * gil, atomic): a count of one, no owner. */
-static inline void obj_init_refs_default(obj_t *o)
+/* Digits CPython needs for v (at least one). Cannot fail. */
+static inline int int_ndigits(int64_t v)
 {
-    o->tid = 0;
-    o->ref_local = 0;
-    o->refcnt = 1;
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    int n = 1;
+    while (mag >> INT_DIGIT_BITS) {
+        mag >>= INT_DIGIT_BITS;
+        n++;
+    }
+    return n;
 }
 
-/* The refcount an object has in the default build's meaning, for tests and
- * the leak check. Under biased, it merges the two counts (owner + shared). */
-intptr_t obj_refcount(const obj_t *o, bool biased);
-
-/* True if the object is immortal (PEP 683) in either encoding. */
-static inline bool obj_is_immortal(const obj_t *o)
+/* Write v into an int's payload (lv_tag and digits), as _PyLong_New and
+ * its callers do. The int must have room for int_ndigits(v) digits. */
+static inline void int_set(obj_t *o, int64_t v)
 {
-    return o->ref_local == OBJ_IMMORTAL_LOCAL;
-}
-
-/* Mark an object immortal in both encodings (_Py_SetImmortal). */
-static inline void obj_set_immortal(obj_t *o)
-{
-    o->tid = 0;
-    o->ref_local = OBJ_IMMORTAL_LOCAL;
-    o->refcnt = OBJ_IMMORTAL_REFCNT;
+    int_obj_t *io = (int_obj_t *)o;
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    int n = 0;
+    do {
+        io->digit[n++] = (uint32_t)(mag & INT_DIGIT_MASK);
+        mag >>= INT_DIGIT_BITS;
+    } while (mag != 0);
+    uintptr_t sign = v == 0 ? INT_SIGN_ZERO : v < 0 ? INT_SIGN_NEGATIVE : 0;
+    io->lv_tag = ((uintptr_t)n << INT_NON_SIZE_BITS) | sign;
 }
 
 #endif

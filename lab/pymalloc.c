@@ -138,8 +138,8 @@
  * ------------------------------------------------------------------------- */
 
 #define NCLASSES PYM_NB_SMALL_SIZE_CLASSES
-#define MIN_POOL_SIZE ((size_t)4096)
-#define MAX_ARENA_SIZE ((size_t)64 << 20)
+#define MIN_POOL_SIZE PYM_MIN_POOL_SIZE
+#define MAX_ARENA_SIZE PYM_MAX_ARENA_SIZE
 
 #define CLASS_OF(n) (((n) - 1) >> 4)             /* request bytes -> class */
 #define CLASS_SIZE(c) (((size_t)(c) + 1) << 4)   /* class -> block bytes   */

@@ -20,6 +20,8 @@
 
 #define PYM_DEFAULT_ARENA_SIZE (1u << 20)   /* 1 MiB (ARENA_SIZE, 3.10+) */
 #define PYM_DEFAULT_POOL_SIZE (1u << 14)    /* 16 KiB (POOL_SIZE, 3.10+) */
+#define PYM_MIN_POOL_SIZE ((size_t)4096)    /* geometry limits pym_new accepts */
+#define PYM_MAX_ARENA_SIZE ((size_t)64 << 20)
 
 typedef struct pym_config {
     size_t arena_size;   /* power of two, a multiple of pool_size; 0 = default */
@@ -52,6 +54,16 @@ typedef struct pym_stats {
     uint64_t raw_blocks;         /* live requests passed to malloc (raw_allocated_blocks) */
     pym_class_stats_t classes[PYM_NB_SMALL_SIZE_CLASSES];
 } pym_stats_t;
+
+/* The block size pymalloc hands out for a request of `size` bytes (its
+ * size class, a multiple of 16), or 0 when the request goes to malloc
+ * (0 bytes, or more than 512). Cannot fail. */
+static inline size_t pym_class_size(size_t size)
+{
+    if (size - 1 >= PYM_SMALL_REQUEST_THRESHOLD)
+        return 0;
+    return (size + PYM_ALIGNMENT - 1) & ~(size_t)(PYM_ALIGNMENT - 1);
+}
 
 typedef struct pym pym_t;
 

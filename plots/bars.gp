@@ -1,5 +1,6 @@
-# plots/bars.gp: gil-lab's clustered bar chart, drawn by plots/plot.c from a
-# results folder (gnuplot runs with that folder as its working directory).
+# plots/bars.gp: gil-lab's clustered bar chart. The build embeds this file
+# in the gil-lab binary (plots/plot.c), which feeds it to gnuplot on standard
+# input with a results folder as the working directory, once per format.
 #
 # Input: chart.dat, written by plot.c, one gnuplot data block per bar series
 # (a mode and its worker count) and a last block with the cluster labels:
@@ -11,10 +12,14 @@
 #   ...
 #   1.5 "gil / pymalloc"              <- last block: cluster centre, label
 #
-# Variables (gnuplot -e): nseries, nclusters, runs (0 when rows differ),
-# unit and valuefmt (the bar labels' format), title1 (workload and size), title2 (machine), footer (provenance),
-# png and svg (output names). Rerun by hand inside a results folder with
-#   gnuplot -e "nseries=4; nclusters=1" /path/to/plots/bars.gp
+# Output: the picture, on standard output (a file gil-lab created; gnuplot
+# never opens an output name of its own).
+#
+# Variables (gnuplot -e): term ('png' or 'svg'), nseries, nclusters, runs (0
+# when rows differ), unit and valuefmt (the bar labels' format), title1
+# (workload, size and every non-default setting), title2 (machine), footer
+# (provenance). Rerun by hand inside a results folder with
+#   gnuplot -e "term='svg'; nseries=4; nclusters=1" path/to/plots/bars.gp > chart.svg
 #
 # Slide rules: 1600x900 with large fonts, y axis from zero, every error bar
 # explained on the chart, noenhanced text so that names with underscores or
@@ -28,8 +33,7 @@ if (!exists("valuefmt")) valuefmt = "%.2f"
 if (!exists("title1")) title1 = "gil-lab"
 if (!exists("title2")) title2 = ""
 if (!exists("footer")) footer = ""
-if (!exists("png")) png = "chart.png"
-if (!exists("svg")) svg = "chart.svg"
+if (!exists("term")) term = "png"
 data = "chart.dat"
 
 note = (runs > 0 ? sprintf("bars: median of %d runs", runs) : "bars: median of each row's runs") \
@@ -68,16 +72,15 @@ set linetype cycle 8
 # Value labels only while they fit above their bars.
 labels = nseries * nclusters <= 16
 
-set terminal pngcairo size 1600,900 font "sans,22" noenhanced background rgb "white"
-set output png
+if (term eq "svg") {
+    set terminal svg size 1600,900 font "sans,22" noenhanced background rgb "white"
+} else {
+    set terminal pngcairo size 1600,900 font "sans,22" noenhanced background rgb "white"
+}
+set output
 plot for [i=0:nseries-1] data index i using 1:2 with boxes lt (i + 1) title columnheader(1), \
      for [i=0:nseries-1] data index i using 1:3:(0):($4 - $3) with vectors heads size 0.12,90 \
          lc rgb "black" lw 2 notitle, \
      for [i=0:nseries-1] data index i using 1:($4 * labels):(labels ? sprintf(valuefmt, $2) : "") \
          with labels offset 0, 0.9 font ",18" notitle, \
      data index nseries using 1:(NaN):xtic(2) notitle
-
-set terminal svg size 1600,900 font "sans,22" noenhanced background rgb "white"
-set output svg
-replot
-set output

@@ -2,36 +2,56 @@
  *
  * The chart is clustered bars: one cluster per (workload, guard, allocator),
  * one bar per (mode, workers) series, height the median wall time, error bar
- * from the fastest to the slowest repeat. This file only lays the bars out
- * (x positions, one data block per series; the format is described at the
- * top of plots/bars.gp) and runs
+ * from the fastest to the slowest repeat. This file lays the bars out (x
+ * positions, one data block per series; the format is described at the top
+ * of plots/bars.gp), writes them to chart.dat, and runs gnuplot as a program
+ * (fork + execvp, no shell) once per picture, inside the results folder:
  *
- *     gnuplot -e "<variables>" GL_PLOTS_DIR/bars.gp
+ *     gnuplot -   < "<variables>; term='png'" + bars.gp, built into the binary
+ *                 > chart.png.tmp
+ *                2> chart.log.tmp
  *
- * as a program (fork + execvp, no shell) inside the results folder, so that
- * every file name gnuplot sees is a constant. The only free text that reaches
- * gnuplot's parser is the title and the footer, passed as single-quoted
- * gnuplot strings with quotes doubled and control characters blanked.
- * gnuplot writes chart.png.tmp and chart.svg.tmp, renamed into place only
- * when it succeeds; its output goes to chart.log (removed when empty).
- * A missing or failing gnuplot is not an error of the run: the caller says
- * "chart skipped" and the CSV and JSON stand.
+ * and the same with term='svg'. Why this shape:
+ *
+ *   - the script is compiled into the binary (the build turns plots/bars.gp
+ *     into plot_script[]) and reaches gnuplot, after a first line that sets
+ *     its variables, through an anonymous memory file on its standard input,
+ *     so a moved or installed binary draws the same chart and no path of the
+ *     build machine is baked in (not `gnuplot -e <variables> -`: gnuplot
+ *     5.4 then rejects the script's multi-line { } blocks);
+ *   - gnuplot writes its picture to standard output, a temporary the lab
+ *     created exclusively in the folder (report/outdir.c): it never opens an
+ *     output name of its own, so a link planted in the folder cannot make it
+ *     write elsewhere;
+ *   - gnuplot exits 0 after writing a truncated PNG or an empty SVG on a
+ *     full disk, so its exit status proves nothing. Each picture is checked
+ *     before it is renamed into place: not empty, fsync succeeds, a PNG ends
+ *     with its IEND chunk, an SVG with </svg>. Both pictures are renamed
+ *     together, or neither: no chart beats a broken one.
+ *
+ * The only free text that reaches gnuplot's parser is the title and the
+ * footer, passed as single-quoted gnuplot strings with quotes doubled and
+ * control characters blanked. gnuplot's messages go to chart.log, kept only
+ * when not empty.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "build_info.h"
+#include "gil/gil.h"
 #include "report/report.h"
 
-#ifndef GL_PLOTS_DIR
-#error "GL_PLOTS_DIR (the absolute path of plots/) must be defined by the build"
-#endif
+/* plots/bars.gp, embedded by the build (CMakeLists.txt). */
+extern const unsigned char plot_script[];
+extern const size_t plot_script_len;
 
 #define PLOT_MAX_SERIES 32
 #define PLOT_MAX_CLUSTERS 32
@@ -161,22 +181,92 @@ static void gp_quote(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-static void in_dir(char *buf, size_t len, const char *dir, const char *name)
+/* Append ", " (unless first) and the formatted item to buf. Cannot fail
+ * (truncates). */
+static void __attribute__((format(printf, 4, 5)))
+list_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
 {
-    snprintf(buf, len, "%s/%s", dir, name);
+    va_list ap;
+    int w;
+
+    if (*used && *used < len && (w = snprintf(buf + *used, len - *used, ", ")) > 0)
+        *used += (size_t)w;
+    if (*used >= len)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *used += (size_t)w;
 }
 
-/* Run gnuplot in dir with `vars`. Returns 0, or -1 with the reason. */
-static int run_gnuplot(const char *dir, char *vars, char *err, size_t errlen)
+/* The run's settings that differ from the defaults, spelled as the options
+ * that set them ("-P length=7, --no-immortal, --switch-interval 1000, --pin
+ * cores, --interleave"), so that a slide says how to reproduce it. The CLI
+ * gives every row the same settings; the first row's stand for all. */
+static void settings_line(const rep_doc_t *doc, char *buf, size_t len)
 {
-    char prog[] = "gnuplot", opt[] = "-e", script[] = GL_PLOTS_DIR "/bars.gp";
-    char *argv[] = {prog, opt, vars, script, NULL};
+    const run_spec_t *s = &doc->rows[0].run->spec;
+    const workload_t *wl = s->workload;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int p = 0; p < wl->nparams; p++)
+        if (s->params[p] != wl->params[p].def)
+            list_add(buf, len, &used, "-P %s=%lld", wl->params[p].name, (long long)s->params[p]);
+    if (!s->immortal)
+        list_add(buf, len, &used, "--no-immortal");
+    if (s->switch_interval_us != GIL_DEFAULT_INTERVAL_US)
+        list_add(buf, len, &used, "--switch-interval %llu",
+                 (unsigned long long)s->switch_interval_us);
+    if (s->pin != RUN_PIN_NONE)
+        list_add(buf, len, &used, "--pin %s", rep_pin_name(s->pin));
+    if (doc->interleaved)
+        list_add(buf, len, &used, "--interleave");
+}
+
+/* The gnuplot variables common to both pictures, as one line of commands. */
+static void chart_variables(const rep_doc_t *doc, const plot_layout_t *L, char *vars,
+                            size_t len)
+{
+    char title1[640], title2[664], footer[256], machine[320], size[32], settings[480];
+    char q1[1300], q2[1332], q3[540];
+    const run_spec_t *first = &doc->rows[0].run->spec;
+
+    rep_fmt_count((double)first->size, size, sizeof size);
+    settings_line(doc, settings, sizeof settings);
+    if (L->one_workload && L->one_size)
+        snprintf(title1, sizeof title1, "%s, n=%s%s%s", first->workload->name, size,
+                 settings[0] ? ", " : "", settings);
+    else
+        snprintf(title1, sizeof title1, "%s%s%s",
+                 L->one_workload ? first->workload->name : "gil-lab", settings[0] ? ", " : "",
+                 settings);
+    rep_machine_line(doc->ctx, machine, sizeof machine);
+    snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
+    snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV,
+             doc->ctx->date);
+    gp_quote(q1, sizeof q1, title1);
+    gp_quote(q2, sizeof q2, title2);
+    gp_quote(q3, sizeof q3, footer);
+    snprintf(vars, len,
+             "nseries=%d; nclusters=%d; runs=%d; unit='%s'; valuefmt='%%.%df'; "
+             "title1=%s; title2=%s; footer=%s",
+             L->nseries, L->nclusters, L->runs, L->unit.name, L->unit.decimals, q1, q2, q3);
+}
+
+/* Run gnuplot in the folder: script on stdin, picture to out, messages to
+ * log. Returns 0, 1 when gnuplot is not installed, or -1; err says why. */
+static int run_gnuplot(int dirfd, int script, int out, int log, char *err, size_t errlen)
+{
+    char prog[] = "gnuplot", from_stdin[] = "-";
+    char *argv[] = {prog, from_stdin, NULL};
     int status, child_errno = 0, fds[2];
     ssize_t got;
     pid_t pid;
 
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+    if (lseek(script, 0, SEEK_SET) < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
         return -1;
     }
     pid = fork();
@@ -187,13 +277,12 @@ static int run_gnuplot(const char *dir, char *vars, char *err, size_t errlen)
         return -1;
     }
     if (pid == 0) {
-        /* Child: only async-signal-safe calls until exec. The close-on-exec
+        /* Child: only async-signal-safe calls until exec. The lab ignores
+         * SIGPIPE; gnuplot gets the default it expects. The close-on-exec
          * pipe reports why exec failed, or closes silently when it worked. */
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC), log = -1;
         close(fds[0]);
-        if (chdir(dir) == 0)
-            log = open("chart.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (log >= 0 && in >= 0 && dup2(in, 0) >= 0 && dup2(log, 1) >= 0 && dup2(log, 2) >= 0)
+        signal(SIGPIPE, SIG_DFL);
+        if (fchdir(dirfd) == 0 && dup2(script, 0) >= 0 && dup2(out, 1) >= 0 && dup2(log, 2) >= 0)
             execvp(prog, argv);
         child_errno = errno;
         if (write(fds[1], &child_errno, sizeof child_errno) < 0)
@@ -212,16 +301,16 @@ static int run_gnuplot(const char *dir, char *vars, char *err, size_t errlen)
         }
     }
     if (got == (ssize_t)sizeof child_errno) {
-        if (child_errno == ENOENT)
+        if (child_errno == ENOENT) {
             snprintf(err, errlen, "gnuplot not found (install gnuplot-nox)");
-        else
-            snprintf(err, errlen, "cannot run gnuplot: %s", strerror(child_errno));
+            return 1;
+        }
+        snprintf(err, errlen, "cannot run gnuplot: %s", strerror(child_errno));
         return -1;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         if (WIFEXITED(status))
-            snprintf(err, errlen, "gnuplot failed (exit %d), see %s/chart.log",
-                     WEXITSTATUS(status), dir);
+            snprintf(err, errlen, "gnuplot failed (exit %d), see chart.log", WEXITSTATUS(status));
         else
             snprintf(err, errlen, "gnuplot killed by signal %d", WTERMSIG(status));
         return -1;
@@ -229,64 +318,176 @@ static int run_gnuplot(const char *dir, char *vars, char *err, size_t errlen)
     return 0;
 }
 
-int plot_chart(const char *dir, const rep_doc_t *doc, char *err, size_t errlen)
+/* True when the last `n` bytes of the file, trailing white space
+ * dropped, are `tail` (n bytes read, at most 64). */
+static bool ends_with(int fd, off_t size, size_t n, const char *tail, size_t tail_len)
 {
-    static const char *const outputs[] = {"chart.png", "chart.svg"};
-    char vars[3072], title1[160], title2[664], footer[256], machine[320], size[32];
-    char q1[400], q2[1332], q3[540], from[PATH_MAX + 8], to[PATH_MAX];
-    const run_spec_t *first;
-    plot_layout_t L;
-    struct stat st;
-    int rc = -1;
+    unsigned char buf[64];
+    size_t have;
 
+    if (n > sizeof buf || (off_t)n > size || pread(fd, buf, n, size - (off_t)n) != (ssize_t)n)
+        return false;
+    have = n;
+    while (have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == ' ' || buf[have - 1] == '\r' ||
+                        buf[have - 1] == '\t'))
+        have--;
+    return have >= tail_len && memcmp(buf + have - tail_len, tail, tail_len) == 0;
+}
+
+/* A PNG ends with its IEND chunk: length 0, type, CRC. */
+static bool png_complete(int fd, off_t size)
+{
+    static const char iend[] = "\0\0\0\0IEND\xae\x42\x60\x82";
+
+    return ends_with(fd, size, sizeof iend - 1, iend, sizeof iend - 1);
+}
+
+/* An SVG document ends with its root element's closing tag. */
+static bool svg_complete(int fd, off_t size)
+{
+    static const char close_tag[] = "</svg>";
+    size_t n = size < 64 ? (size_t)size : 64;
+
+    return ends_with(fd, size, n, close_tag, sizeof close_tag - 1);
+}
+
+typedef struct chart_format {
+    const char *term;                      /* bars.gp's term */
+    const char *name;                      /* the file in the folder */
+    const char *marker;                    /* what a complete file ends with */
+    bool (*complete)(int fd, off_t size);
+} chart_format_t;
+
+static const chart_format_t formats[] = {
+    {"png", "chart.png", "IEND end marker", png_complete},
+    {"svg", "chart.svg", "closing </svg> tag", svg_complete},
+};
+#define NFORMATS (int)(sizeof formats / sizeof formats[0])
+
+/* What gnuplot wrote into fd is a whole picture, on disk. Returns 0, or -1
+ * with the reason in err. */
+static int check_picture(const chart_format_t *fmt, int fd, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", fmt->name, strerror(errno));
+        return -1;
+    }
+    if (st.st_size == 0) {
+        snprintf(err, errlen, "gnuplot wrote an empty %s (is the disk full?)", fmt->name);
+        return -1;
+    }
+    if (!fmt->complete(fd, st.st_size)) {
+        snprintf(err, errlen, "gnuplot's %s is truncated (%lld bytes, no %s; is the disk full?)",
+                 fmt->name, (long long)st.st_size, fmt->marker);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write all of buf[0..len) to fd. Returns 0, or -1 with errno set. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, (const char *)buf + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            errno = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* vars, a newline and the embedded script in an anonymous memory file.
+ * Returns its descriptor, or -1 with errno set. */
+static int script_file(const char *vars)
+{
+    int fd = memfd_create("bars.gp", MFD_CLOEXEC), saved;
+
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, vars, strlen(vars)) == 0 && write_all(fd, "\n", 1) == 0 &&
+        write_all(fd, plot_script, plot_script_len) == 0)
+        return fd;
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* Keep gnuplot's log when it said anything, else drop it. */
+static void finish_log(rep_file_t *log)
+{
+    struct stat st;
+    char ignored[128];
+
+    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
+        rep_file_commit(log, 1, ignored, sizeof ignored);
+    else
+        rep_file_discard(log, 1);
+}
+
+plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+{
+    static const rep_output_t data = {"chart.dat", write_data};
+    char vars[4096], term_vars[4200];
+    rep_file_t pictures[NFORMATS], log = {.fd = -1};
+    plot_layout_t L;
+    int rc;
+    plot_status_t status = PLOT_FAILED;
+
+    for (int k = 0; k < NFORMATS; k++)
+        pictures[k] = (rep_file_t){.fd = -1};
     if (doc->nrows < 1) {
         snprintf(err, errlen, "no rows");
-        return -1;
+        return PLOT_FAILED;
     }
     if (layout_build(doc, &L) < 0) {
         snprintf(err, errlen, "too many bars for one chart (more than %d series or %d clusters)",
                  PLOT_MAX_SERIES, PLOT_MAX_CLUSTERS);
-        return -1;
+        return PLOT_FAILED;
     }
-    if (rep_write_file(dir, "chart.dat", write_data, doc, err, errlen) < 0)
-        return -1;
-
-    first = &doc->rows[0].run->spec;
-    rep_fmt_count((double)first->size, size, sizeof size);
-    if (L.one_workload && L.one_size)
-        snprintf(title1, sizeof title1, "%s, n=%s", first->workload->name, size);
-    else
-        snprintf(title1, sizeof title1, "%s", L.one_workload ? first->workload->name : "gil-lab");
-    rep_machine_line(doc->ctx, machine, sizeof machine);
-    snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
-    snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV, doc->ctx->date);
-    gp_quote(q1, sizeof q1, title1);
-    gp_quote(q2, sizeof q2, title2);
-    gp_quote(q3, sizeof q3, footer);
-    snprintf(vars, sizeof vars,
-             "nseries=%d; nclusters=%d; runs=%d; unit='%s'; valuefmt='%%.%df'; "
-             "title1=%s; title2=%s; footer=%s; png='chart.png.tmp'; svg='chart.svg.tmp'",
-             L.nseries, L.nclusters, L.runs, L.unit.name, L.unit.decimals, q1, q2, q3);
-
-    if (run_gnuplot(dir, vars, err, errlen) < 0)
+    if (rep_write_files(d, &data, 1, doc, err, errlen) < 0 ||
+        rep_file_create(&log, d, "chart.log", err, errlen) < 0)
         goto done;
-    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
-        in_dir(to, sizeof to, dir, outputs[k]);
-        snprintf(from, sizeof from, "%s.tmp", to);
-        if (rename(from, to) < 0) {
-            snprintf(err, errlen, "gnuplot wrote no %s: %s", outputs[k], strerror(errno));
+    chart_variables(doc, &L, vars, sizeof vars);
+    for (int k = 0; k < NFORMATS; k++) {
+        int script;
+        snprintf(term_vars, sizeof term_vars, "%s; term='%s'", vars, formats[k].term);
+        script = script_file(term_vars);
+        if (script < 0) {
+            snprintf(err, errlen, "cannot hand gnuplot its script: %s", strerror(errno));
             goto done;
         }
+        rc = rep_file_create(&pictures[k], d, formats[k].name, err, errlen) < 0
+                 ? -1
+                 : run_gnuplot(d->fd, script, pictures[k].fd, log.fd, err, errlen);
+        close(script);
+        if (rc != 0) {
+            status = rc > 0 ? PLOT_NO_GNUPLOT : PLOT_FAILED;
+            goto done;
+        }
+        if (check_picture(&formats[k], pictures[k].fd, err, errlen) < 0)
+            goto done;
     }
-    rc = 0;
+    if (rep_file_commit(pictures, NFORMATS, err, errlen) == 0)
+        status = PLOT_DRAWN;
 done:
-    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
-        in_dir(to, sizeof to, dir, outputs[k]);
-        snprintf(from, sizeof from, "%s.tmp", to);
-        unlink(from);
-    }
-    in_dir(to, sizeof to, dir, "chart.log");
-    if (stat(to, &st) == 0 && st.st_size == 0)
-        unlink(to);
-    return rc;
+    rep_file_discard(pictures, NFORMATS);
+    finish_log(&log);
+    return status;
+}
+
+int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
+{
+    static const char *const files[] = {"chart.png", "chart.svg", "chart.dat", "chart.log"};
+
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (rep_outdir_remove(d, files[k], err, errlen) < 0)
+            return -1;
+    return 0;
 }

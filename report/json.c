@@ -13,38 +13,10 @@
  * NaN; strings are escaped and kept valid UTF-8, so the document always
  * parses (python3 -m json.tool).
  */
-#include <stdint.h>
 #include <string.h>
 
 #include "build_info.h"
 #include "report/report.h"
-
-/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 if invalid:
- * overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    unsigned c = s[0];
-    uint32_t cp;
-    size_t n;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)   /* also stops at the terminating NUL */
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
 
 void rep_json_string(FILE *f, const char *str)
 {
@@ -66,7 +38,7 @@ void rep_json_string(FILE *f, const char *str)
                 fprintf(f, "\\u%04x", *s);
             } else if (*s < 0x80) {
                 putc(*s, f);
-            } else if ((n = utf8_sequence(s)) > 0) {
+            } else if ((n = rep_utf8_sequence(s)) > 0) {
                 fwrite(s, 1, n, f);
                 s += n;
                 continue;

@@ -13,6 +13,10 @@
  * table (rep_columns) and the per-repeat fields from one X-macro
  * (REP_SAMPLE_FIELDS), so a new measurement is one line in each list.
  *
+ * The files reach the results folder through outdir.c alone (locked
+ * folder, exclusive temporaries, renamed together); text from outside goes
+ * through text.c before it reaches a terminal or a JSON string.
+ *
  * Definitions the outputs rely on (also the README's):
  *   - wall statistics are over the R timed repeats (warm-ups excluded);
  *     stddev uses R-1 and is undefined (NaN: empty in CSV, null in JSON)
@@ -21,11 +25,14 @@
  *     over the repeats of that repeat's value.
  *   - an outlier is a repeat whose modified z-score 0.6745 (x - median) / MAD
  *     exceeds 3.5 (Iglewicz and Hoaglin; what hyperfine warns about).
+ *   - a row is too short to trust when its median is below
+ *     REP_MIN_RELIABLE_S (5 ms, hyperfine's threshold too).
  *   - speedup: see rep_speedup().
  */
 #ifndef GL_REPORT_H
 #define GL_REPORT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +94,16 @@ int rep_summarize(const run_row_t *rows, int n, rep_row_t *out);
  * Returns NaN when there is no such row. Cannot fail. */
 double rep_speedup(const rep_row_t *rows, int n, int i);
 
+/* A row whose median is below REP_MIN_RELIABLE_S measures the clock and
+ * the start-up of its workers more than the workload: hyperfine warns below
+ * the same 5 ms. */
+#define REP_MIN_RELIABLE_S 5e-3
+
+/* When r's median is below REP_MIN_RELIABLE_S, the warning sentence ("median
+ * 57.3 µs is below 5 ms: ... use a larger -n (e.g. -n 2M)") into buf and
+ * true; else false and buf = "". Cannot fail (truncates). */
+bool rep_short_warning(const rep_row_t *r, char *buf, size_t len);
+
 /* ------------------------------------------------------------------------
  * Typed values and the column table shared by the CSV and JSON writers.
  */
@@ -94,7 +111,7 @@ typedef enum rep_vtype {
     REP_V_STR,    /* s */
     REP_V_INT,    /* i */
     REP_V_BOOL,   /* i (0/1) */
-    REP_V_SEC,    /* d, seconds: %.6f */
+    REP_V_SEC,    /* d, seconds: %.9g (nanoseconds survive, 3.4e-07 stays nonzero) */
     REP_V_NUM,    /* d, a count or a median of counts: %.15g */
     REP_V_RATIO,  /* d, a ratio: %.6g */
 } rep_vtype_t;
@@ -151,6 +168,20 @@ rep_unit_t rep_time_unit(double seconds);
 void rep_fmt_bytes(double bytes, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
+ * Outside text (text.c)
+ */
+
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 when it is not
+ * one: overlong forms, surrogates and code points past U+10FFFF are invalid.
+ * Cannot fail. */
+size_t rep_utf8_sequence(const unsigned char *s);
+
+/* src made safe to print on a terminal into buf: control characters,
+ * backslashes and invalid UTF-8 become C escapes (\n, \\, \x1b), valid
+ * UTF-8 is kept. Cannot fail (truncates, never inside an escape). */
+void rep_escape(const char *src, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
  * Machine facts (context.c)
  */
 #define REP_MAX_CACHES 12
@@ -190,6 +221,7 @@ typedef struct rep_doc {
     const rep_context_t *ctx;
     const rep_row_t *rows;
     int nrows;
+    bool interleaved;     /* the rows' repeats ran round-robin (--interleave) */
 } rep_doc_t;
 
 /* A file body writer. Returns 0, or -1 when the stream failed. */
@@ -217,29 +249,99 @@ void rep_table_summary(FILE *f, const rep_row_t *rows, int n);
  * Output folder and atomic files (outdir.c)
  */
 
-/* Choose and create the output folder and prove it writable by creating,
- * fsyncing and removing a probe file. explicit_dir (may be NULL) is used as
- * given, created with its parents, and may already hold results; otherwise a
- * new ./results/<YYYYmmdd-HHMMSS>-<workload> is created (-2, -3... appended
- * when taken). *created tells whether the folder is new. Returns 0, or -1
- * with a one-line reason in err. */
-int rep_outdir_prepare(const char *explicit_dir, const char *workload, char *dir,
-                       size_t dirlen, bool *created, char *err, size_t errlen);
+#define REP_LOCK_NAME ".gil-lab.lock"   /* flock'ed by the run that writes the folder */
 
-/* Write dir/name atomically: fill dir/name.tmp.<pid>, fsync, rename over
- * name, fsync the folder. Returns 0, or -1 with a reason in err (the
- * temporary file is removed and any previous dir/name left intact). */
-int rep_write_file(const char *dir, const char *name, rep_fill_fn fill,
-                   const rep_doc_t *doc, char *err, size_t errlen);
+typedef struct rep_outdir {
+    char path[PATH_MAX];  /* the folder, as messages name it */
+    int fd;               /* the folder, opened once: every file is made relative to it */
+    int lock_fd;          /* REP_LOCK_NAME, locked until rep_outdir_close */
+    bool created;         /* this run created the folder */
+    bool root_created;    /* ... and ./results above it */
+} rep_outdir_t;
+
+/* Choose, create, open and lock the output folder, and prove it writable
+ * (a probe file written, fsynced and removed). explicit_dir (may be NULL)
+ * is used as given, created with its parents, and may already hold results;
+ * otherwise a new ./results/<YYYYmmdd-HHMMSS>-<workload> is created (-2,
+ * -3... appended when taken). Returns 0; or -1 with a one-line reason in
+ * err: the folder cannot be made or written, or another run holds its lock
+ * (nothing is left behind). */
+int rep_outdir_open(rep_outdir_t *d, const char *explicit_dir, const char *workload, char *err,
+                    size_t errlen);
+
+/* Release the lock and the descriptors. With discard, a folder this run
+ * created is removed again when it holds nothing but the lock file (and
+ * ./results with it, when this run created that too). NULL- and
+ * twice-safe. Cannot fail. */
+void rep_outdir_close(rep_outdir_t *d, bool discard);
+
+/* Remove name and its temporary from the folder, when present. Returns 0, or
+ * -1 with the reason in err ("cannot remove chart.png: Is a directory"). */
+int rep_outdir_remove(const rep_outdir_t *d, const char *name, char *err, size_t errlen);
+
+/* A file on its way into the folder. It is written at "<name>.tmp", created
+ * with O_CREAT|O_EXCL|O_NOFOLLOW relative to the folder's descriptor (a
+ * link or file planted at that name is removed first, never followed or
+ * written through) and renamed over <name> only by rep_file_commit. */
+typedef struct rep_file {
+    const rep_outdir_t *dir;
+    const char *name;     /* the final name, "results.csv" */
+    int fd;               /* open on the temporary until it is synced; else -1 */
+    bool pending;         /* the temporary exists and is not renamed yet */
+} rep_file_t;
+
+/* Create name's temporary. Returns 0, or -1 with the reason in err (f is
+ * then empty, and discarding it is harmless). */
+int rep_file_create(rep_file_t *f, const rep_outdir_t *d, const char *name, char *err,
+                    size_t errlen);
+
+/* Make files[0..n) durable and put them in place together: fsync every
+ * temporary, and only when all succeeded rename each over its name and
+ * fsync the folder. Returns 0; or -1 with the reason in err, every
+ * temporary removed and every previous file left as it was (a rename that
+ * replaces an existing name takes no space, so it is the fsyncs that see a
+ * full disk). */
+int rep_file_commit(rep_file_t *files, int n, char *err, size_t errlen);
+
+/* Close and remove the temporaries of files[0..n) not yet committed.
+ * Cannot fail. */
+void rep_file_discard(rep_file_t *files, int n);
+
+/* One document of a results folder: its name and the function that fills it. */
+typedef struct rep_output {
+    const char *name;
+    rep_fill_fn fill;
+} rep_output_t;
+
+/* Write outs[0..n) of doc into the folder all or nothing: every one filled
+ * at its temporary, then rep_file_commit. Returns 0, or -1 with the reason
+ * in err ("cannot write results.json: No space left on device") and the
+ * previous files intact. */
+int rep_write_files(const rep_outdir_t *d, const rep_output_t *outs, int n, const rep_doc_t *doc,
+                    char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
  * Chart (plots/plot.c)
  */
 
-/* Draw chart.png and chart.svg in dir from doc with gnuplot (the script
- * GL_PLOTS_DIR/bars.gp; gnuplot's output goes to dir/chart.log). Returns 0,
- * or -1 with the reason in err ("gnuplot not found", "gnuplot failed
- * (exit 1), see .../chart.log"): the caller reports "chart skipped". */
-int plot_chart(const char *dir, const rep_doc_t *doc, char *err, size_t errlen);
+typedef enum plot_status {
+    PLOT_FAILED = -1,     /* err says why; no chart is left in the folder */
+    PLOT_DRAWN = 0,       /* chart.png and chart.svg are in place */
+    PLOT_NO_GNUPLOT = 1,  /* gnuplot is not installed: err says so */
+} plot_status_t;
+
+/* Draw chart.png and chart.svg of doc into the folder with gnuplot (the
+ * script plots/bars.gp, built into the binary), after writing the bars'
+ * data to chart.dat. gnuplot writes into temporaries the lab created;
+ * each is checked (size, fsync, the PNG end marker, the SVG closing tag)
+ * and both are renamed into place, or neither. gnuplot's messages go to
+ * chart.log, kept only when not empty. Cannot fail otherwise than by the
+ * returned status. */
+plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
+/* Remove every chart file (chart.png, chart.svg, chart.dat, chart.log and
+ * their temporaries) from the folder, so that no chart of an earlier run
+ * stays beside new results. Returns 0, or -1 with the reason in err. */
+int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
 
 #endif

@@ -161,6 +161,42 @@ double rep_speedup(const rep_row_t *rows, int n, int i)
     return NAN;
 }
 
+/* A size that would bring a row of `median` seconds at `size` to about ten
+ * times the reliable minimum: one significant digit, rounded up. */
+static double suggested_size(double size, double median)
+{
+    double want = size * (10 * REP_MIN_RELIABLE_S / median), unit = 1.0;
+
+    while (want >= 10 * unit)
+        unit *= 10;
+    return ceil(want / unit) * unit;
+}
+
+bool rep_short_warning(const rep_row_t *r, char *buf, size_t len)
+{
+    const run_spec_t *spec = &r->run->spec;
+    double median = r->wall.median, size;
+    rep_unit_t u = rep_time_unit(median), t = rep_time_unit(REP_MIN_RELIABLE_S);
+    char n[32];
+    int w;
+
+    buf[0] = '\0';
+    if (!(median < REP_MIN_RELIABLE_S))
+        return false;
+    w = snprintf(buf, len,
+                 "median %.*f %s is below %.0f %s: timer and start-up noise dominate at this "
+                 "size; use a larger -n",
+                 u.decimals, median * u.scale, u.name, REP_MIN_RELIABLE_S * t.scale, t.name);
+    size = median > 0 ? suggested_size((double)spec->size, median) : 0;
+    if (size > (double)spec->workload->max_size)
+        size = (double)spec->workload->max_size;
+    if (size > (double)spec->size && w > 0 && (size_t)w < len) {
+        rep_fmt_count(size, n, sizeof n);
+        snprintf(buf + w, len - (size_t)w, " (e.g. -n %s)", n);
+    }
+    return true;
+}
+
 static void describe(rep_row_t *r)
 {
     const run_spec_t *spec = &r->run->spec;
@@ -310,7 +346,7 @@ bool rep_value_format(rep_value_t v, char *buf, size_t len)
     }
     if (!isfinite(v.d))
         return false;
-    snprintf(buf, len, v.type == REP_V_SEC ? "%.6f" : v.type == REP_V_RATIO ? "%.6g" : "%.15g",
+    snprintf(buf, len, v.type == REP_V_SEC ? "%.9g" : v.type == REP_V_RATIO ? "%.6g" : "%.15g",
              v.d);
     return true;
 }

@@ -124,7 +124,7 @@ void rep_table_block(FILE *f, const rep_row_t *r)
     const run_spec_t *s = &r->run->spec;
     const double *m = r->med;
     rep_unit_t u = rep_time_unit(w->median);
-    char t1[48], t2[48], t3[48], guard[256];
+    char t1[48], t2[48], t3[48], guard[256], note[256];
     bool has_guard = guard_stats(r, guard, sizeof guard);
 
     block_title(f, r);
@@ -186,6 +186,8 @@ void rep_table_block(FILE *f, const rep_row_t *r)
                 "  Warning: %d statistical outlier%s (modified z-score > %.1f); rerun on a "
                 "quieter system or with more --warmup.\n",
                 w->outliers, plural(w->outliers), REP_OUTLIER_Z);
+    if (rep_short_warning(r, note, sizeof note))
+        fprintf(f, "  Warning: %s.\n", note);
     putc('\n', f);
 }
 

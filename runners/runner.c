@@ -129,8 +129,8 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
         return -1;
     }
-    if (spec->switch_interval_us < 1 || spec->switch_interval_us > 10000000) {
-        snprintf(err, errlen, "switch interval must be between 1 us and 10 s");
+    if (spec->switch_interval_us < 1 || spec->switch_interval_us > RUN_MAX_SWITCH_US) {
+        snprintf(err, errlen, "switch interval must be between 1 and %u us", RUN_MAX_SWITCH_US);
         return -1;
     }
     if (spec->check_interval < 0 || spec->check_interval > RUN_MAX_CHECK_INTERVAL) {

@@ -56,6 +56,7 @@ int run_mode_find(const char *name);
 typedef enum run_pin { RUN_PIN_NONE, RUN_PIN_CORES } run_pin_t;
 
 #define RUN_MAX_WORKERS 1024
+#define RUN_MAX_SWITCH_US 10000000u   /* longest GIL switch interval, 10 s (run_spec_check) */
 #define RUN_MAX_CHECK_INTERVAL 1000000     /* gil-old ticks */
 #define RUN_MAX_TRACE_EVENTS (1 << 24)     /* per thread: 256 MiB of events */
 

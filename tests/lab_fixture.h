@@ -52,7 +52,8 @@ typedef struct lab {
     interp_t *interp;
     tstate_t *ts;               /* the main thread's */
     const guard_ops_t *ops;
-    bool biased;                /* counts are read with obj_refcount(o, true) */
+    bool biased;                /* the biased guard (owner and shared counts) */
+    obj_layout_t layout;        /* the guard's object header */
     bool immortal;
     bool attached;              /* lab_open_attached: ts attached until close */
     char what[64];              /* "gil", "biased --no-immortal": for messages */
@@ -61,19 +62,22 @@ typedef struct lab {
     intptr_t statics[LAB_NSTATICS];
 } lab_t;
 
-static inline intptr_t lab_rc(const lab_t *l, const obj_t *o) { return obj_refcount(o, l->biased); }
+static inline intptr_t lab_rc(const lab_t *l, const obj_t *o) { return obj_refcount(o, l->layout); }
 
 static inline obj_t *lab_small_int(const lab_t *l, int64_t v)
 {
-    return &l->interp->small_ints[v - SMALL_INT_MIN].ob;
+    return interp_small_int(l->interp, v);
 }
 
 static inline obj_t *lab_static(const lab_t *l, int i)
 {
     interp_t *in = l->interp;
-    return i == 0 ? &in->none : i == 1 ? &in->true_obj.ob : i == 2 ? &in->false_obj.ob
-                                                                   : &in->small_ints[i - 3].ob;
+    return i == 0 ? interp_none(in) : i == 1 ? interp_true(in) : i == 2 ? interp_false(in)
+                                                                       : lab_small_int(l, SMALL_INT_MIN + i - 3);
 }
+
+/* The free-threaded header of o (atomic, biased). */
+static inline obj_head_ft_t *lab_ft(const obj_t *o) { return obj_ft(o); }
 
 static inline void lab_snapshot(lab_t *l)
 {
@@ -105,7 +109,7 @@ static inline void lab_check_clean(const lab_t *l, const char *step)
 /* An interpreter and the main thread's state, detached. */
 static inline lab_t lab_open(guard_kind_t guard, heap_kind_t heap, bool immortal)
 {
-    lab_t l = {.biased = guard == GUARD_biased, .immortal = immortal};
+    lab_t l = {.biased = guard == GUARD_biased, .layout = guard_get(guard)->layout, .immortal = immortal};
     char err[200] = "";
     interp_config_t cfg = {
         .guard = guard, .allocator = heap, .immortal = immortal, .switch_interval_us = LAB_SWITCH_INTERVAL_US};

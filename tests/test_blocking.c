@@ -110,7 +110,7 @@ Test(blocking, sleep_blocks_for_its_time_and_counts_it)
     lab_t l = lab_open_attached(GUARD_gil, HEAP_pymalloc, true);
     uint64_t blocked0 = l.ts->count.blocked_ns;
     obj_t *r = call2(&l, &c, int2(&l, 2000), int2(&l, 0));
-    cr_assert_eq(r, &l.interp->none, "%s", l.ts->error);
+    cr_assert_eq(r, interp_none(l.interp), "%s", l.ts->error);
     l.ops->decref(l.ts, r);
     /* clock_nanosleep never returns early: a lower bound, not a timing. */
     cr_assert_geq(l.ts->count.blocked_ns - blocked0, 2000000, "2 ms asleep");
@@ -227,7 +227,7 @@ Test(gil_old, check_interval_is_honoured)
         enum { K = 1000 };
         obj_t *arg = int2(&l, K);
         obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
-        cr_assert_eq(r, &l.interp->none, "%s", l.ts->error);
+        cr_assert_eq(r, interp_none(l.interp), "%s", l.ts->error);
         l.ops->decref(l.ts, r);
         /* Ticks: COMPARE_OP, BINARY_OP, JUMP_BACKWARD per iteration, then
          * the last COMPARE_OP and RETURN_VALUE. `--ticker < 0` releases on

@@ -1,39 +1,23 @@
-/* tests/test_cli.c: the gil-lab binary from the outside, as a user meets it.
- * The binary is the one CTest names in $GIL_LAB; each case spawns it with
- * posix_spawn, stdout and stderr on pipes, stdin on /dev/null, and a time
- * limit. The contract checked here:
+/* tests/test_cli.c: the gil-lab binary from the outside, as a user meets it
+ * (the harness is tests/cli_fixture.h). The contract checked here:
  *
  *   - bad input: exit status 2, exactly one stderr line "gil-lab: ...",
- *     nothing on stdout, and no output folder created;
- *   - --version, --help, list, topo: exit 0;
+ *     nothing on stdout, and no output folder created; the line names the
+ *     option as it was typed and says what is wrong with it, and echoes the
+ *     user's input escaped (no raw newline or escape sequence);
+ *   - an option given twice: the last value counts, every value is checked;
+ *   - every command line that README.md and the help texts show runs (for
+ *     `run`, with options appended that shrink the work);
+ *   - --version, --help, list, topo, dis, heap: exit 0, and dis shows the
+ *     code that runs, heap takes binary byte sizes;
  *   - a small run: exit 0, stdout holds only the chosen format (a CSV header
  *     and one row, or one JSON document), and the folder holds
  *     results.csv and results.json that parse.
  *
- * Every case that runs gil-lab passes -o inside its own temporary folder,
- * so nothing is ever written under the working directory.
+ * What a run leaves in its folder (links, locks, full disks, readers that
+ * leave, the chart) is tests/test_output.c's.
  */
-#define _GNU_SOURCE /* nftw */
-#include <criterion/criterion.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
-
-#define TIME_LIMIT_S 120
-#define MAX_ARGS 48
+#include "cli_fixture.h"
 
 #define CSV_HEADER                                                             \
     "workload,mode,guard,workers,size,repeats,wall_median_s,wall_mean_s,"      \
@@ -44,164 +28,9 @@ extern char **environ;
     "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"      \
     "outliers,pin,params,rss_sum_kib"
 
-typedef struct result {
-    int status;         /* exit status, or 128 + signal */
-    char *out, *err;    /* NUL-terminated, owned */
-    size_t outlen, errlen;
-} result_t;
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gil-lab-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *binary(void)
-{
-    const char *b = getenv("GIL_LAB");
-    cr_assert(b && *b, "GIL_LAB must name the gil-lab binary (set by CTest)");
-    return b;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = realloc(*buf, *cap);
-        cr_assert_not_null(*buf);
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-}
-
-/* Run gil-lab with args (NULL-terminated, without argv[0]). */
-static result_t run_args(const char *const *args)
-{
-    char *argv[MAX_ARGS + 2];
-    int out[2], err[2], n = 0, status;
-    size_t outcap = 0, errcap = 0;
-    posix_spawn_file_actions_t fa;
-    result_t r = {0};
-    time_t deadline = time(NULL) + TIME_LIMIT_S;
-    pid_t pid;
-
-    argv[n++] = (char *)binary();
-    for (; args[n - 1]; n++) {
-        cr_assert_lt(n, MAX_ARGS);
-        argv[n] = (char *)args[n - 1];
-    }
-    argv[n] = NULL;
-    cr_assert_eq(pipe(out), 0);
-    cr_assert_eq(pipe(err), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, err[0]);
-    posix_spawn_file_actions_addclose(&fa, out[1]);
-    posix_spawn_file_actions_addclose(&fa, err[1]);
-    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0, "cannot spawn %s",
-                 argv[0]);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(err[1]);
-    append(&r.out, &r.outlen, &outcap, "", 0);
-    append(&r.err, &r.errlen, &errcap, "", 0);
-
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            cr_assert_fail("gil-lab %s did not finish within %d s", args[0], TIME_LIMIT_S);
-        }
-        if (poll(fds, 2, left * 1000) < 0) {
-            cr_assert_eq(errno, EINTR);
-            continue;
-        }
-        for (int k = 0; k < 2; k++) {
-            char buf[4096];
-            ssize_t got;
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            got = read(fds[k].fd, buf, sizeof buf);
-            if (got > 0) {
-                if (k == 0)
-                    append(&r.out, &r.outlen, &outcap, buf, (size_t)got);
-                else
-                    append(&r.err, &r.errlen, &errcap, buf, (size_t)got);
-            } else if (got == 0 || errno != EINTR) {
-                close(fds[k].fd);
-                fds[k].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
-
-#define RUN(...) run_args((const char *const[]){__VA_ARGS__, NULL})
-
-static void result_free(result_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static const char *path_in_tmp(const char *name)
-{
-    static char path[4][128];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Exit 2, one "gil-lab: " line on stderr, empty stdout, no folder. */
-static void assert_usage_error(result_t r, const char *what)
-{
-    cr_expect_eq(r.status, 2, "%s: exit status %d, stderr: %s", what, r.status, r.err);
-    cr_expect_eq(r.outlen, 0, "%s: stdout not empty: %s", what, r.out);
-    cr_expect_eq(strncmp(r.err, "gil-lab: ", 9), 0, "%s: stderr: %s", what, r.err);
-    cr_expect(r.errlen > 0 && r.err[r.errlen - 1] == '\n' && !memchr(r.err, '\n', r.errlen - 1),
-              "%s: stderr must be exactly one line: %s", what, r.err);
-    cr_expect(!exists(path_in_tmp("out")), "%s: the output folder was created", what);
-    result_free(&r);
-}
-
-#define BAD_RUN(...)                                                           \
-    assert_usage_error(RUN("run", __VA_ARGS__, "-o", path_in_tmp("out")), #__VA_ARGS__)
 
 /* ------------------------------------------------------------------------
  * A minimal JSON validator (RFC 8259 grammar; no semantics).
@@ -312,22 +141,6 @@ static bool json_valid(const char *text)
 {
     const char *end = json_value(text, 0);
     return end && *json_ws(end) == '\0';
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    char buf[4096];
-    size_t got;
-
-    cr_assert_not_null(f, "cannot open %s", path);
-    append(&text, &len, &cap, "", 0);
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        append(&text, &len, &cap, buf, got);
-    fclose(f);
-    return text;
 }
 
 Test(cli, json_validator_self_check)
@@ -447,6 +260,105 @@ Test(cli, unknown_options_and_stray_arguments)
     assert_usage_error(RUN("topo", "--bogus"), "topo --bogus");
 }
 
+/* The stderr line of a usage error holds each of the phrases. */
+static void assert_usage_says(result_t r, const char *what, const char *const *phrases)
+{
+    for (const char *const *p = phrases; *p; p++)
+        cr_expect_not_null(strstr(r.err, *p), "%s: stderr lacks \"%s\": %s", what, *p, r.err);
+    assert_usage_error(r, what);
+}
+
+#define USAGE_SAYS(r, ...) assert_usage_says(r, #r, (const char *const[]){__VA_ARGS__, NULL})
+
+Test(cli, option_errors_name_the_option_as_typed)
+{
+    const char *out = path_in_tmp("out");
+
+    USAGE_SAYS(RUN("run", "--no-plot=1", "-o", out), "--no-plot takes no value", "'--no-plot=1'",
+               "see gil-lab run --help");
+    USAGE_SAYS(RUN("run", "--interleave=yes", "-o", out), "--interleave takes no value");
+    USAGE_SAYS(RUN("run", "--no-immortal=0", "-o", out), "--no-immortal takes no value");
+    USAGE_SAYS(RUN("run", "--no-p=1", "-o", out), "--no-plot takes no value", "'--no-p=1'");
+    USAGE_SAYS(RUN("run", "--help=x", "-o", out), "--help takes no value", "'--help=x'");
+    USAGE_SAYS(RUN("run", "--no", "-o", out), "ambiguous option '--no'", "--no-immortal",
+               "--no-plot");
+    USAGE_SAYS(RUN("run", "-o", out, "--size"), "--size needs a value");
+    USAGE_SAYS(RUN("run", "-o", out, "-r"), "-r needs a value");
+    USAGE_SAYS(RUN("heap", "-q5"), "unknown option '-q'", "see gil-lab heap --help");
+    USAGE_SAYS(RUN("heap", "--objects"), "--objects needs a value");
+    USAGE_SAYS(RUN("dis", "--param"), "--param needs a value");
+    USAGE_SAYS(RUN("list", "--help=2"), "--help takes no value", "see gil-lab list --help");
+    USAGE_SAYS(RUN("--version=1"), "--version takes no value", "see gil-lab --help");
+    USAGE_SAYS(RUN("--"), "unknown option '--'");
+}
+
+/* Input echoed in an error cannot split the line or reach the terminal
+ * raw: control characters come out as C escapes. */
+Test(cli, echoed_input_is_escaped)
+{
+    const char *out = path_in_tmp("out");
+    result_t r = RUN("run", "-g", "gil\n\x1b[31mred", "-o", out);
+
+    cr_expect_null(memchr(r.err, '\x1b', r.errlen), "raw ESC on stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.err, "unknown guard 'gil\\n\\x1b[31mred'"), "stderr: %s", r.err);
+    assert_usage_error(r, "-g with a newline and an escape sequence");
+    USAGE_SAYS(RUN("run", "-o", out, "--bogus\x07"), "unknown option '--bogus\\x07'");
+    USAGE_SAYS(RUN("frob\rnicate"), "unknown command 'frob\\rnicate'");
+    USAGE_SAYS(RUN("dis", "no\nsuch"), "unknown workload 'no\\nsuch'");
+}
+
+/* One rule for every option given twice: the last value counts, and every
+ * value given is checked. */
+Test(cli, option_given_twice_checks_every_value)
+{
+    BAD_RUN("-n", "abc", "-n", "2k");
+    BAD_RUN("-n", "2k", "-n", "abc");
+    BAD_RUN("-r", "0", "-r", "1");
+    BAD_RUN("--warmup", "x", "--warmup", "0");
+    BAD_RUN("-j", "0", "-j", "2");
+    BAD_RUN("-m", "nosuch", "-m", "single");
+    BAD_RUN("-g", "nosuch", "-g", "gil");
+    BAD_RUN("-a", "nosuch", "-a", "malloc");
+    BAD_RUN("-w", "nosuch", "-w", "countdown");
+    BAD_RUN("--pin", "x", "--pin", "none");
+    BAD_RUN("--format", "x", "--format", "csv");
+    BAD_RUN("--switch-interval", "0", "--switch-interval", "5000");
+    BAD_RUN("-w", "shared", "-P", "length=0", "-P", "length=7");
+    BAD_RUN("-o", "", "-o", path_in_tmp("out"));
+    USAGE_SAYS(RUN("heap", "--pool-size", "3000", "--pool-size", "4k"), "--pool-size",
+               "not a power of two");
+}
+
+Test(cli, option_given_twice_takes_the_last_value)
+{
+    result_t r = RUN("run", "-w", "alloc", "-w", "shared", "-m", "threads", "-m", "single", "-n",
+                     "50M", "-n", "2000", "-r", "5", "-r", "2", "-P", "length=3", "-P", "length=5",
+                     "--warmup", "0", "--format", "json", "--format", "csv", "--no-plot", "-o",
+                     path_in_tmp("first"), "-o", path_in_tmp("out"));
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "\nshared,single,gil,1,2000,2,"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, ",length=5,"), "stdout: %s", r.out);
+    cr_expect(exists(path_in_tmp("out/results.csv")));
+    cr_expect(!exists(path_in_tmp("first")), "the first -o was used");
+    result_free(&r);
+}
+
+/* The CLI and the runner share one limit (RUN_MAX_SWITCH_US): the CLI
+ * refuses what the runner would, naming the option. */
+Test(cli, switch_interval_limit_is_the_runners)
+{
+    const char *out = path_in_tmp("out");
+    result_t r;
+
+    USAGE_SAYS(RUN("run", "--switch-interval", "10000001", "-o", out),
+               "gil-lab: --switch-interval: '10000001' is out of range (1 to 10000000)");
+    r = RUN("run", "--switch-interval", "10000000", "-m", "single", "-n", "1k", "-r", "1",
+            "--warmup", "0", "--no-plot", "-o", out);
+    cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+}
+
 Test(cli, rows_the_core_refuses)
 {
     /* guard none has no lock: the core refuses it with threads */
@@ -524,7 +436,7 @@ Test(cli, help_everywhere)
         {"dis", "--help"}, {"heap", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
-        result_t r = run_args(cmds[k]);
+        result_t r = cli_run(NULL, cmds[k]);
         cr_expect_eq(r.status, 0, "%s %s", cmds[k][0], cmds[k][1] ? cmds[k][1] : "");
         cr_expect_gt(r.outlen, 0);
         cr_expect_eq(r.errlen, 0, "stderr: %s", r.err);
@@ -549,6 +461,233 @@ Test(cli, topo)
     cr_expect_eq(r.status, 0, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.out, "--pin cores"));
     result_free(&r);
+}
+
+/* dis runs -P as run does and shows the code that runs: the parameter's
+ * value in the source, where the bytecode loads it as a constant. */
+Test(cli, dis_shows_the_code_with_its_parameters)
+{
+    result_t r = RUN("dis", "shared", "-P", "length=7");
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "x = L[n % 7]"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "LOAD_CONST              1 (7)"), "stdout: %s", r.out);
+    cr_expect_null(strstr(r.out, "length"), "a name the code does not load: %s", r.out);
+    result_free(&r);
+
+    r = RUN("dis", "alloc", "--param", "k=10");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "range(10)"), "stdout: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "n -= 10"), "stdout: %s", r.out);
+    result_free(&r);
+
+    r = RUN("dis");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "x = L[n % 64]"), "defaults: %s", r.out);
+    result_free(&r);
+
+    USAGE_SAYS(RUN("dis", "-P", "length=7"), "unknown parameter 'length'", "countdown");
+    USAGE_SAYS(RUN("dis", "shared", "-P", "length=0"), "-P length", "out of range");
+    USAGE_SAYS(RUN("dis", "shared", "-P", "nosuch=1"), "unknown parameter 'nosuch'");
+}
+
+/* Byte sizes take binary suffixes; a bad geometry names its option and the
+ * rule it breaks. */
+Test(cli, heap_geometry)
+{
+    result_t r = RUN("heap", "-n", "2000", "--arena-size", "256k", "--pool-size", "4k");
+
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "256 KiB"), "stdout: %s", r.out);
+    result_free(&r);
+    r = RUN("heap", "-n", "2000", "--arena-size", "1MiB", "--pool-size", "16KiB");
+    cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+
+    USAGE_SAYS(RUN("heap", "--arena-size", "300000"), "--arena-size", "not a power of two");
+    USAGE_SAYS(RUN("heap", "--arena-size", "256000"), "--arena-size", "not a power of two");
+    USAGE_SAYS(RUN("heap", "--pool-size", "1k"), "--pool-size", "below the minimum of 4 KiB");
+    USAGE_SAYS(RUN("heap", "--arena-size", "128M"), "--arena-size", "above the maximum of 64 MiB");
+    USAGE_SAYS(RUN("heap", "--arena-size", "8k"), "--arena-size", "multiple of the pool size");
+    USAGE_SAYS(RUN("heap", "--pool-size", "4.5k"), "--pool-size", "not a byte size");
+    USAGE_SAYS(RUN("heap", "-n", "1"), "-n/--objects", "out of range");
+    USAGE_SAYS(RUN("heap", "stray"), "unexpected argument 'stray'");
+}
+
+/* ------------------------------------------------------------------------
+ * Every command line the documentation shows
+ */
+
+#define MAX_DOC_COMMANDS 64
+
+typedef struct doc_commands {
+    char line[MAX_DOC_COMMANDS][256];
+    char where[MAX_DOC_COMMANDS][64];
+    int n;
+} doc_commands_t;
+
+/* A synopsis, not a command: a placeholder word (DIR, NAME=V, N), an
+ * optional part ([...]), an ellipsis or a choice (none|cores). */
+static bool is_synopsis(const char *line)
+{
+    char copy[256], *save = NULL;
+
+    if (strpbrk(line, "[]<>|") || strstr(line, "...") || strstr(line, "…"))
+        return true;
+    snprintf(copy, sizeof copy, "%s", line);
+    for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        if (isupper((unsigned char)w[0]) && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=") ==
+                                                strlen(w))
+            return true;
+    return false;
+}
+
+/* Record text[0..len) when it is a gil-lab command line. */
+static void add_command(doc_commands_t *d, const char *text, size_t len, const char *where)
+{
+    char line[256];
+
+    while (len && isspace((unsigned char)*text))
+        text++, len--;
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len >= sizeof line || strncmp(text, "gil-lab", 7) != 0 || (len > 7 && text[7] != ' '))
+        return;
+    snprintf(line, sizeof line, "%.*s", (int)len, text);
+    /* Bare `gil-lab` is the default experiment; `gil-lab --help` shows its
+     * argv, which runs below as a `run` line. */
+    if (strcmp(line, "gil-lab") == 0 || is_synopsis(line))
+        return;
+    for (int k = 0; k < d->n; k++)
+        if (strcmp(d->line[k], line) == 0)
+            return;
+    cr_assert_lt(d->n, MAX_DOC_COMMANDS, "more documented commands than the test holds");
+    snprintf(d->line[d->n], sizeof d->line[0], "%s", line);
+    snprintf(d->where[d->n], sizeof d->where[0], "%s", where);
+    d->n++;
+}
+
+/* The `...` spans of prose (a span may cross a line break: newlines count
+ * as blanks). */
+static void add_spans(doc_commands_t *d, char *prose, const char *where)
+{
+    for (char *c = prose; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    for (const char *p = strchr(prose, '`'); p; p = strchr(p, '`')) {
+        const char *end = strchr(p + 1, '`');
+        if (!end)
+            return;
+        add_command(d, p + 1, (size_t)(end - p - 1), where);
+        p = end + 1;
+    }
+}
+
+/* Markdown: the lines of ```sh blocks (comments dropped), and the `...`
+ * spans of everything outside code blocks. */
+static void scan_markdown(doc_commands_t *d, const char *text, const char *where)
+{
+    char *prose = calloc(strlen(text) + 1, 1);
+    size_t used = 0;
+    bool fence = false, shell = false;
+
+    cr_assert_not_null(prose);
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (strncmp(line, "```", 3) == 0) {
+            fence = !fence;
+            shell = fence && len == 5 && strncmp(line + 3, "sh", 2) == 0;
+        } else if (shell) {
+            size_t code = strcspn(line, "#\n");
+            add_command(d, line, code, where);
+        } else if (!fence) {
+            memcpy(prose + used, line, len);
+            used += len;
+            prose[used++] = '\n';
+        }
+        line += len + (line[len] == '\n');
+    }
+    prose[used] = '\0';
+    add_spans(d, prose, where);
+    free(prose);
+}
+
+/* A help text: indented example lines (up to a description column of three
+ * blanks) and `...` spans. */
+static void scan_help(doc_commands_t *d, char *text, const char *where)
+{
+    char *save = NULL;
+
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *start = line + strspn(line, " "), *gap = strstr(start, "   ");
+        if (start > line && strncmp(start, "gil-lab", 7) == 0)
+            add_command(d, start, gap ? (size_t)(gap - start) : strlen(start), where);
+        add_spans(d, line, where);
+    }
+}
+
+/* Run one documented line; `run` lines get options appended that shrink
+ * the work (the last value of an option counts). */
+static void run_documented(const char *line, const char *where, int index)
+{
+    char copy[256], out[64], *save = NULL;
+    const char *args[CLI_MAX_ARGS + 1];
+    int n = 0;
+    bool is_run, help = false;
+    result_t r;
+
+    snprintf(copy, sizeof copy, "%s", line);
+    strtok_r(copy, " ", &save);   /* "gil-lab" */
+    for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        cr_assert_lt(n, CLI_MAX_ARGS - 12);
+        help |= strcmp(w, "--help") == 0;
+        args[n++] = w;
+    }
+    is_run = n > 0 && strcmp(args[0], "run") == 0;
+    snprintf(out, sizeof out, "doc-%d", index);
+    if (is_run && !help) {
+        static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
+                                             "--no-plot", "-o"};
+        for (size_t k = 0; k < sizeof shrink / sizeof shrink[0]; k++)
+            args[n++] = shrink[k];
+        args[n++] = path_in_tmp(out);
+    }
+    args[n] = NULL;
+    cr_log_info("%s: %s", where, line);
+    r = cli_run(NULL, args);
+    cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
+    result_free(&r);
+}
+
+Test(cli, every_documented_command_runs)
+{
+    static const char *const helps[][3] = {
+        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
+        {"dis", "--help"}, {"heap", "--help"},
+    };
+    static doc_commands_t d;
+    const char *source = getenv("GL_SOURCE_DIR");
+    char readme[512], *text;
+
+    cr_assert(source && *source, "GL_SOURCE_DIR must name the source tree (set by CTest)");
+    snprintf(readme, sizeof readme, "%s/README.md", source);
+    text = slurp(readme);
+    scan_markdown(&d, text, "README.md");
+    free(text);
+    for (size_t k = 0; k < sizeof helps / sizeof helps[0]; k++) {
+        result_t r = cli_run(NULL, helps[k]);
+        char where[64];
+        cr_assert_eq(r.status, 0);
+        snprintf(where, sizeof where, "gil-lab %s%s%s", helps[k][0], helps[k][1] ? " " : "",
+                 helps[k][1] ? helps[k][1] : "");
+        scan_help(&d, r.out, where);
+        result_free(&r);
+    }
+    /* README: the run lines, list, dis, heap, topo, --version; the helps:
+     * the default experiment, the last-value example, dis and heap. */
+    cr_assert_geq(d.n, 12, "only %d documented command lines found", d.n);
+    for (int k = 0; k < d.n; k++)
+        run_documented(d.line[k], d.where[k], k);
 }
 
 /* ------------------------------------------------------------------------

@@ -111,7 +111,7 @@ Test(eval, store_fast_frees_old_value_at_once)
         obj_t *arg = l.ops->int_new(l.ts, N);
         uint64_t alloc0 = l.ts->count.objects_allocated, freed0 = l.ts->count.objects_freed;
         obj_t *r = run(&l, &c, &arg, 1);
-        cr_assert_eq(r, &l.interp->none, "%s: countdown returns None (%s)", l.what, l.ts->error);
+        cr_assert_eq(r, interp_none(l.interp), "%s: countdown returns None (%s)", l.what, l.ts->error);
         l.ops->decref(l.ts, r);
         pym_stats_t st;
         pym_get_stats(l.interp->heap.pym, &st);
@@ -242,7 +242,7 @@ Test(eval, compare_op_returns_the_singletons)
     FOR_EACH_LAB(l, HEAP_pymalloc) {
         code_t c;
         int at = a_op_b_code(&c, "cmp", OP_COMPARE_OP, 0);
-        obj_t *t = &l.interp->true_obj.ob, *f = &l.interp->false_obj.ob;
+        obj_t *t = interp_true(l.interp), *f = interp_false(l.interp);
         for (int op = 0; op < CMP_COUNT; op++) {
             code_patch(&c, at, op);
             for (size_t p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++) {
@@ -446,7 +446,7 @@ Test(eval, return_releases_locals_and_constants)
         obj_t *args[2] = {share(&l, kept), l.ops->int_new(l.ts, 2000)};
         uint64_t freed0 = l.ts->count.objects_freed;
         obj_t *r = run(&l, &c, args, 2);
-        cr_assert_eq(r, &l.interp->none, "%s: %s", l.what, l.ts->error);
+        cr_assert_eq(r, interp_none(l.interp), "%s: %s", l.what, l.ts->error);
         if (!l.immortal)
             cr_assert_eq(lab_rc(&l, r), 2);
         l.ops->decref(l.ts, r);
@@ -908,7 +908,7 @@ Test(eval, workloads_run_under_every_guard)
                 uint64_t alloc0 = l.ts->count.objects_allocated;
                 obj_t *arg = l.ops->int_new(l.ts, SIZE);
                 obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
-                cr_assert_eq(r, &l.interp->none, "%s under %s: returns None (%s)", wl->name, l.what, l.ts->error);
+                cr_assert_eq(r, interp_none(l.interp), "%s under %s: returns None (%s)", wl->name, l.what, l.ts->error);
                 l.ops->decref(l.ts, r);
                 lab_check_clean(&l, wl->name);
                 if (wl == &wl_countdown)

@@ -150,34 +150,34 @@ Test(biased, owner_fast_path_and_shared_path)
     bl_t t = bl_open();
     const guard_ops_t *ops = t.l.ops;
     obj_t *o = ops->int_new(t.a, 1000);
-    cr_assert_eq(o->tid, t.a->id, "the creator owns the object");
-    cr_assert_eq(o->ref_local, 1);
-    cr_assert_eq(o->refcnt, 0);
+    cr_assert_eq(obj_ft(o)->tid, t.a->id, "the creator owns the object");
+    cr_assert_eq(obj_ft(o)->ref_local, 1);
+    cr_assert_eq(obj_ft(o)->ref_shared, 0);
 
     /* Owner: ref_local only. */
     ops->incref(t.a, o);
     ops->incref(t.a, o);
-    cr_assert_eq(o->ref_local, 3);
-    cr_assert_eq(o->refcnt, 0, "the owner never touches the shared field");
+    cr_assert_eq(obj_ft(o)->ref_local, 3);
+    cr_assert_eq(obj_ft(o)->ref_shared, 0, "the owner never touches the shared field");
     ops->decref(t.a, o);
-    cr_assert_eq(o->ref_local, 2);
-    cr_assert_eq(o->refcnt, 0);
+    cr_assert_eq(obj_ft(o)->ref_local, 2);
+    cr_assert_eq(obj_ft(o)->ref_shared, 0);
 
     /* Non-owners: the shared field, in steps of 1 << 2, state bits intact. */
     uint64_t shared0 = t.b->count.rc_shared;
     ops->incref(t.b, o);
-    cr_assert_eq(o->refcnt, (intptr_t)1 << BRC_SHARED_SHIFT);
+    cr_assert_eq(obj_ft(o)->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT);
     ops->incref(t.c, o);
-    cr_assert_eq(o->refcnt, (intptr_t)2 << BRC_SHARED_SHIFT);
-    cr_assert_eq(o->ref_local, 2, "non-owners never touch ref_local");
-    cr_assert_eq(o->refcnt & BRC_FLAG_MASK, 0);
-    cr_assert_eq(obj_refcount(o, true), 4);
+    cr_assert_eq(obj_ft(o)->ref_shared, (intptr_t)2 << BRC_SHARED_SHIFT);
+    cr_assert_eq(obj_ft(o)->ref_local, 2, "non-owners never touch ref_local");
+    cr_assert_eq(obj_ft(o)->ref_shared & BRC_FLAG_MASK, 0);
+    cr_assert_eq(obj_refcount(o, OBJ_LAYOUT_FT), 4);
     cr_assert_eq(t.b->count.rc_shared - shared0, 1);
     ops->decref(t.c, o);
     ops->decref(t.b, o);
-    cr_assert_eq(o->refcnt, 0);
-    cr_assert_eq(o->tid, t.a->id, "still owned");
-    cr_assert_eq(obj_refcount(o, true), 2);
+    cr_assert_eq(obj_ft(o)->ref_shared, 0);
+    cr_assert_eq(obj_ft(o)->tid, t.a->id, "still owned");
+    cr_assert_eq(obj_refcount(o, OBJ_LAYOUT_FT), 2);
 
     /* The owner's count reaching zero with no shared count: freed at once. */
     uint64_t freed0 = t.a->count.objects_freed;
@@ -195,9 +195,9 @@ Test(biased, non_owner_drops_last_reference_queue_and_merge)
     uint64_t freed0 = total_freed(&t);
 
     ops->decref(t.b, o);
-    cr_assert_eq(o->refcnt & BRC_FLAG_MASK, BRC_QUEUED, "queued to its owner");
-    cr_assert_eq(o->refcnt >> BRC_SHARED_SHIFT, 0, "the queue keeps the reference: not subtracted");
-    cr_assert_eq(o->ref_local, 1);
+    cr_assert_eq(obj_ft(o)->ref_shared & BRC_FLAG_MASK, BRC_QUEUED, "queued to its owner");
+    cr_assert_eq(obj_ft(o)->ref_shared >> BRC_SHARED_SHIFT, 0, "the queue keeps the reference: not subtracted");
+    cr_assert_eq(obj_ft(o)->ref_local, 1);
     cr_assert(__atomic_load_n(&t.a->eval_breaker, __ATOMIC_RELAXED) & EB_BRC_MERGE,
               "the owner's eval breaker asks for a merge");
     cr_assert_eq(t.b->count.brc_queued, 1);
@@ -232,14 +232,14 @@ Test(biased, owner_merges_from_the_eval_breaker)
     cr_assert_eq(wl_countdown.build(&c, NULL), 0);
     obj_t *arg = ops->int_new(t.a, 10);
     obj_t *r = ops->eval(t.a, &c, &arg, 1);
-    cr_assert_eq(r, &t.l.interp->none, "%s", t.a->error);
+    cr_assert_eq(r, interp_none(t.l.interp), "%s", t.a->error);
     cr_assert_eq(t.a->brc.count, 0, "JUMP_BACKWARD polled the breaker and merged");
     cr_assert_eq(__atomic_load_n(&t.a->eval_breaker, __ATOMIC_RELAXED) & EB_BRC_MERGE, 0, "bit cleared");
     cr_assert_eq(t.a->count.brc_merged, 10);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1, "nine freed, objs[0] still referenced");
-    cr_assert_eq(objs[0]->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
-    cr_assert_eq(objs[0]->tid, 0, "a merged object has no owner");
-    cr_assert_eq(obj_refcount(objs[0], true), 1);
+    cr_assert_eq(obj_ft(objs[0])->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(objs[0])->tid, 0, "a merged object has no owner");
+    cr_assert_eq(obj_refcount(objs[0], OBJ_LAYOUT_FT), 1);
     ops->decref(t.a, objs[0]);   /* no longer the owner: the shared path frees it */
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0);
     bl_close(&t);
@@ -256,16 +256,16 @@ Test(biased, merge_zero_local_with_shared_references)
 
     ops->decref(t.a, o);   /* local count 0, shared count 2: merge, don't free */
     cr_assert_eq(total_freed(&t), freed0);
-    cr_assert_eq(o->tid, 0, "ownership given up");
-    cr_assert_eq(o->ref_local, 0);
-    cr_assert_eq(o->refcnt, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
-    cr_assert_eq(obj_refcount(o, true), 2);
+    cr_assert_eq(obj_ft(o)->tid, 0, "ownership given up");
+    cr_assert_eq(obj_ft(o)->ref_local, 0);
+    cr_assert_eq(obj_ft(o)->ref_shared, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_refcount(o, OBJ_LAYOUT_FT), 2);
 
     ops->decref(t.b, o);
-    cr_assert_eq(o->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(o)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     cr_assert_eq(total_freed(&t), freed0);
     ops->incref(t.a, o);   /* the old owner now counts in the shared field too */
-    cr_assert_eq(o->refcnt, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(o)->ref_shared, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
     ops->decref(t.a, o);
     ops->decref(t.c, o);   /* merged and zero: the last reference frees */
     cr_assert_eq(total_freed(&t), freed0 + 1);
@@ -282,13 +282,13 @@ Test(biased, merge_zero_local_while_queued)
     obj_t *o = ops->int_new(t.a, 1000);
     ops->incref(t.a, o);            /* a holds 2 (local 2) */
     ops->decref(t.b, o);            /* one handed to b, dropped: queued */
-    cr_assert_eq(o->refcnt, BRC_QUEUED);
+    cr_assert_eq(obj_ft(o)->ref_shared, BRC_QUEUED);
     ops->incref(t.b, o);            /* a hands its last one to b, b copies it */
-    cr_assert_eq(o->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_QUEUED);
+    cr_assert_eq(obj_ft(o)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_QUEUED);
     ops->decref(t.a, o);            /* ... and both come back to a */
     ops->decref(t.a, o);            /* local 0: merge, the queue's reference remains */
-    cr_assert_eq(o->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
-    cr_assert_eq(o->tid, 0);
+    cr_assert_eq(obj_ft(o)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(o)->tid, 0);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1);
     brc_merge_queue(t.a);           /* drops the queue's reference: zero */
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0);
@@ -309,7 +309,7 @@ Test(biased, owner_exit_merges_its_queue)
     tstate_delete(t.a);    /* merges: o freed, p survives with one reference */
     t.a = NULL;
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 1);
-    cr_assert_eq(p->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(p)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     ops->decref(t.c, p);
     cr_assert_eq(t.c->count.objects_freed, 1);
     bl_close(&t);
@@ -328,14 +328,14 @@ Test(biased, owner_exit_with_references_outstanding)
     uintptr_t owner = t.a->id;
     tstate_delete(t.a);
     t.a = NULL;
-    cr_assert_eq(list->tid, owner);
+    cr_assert_eq(obj_ft(list)->tid, owner);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 5);
 
     ops->decref(t.b, list);    /* shared 1 -> 0 */
-    cr_assert_eq(list->refcnt, 0);
+    cr_assert_eq(obj_ft(list)->ref_shared, 0);
     ops->decref(t.b, list);    /* shared 0: owner gone, merge on the spot */
-    cr_assert_eq(list->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
-    cr_assert_eq(list->tid, 0);
+    cr_assert_eq(obj_ft(list)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(list)->tid, 0);
     cr_assert_eq(t.b->count.brc_queued, 1);
     cr_assert_eq(interp_live_objects(t.l.interp), t.live0 + 5);
     ops->decref(t.c, list);    /* the last one: list and items freed, once */
@@ -348,14 +348,14 @@ Test(biased, owner_exit_with_references_outstanding)
 Test(biased, mortal_statics_count_in_the_shared_field)
 {
     lab_t l = lab_open(GUARD_biased, HEAP_malloc, false);
-    obj_t *t = &l.interp->true_obj.ob;
-    cr_assert_eq(t->tid, 0);
-    cr_assert_eq(t->refcnt, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    obj_t *t = interp_true(l.interp);
+    cr_assert_eq(obj_ft(t)->tid, 0);
+    cr_assert_eq(obj_ft(t)->ref_shared, ((intptr_t)1 << BRC_SHARED_SHIFT) | BRC_MERGED);
     l.ops->incref(l.ts, t);
-    cr_assert_eq(t->refcnt, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
-    cr_assert_eq(t->ref_local, 0);
+    cr_assert_eq(obj_ft(t)->ref_shared, ((intptr_t)2 << BRC_SHARED_SHIFT) | BRC_MERGED);
+    cr_assert_eq(obj_ft(t)->ref_local, 0);
     l.ops->decref(l.ts, t);
-    cr_assert_eq(obj_refcount(t, true), 1);
+    cr_assert_eq(obj_refcount(t, OBJ_LAYOUT_FT), 1);
     lab_close(&l);
 }
 

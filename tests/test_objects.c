@@ -28,20 +28,31 @@
 #include "lab/object.h"
 #include "lab_fixture.h"
 
-/* The raw header fields a refcount operation could touch. */
+/* The raw header bytes a refcount operation could touch, whatever the
+ * layout. */
 typedef struct snap {
-    uintptr_t tid;
-    uint32_t ref_local;
-    intptr_t refcnt;
+    unsigned char bytes[OBJ_HEAD_FT_SIZE];
 } snap_t;
 
-static snap_t snap(const obj_t *o) { return (snap_t){o->tid, o->ref_local, o->refcnt}; }
-
-static void assert_same(const obj_t *o, snap_t s, const char *what, const char *guard)
+static snap_t snap(const lab_t *l, const obj_t *o)
 {
-    cr_assert_eq(o->tid, s.tid, "%s: %s tid changed", guard, what);
-    cr_assert_eq(o->ref_local, s.ref_local, "%s: %s ref_local changed", guard, what);
-    cr_assert_eq(o->refcnt, s.refcnt, "%s: %s refcnt changed", guard, what);
+    snap_t s = {{0}};
+    size_t n = obj_head_size(l->layout);
+    memcpy(s.bytes, (const char *)o - n, n);
+    return s;
+}
+
+static void assert_same(const lab_t *l, const obj_t *o, snap_t s, const char *what)
+{
+    snap_t now = snap(l, o);
+    cr_assert_eq(memcmp(now.bytes, s.bytes, sizeof s.bytes), 0, "%s: %s: its header changed", l->what, what);
+}
+
+/* The field a guard counts in: ob_refcnt, or ob_ref_shared (free-threaded
+ * objects with no owner, as the statics are with --no-immortal). */
+static intptr_t raw_count(const lab_t *l, const obj_t *o)
+{
+    return l->layout == OBJ_LAYOUT_DEFAULT ? obj_dflt(o)->refcnt : obj_ft(o)->ref_shared;
 }
 
 Test(objects, small_int_identity)
@@ -67,10 +78,10 @@ Test(objects, small_int_identity)
         cr_assert_eq(int_value(c), 257);
         cr_assert_eq(int_value(d), 257);
         cr_assert_eq(int_value(e), -6);
-        cr_assert_eq(c->type, &int_type);
+        cr_assert_eq(c->type, &int_types[l.layout]);
         cr_assert_eq(lab_rc(&l, c), 1);
         cr_assert_eq(lab_rc(&l, d), 1);
-        cr_assert_not(obj_is_immortal(c));
+        cr_assert_not(obj_is_immortal(c, l.layout));
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 3);
         l.ops->decref(l.ts, c);
         l.ops->decref(l.ts, d);
@@ -96,11 +107,14 @@ Test(objects, immortal_objects_never_change)
         snap_t before[LAB_NSTATICS];
         for (int i = 0; i < LAB_NSTATICS; i++) {
             statics[i] = lab_static(&l, i);
-            cr_assert(obj_is_immortal(statics[i]), "%s: static %d is immortal", l.what, i);
-            cr_assert_eq(statics[i]->refcnt, OBJ_IMMORTAL_REFCNT);
-            cr_assert_eq(statics[i]->ref_local, OBJ_IMMORTAL_LOCAL);
-            cr_assert_eq(statics[i]->tid, 0);
-            before[i] = snap(statics[i]);
+            cr_assert(obj_is_immortal(statics[i], l.layout), "%s: static %d is immortal", l.what, i);
+            if (l.layout == OBJ_LAYOUT_DEFAULT) {
+                cr_assert_eq(obj_dflt(statics[i])->refcnt, OBJ_IMMORTAL_REFCNT);
+            } else {
+                cr_assert_eq(obj_ft(statics[i])->ref_local, OBJ_IMMORTAL_LOCAL);
+                cr_assert_eq(obj_ft(statics[i])->tid, 0);
+            }
+            before[i] = snap(&l, statics[i]);
         }
         uint64_t freed0 = l.ts->count.objects_freed;
 
@@ -113,14 +127,14 @@ Test(objects, immortal_objects_never_change)
                 l.ops->decref(l.ts, statics[i]);
         }
         for (int i = 0; i < LAB_NSTATICS; i++)
-            assert_same(statics[i], before[i], "an immortal object", l.what);
+            assert_same(&l, statics[i], before[i], "an immortal object");
         cr_assert_eq(l.ts->count.objects_freed, freed0, "%s: immortal objects are never freed", l.what);
-        cr_assert_eq(lab_rc(&l, &in->none), OBJ_IMMORTAL_REFCNT);
+        cr_assert_eq(lab_rc(&l, interp_none(in)), OBJ_IMMORTAL_REFCNT);
 
         /* Creating them through the constructors does not count either. */
         for (int k = 0; k < N; k++)
             cr_assert_eq(l.ops->int_new(l.ts, 42), lab_small_int(&l, 42));
-        assert_same(lab_small_int(&l, 42), before[3 + 42 - SMALL_INT_MIN], "42", l.what);
+        assert_same(&l, lab_small_int(&l, 42), before[3 + 42 - SMALL_INT_MIN], "42");
     }
 }
 
@@ -128,25 +142,24 @@ Test(objects, no_immortal_makes_statics_ordinary)
 {
     FOR_EACH_GUARD(l, HEAP_malloc, false) {
         interp_t *in = l.interp;
-        obj_t *statics[] = {&in->none, &in->true_obj.ob, &in->false_obj.ob, lab_small_int(&l, 10),
+        obj_t *statics[] = {interp_none(in), interp_true(in), interp_false(in), lab_small_int(&l, 10),
                             lab_small_int(&l, -5), lab_small_int(&l, 256)};
         uint64_t freed0 = l.ts->count.objects_freed;
 
         for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
             obj_t *o = statics[i];
-            cr_assert_not(obj_is_immortal(o), "%s: static %zu is mortal with --no-immortal", l.what, i);
+            cr_assert_not(obj_is_immortal(o, l.layout), "%s: static %zu is mortal with --no-immortal", l.what, i);
             cr_assert_eq(lab_rc(&l, o), 1, "%s: the interpreter holds one reference", l.what);
-            intptr_t raw = o->refcnt;
+            intptr_t raw = raw_count(&l, o);
             l.ops->incref(l.ts, o);
             cr_assert_eq(lab_rc(&l, o), 2, "%s: static %zu counts", l.what, i);
-            cr_assert_neq(o->refcnt, raw, "%s: the count field moved", l.what);
-            if (l.biased)   /* no owner: every thread counts in the shared field */
-                cr_assert_eq(o->refcnt - raw, (intptr_t)1 << BRC_SHARED_SHIFT);
-            else
-                cr_assert_eq(o->refcnt - raw, 1);
+            /* no owner in the free-threaded header: the shared field counts */
+            cr_assert_eq(raw_count(&l, o) - raw,
+                         l.layout == OBJ_LAYOUT_FT ? (intptr_t)1 << BRC_SHARED_SHIFT : 1,
+                         "%s: the count field moved by one", l.what);
             l.ops->decref(l.ts, o);
             cr_assert_eq(lab_rc(&l, o), 1);
-            cr_assert_eq(o->refcnt, raw);
+            cr_assert_eq(raw_count(&l, o), raw);
         }
 
         /* The cache still hands out the same object, with a new reference. */
@@ -249,20 +262,20 @@ Test(objects, list_dealloc_releases_items)
         cr_assert_eq(l.ops->list_append(l.ts, outer, only), 0);
         cr_assert_eq(l.ops->list_append(l.ts, outer, inner), 0);
         cr_assert_eq(l.ops->list_append(l.ts, outer, l.ops->int_new(l.ts, 5)), 0);
-        l.ops->incref(l.ts, &in->none);
-        cr_assert_eq(l.ops->list_append(l.ts, outer, &in->none), 0);
+        l.ops->incref(l.ts, interp_none(in));
+        cr_assert_eq(l.ops->list_append(l.ts, outer, interp_none(in)), 0);
         l.ops->incref(l.ts, kept);   /* twice in the list */
         cr_assert_eq(l.ops->list_append(l.ts, outer, kept), 0);
 
         cr_assert_eq(lab_rc(&l, kept), 3);
         cr_assert_eq(lab_rc(&l, lab_small_int(&l, 5)), 2);
-        cr_assert_eq(lab_rc(&l, &in->none), 2);
+        cr_assert_eq(lab_rc(&l, interp_none(in)), 2);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 5);
 
         l.ops->decref(l.ts, outer);
         cr_assert_eq(lab_rc(&l, kept), 1, "%s: both of the list's references dropped", l.what);
         cr_assert_eq(lab_rc(&l, lab_small_int(&l, 5)), 1, "%s: (mortal) 5 released", l.what);
-        cr_assert_eq(lab_rc(&l, &in->none), 1, "%s: None released", l.what);
+        cr_assert_eq(lab_rc(&l, interp_none(in)), 1, "%s: None released", l.what);
         cr_assert_eq(l.ts->count.objects_freed, freed0 + 4, "%s: outer, only, inner and deep freed", l.what);
         cr_assert_eq(interp_live_objects(l.interp), l.live0 + 1);
         l.ops->decref(l.ts, kept);

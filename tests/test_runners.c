@@ -250,9 +250,9 @@ static view_t view_of(const lab_t *l)
     memset(&v, 0, sizeof(v));
     obj_t *list = l->interp->globals[0];
     v.live = interp_live_objects(l->interp);
-    v.list_rc = obj_refcount(list, l->biased);
+    v.list_rc = obj_refcount(list, l->layout);
     v.list_size = ((list_obj_t *)list)->size;
-    v.item_rc = obj_refcount(((list_obj_t *)list)->items[0], l->biased);
+    v.item_rc = obj_refcount(((list_obj_t *)list)->items[0], l->layout);
     v.item_value = int_value(((list_obj_t *)list)->items[0]);
     if (l->interp->heap.kind == HEAP_pymalloc) {
         pym_get_stats(l->interp->heap.pym, &v.pym);
@@ -327,7 +327,7 @@ Test(isolation, bare_fork_child_changes_stay_in_the_child)
             for (int k = 0; k < 100; k++)
                 ops->incref(l.ts, list);
             ops->incref(l.ts, ((list_obj_t *)list)->items[0]);
-            ((int_obj_t *)((list_obj_t *)list)->items[1])->value = -1;
+            int_set(((list_obj_t *)list)->items[1], -1);
             for (int k = 0; k < 1000; k++)
                 ops->list_append(l.ts, list, ops->int_new(l.ts, 100000 + k));
             ops->detach(l.ts);
@@ -409,7 +409,7 @@ static void parent_unchanged(rig_t *r, const char *what)
 {
     heap_unchanged(r, what);
     obj_t *list = r->l.interp->globals[0];
-    cr_assert_eq(obj_refcount(list, r->l.biased), 1, "%s: L's count in the parent", what);
+    cr_assert_eq(obj_refcount(list, r->l.layout), 1, "%s: L's count in the parent", what);
     cr_assert_eq(((list_obj_t *)list)->size, 8);
     cr_assert_eq(interp_live_objects(r->l.interp), 1, "%s: only L lives in the parent", what);
     for (int i = 0; i < 2; i++) {
@@ -500,7 +500,7 @@ Test(isolation, fork_while_another_thread_holds_the_gil)
         l.ops->attach(l.ts);   /* would wait for ever on the parent's holder */
         obj_t *arg = l.ops->int_new(l.ts, 5000);
         obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
-        int ok = r == &l.interp->none;
+        int ok = r == interp_none(l.interp);
         l.ops->detach(l.ts);
         ok = ok && interp_live_objects(l.interp) == live;
         _exit(ok ? 0 : 1);

@@ -1,7 +1,7 @@
 /* tests/test_stats.c: the pure parts of the report and the command line:
- * statistics, outliers, speedup, the value table, size and list parsing,
- * JSON string escaping and the CSV header. No run, no file, no process:
- * rows are built by hand.
+ * statistics, outliers, speedup, the short-row warning, the value table,
+ * size, byte-size and list parsing, JSON and terminal escaping and the CSV
+ * header. No run, no file, no process: rows are built by hand.
  */
 #include <criterion/criterion.h>
 #define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
@@ -226,6 +226,41 @@ Test(rows, empty_row_is_an_error)
     cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), -1);
 }
 
+Test(rows, short_median_warns_and_suggests_a_size)
+{
+    static fake_rows_t f;
+    const double fast[] = {50e-6, 60e-6, 55e-6}, slow[] = {0.2, 0.21, 0.19};
+    char why[256];
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 3);
+    add_row(&f, RUN_MODE_single, GUARD_atomic, 1, slow, 3);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert(rep_short_warning(&f.rows[0], why, sizeof why));
+    cr_assert_not_null(strstr(why, "median 55.0 µs is below 5 ms"), "%s", why);
+    /* 1000 iterations in 55 µs: ~50 ms needs 1000 * 50e-3 / 55e-6 = 909091 */
+    cr_assert_not_null(strstr(why, "use a larger -n (e.g. -n 1M)"), "%s", why);
+    cr_assert(!rep_short_warning(&f.rows[1], why, sizeof why));
+    cr_assert_str_eq(why, "");
+}
+
+static void write_block(FILE *f, const void *arg)
+{
+    rep_table_block(f, arg);
+}
+
+Test(rows, short_median_warning_is_in_the_table_block)
+{
+    static fake_rows_t f;
+    const double fast[] = {50e-6};
+    char *text;
+
+    add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    text = capture(write_block, &f.rows[0]);
+    cr_assert_not_null(strstr(text, "  Warning: median 50.0 µs is below 5 ms"), "%s", text);
+    free(text);
+}
+
 /* ------------------------------------------------------------------------
  * Values and the CSV header
  */
@@ -235,7 +270,7 @@ Test(values, formats)
     char buf[64];
 
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 1.5}, buf, sizeof buf));
-    cr_assert_str_eq(buf, "1.500000");
+    cr_assert_str_eq(buf, "1.5");
     cr_assert(!rep_value_format((rep_value_t){.type = REP_V_SEC, .d = NAN}, buf, sizeof buf));
     cr_assert_str_eq(buf, "");
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_NUM, .d = 951}, buf, sizeof buf));
@@ -244,6 +279,22 @@ Test(values, formats)
     cr_assert_str_eq(buf, "-3");
     cr_assert(rep_value_format((rep_value_t){.type = REP_V_BOOL, .i = 1}, buf, sizeof buf));
     cr_assert_str_eq(buf, "true");
+}
+
+/* Sub-microsecond repeats keep their value: written with 6 decimals they
+ * were 0, while the speedup was computed from the real value. */
+Test(values, seconds_keep_nine_significant_digits)
+{
+    char buf[64];
+
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 3.4e-7}, buf, sizeof buf));
+    cr_assert_str_eq(buf, "3.4e-07");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 1.23456789123}, buf,
+                               sizeof buf));
+    cr_assert_str_eq(buf, "1.23456789");
+    cr_assert(rep_value_format((rep_value_t){.type = REP_V_SEC, .d = 123.000000456}, buf,
+                               sizeof buf));
+    cr_assert_str_eq(buf, "123");
 }
 
 Test(values, human_counts)
@@ -300,7 +351,7 @@ static char *one_row_document(const rep_context_t *ctx, void (*print)(FILE *f, c
 {
     static fake_rows_t f;
     const double wall[] = {1.0};
-    rep_doc_t doc = {ctx, f.rows, 1};
+    rep_doc_t doc = {ctx, f.rows, 1, false};
 
     memset(&f, 0, sizeof f);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
@@ -314,7 +365,7 @@ Test(csv, undefined_values_are_empty_cells)
     char *text = one_row_document(&ctx, write_doc_csv);
 
     /* stddev of one repeat: empty; no single row: empty speedup */
-    cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1.000000,1.000000,,"));
+    cr_assert_not_null(strstr(text, "\ncountdown,threads,gil,2,1000,1,1,1,,"));
     cr_assert_null(strstr(text, "nan"));
     free(text);
 }
@@ -369,27 +420,105 @@ Test(json, keeps_utf8_and_replaces_invalid_bytes)
 }
 
 /* ------------------------------------------------------------------------
- * Size parsing
+ * Text for a terminal
  */
 
-static int64_t parse_ok(const char *s)
+static void assert_escaped(const char *in, size_t cap, const char *expected)
 {
-    char err[128] = "";
+    char buf[128];
+
+    cr_assert_leq(cap, sizeof buf);
+    rep_escape(in, buf, cap);
+    cr_assert_str_eq(buf, expected, "escaping '%s'", in);
+}
+
+Test(escape, controls_backslashes_and_invalid_bytes)
+{
+    assert_escaped("plain text", 64, "plain text");
+    assert_escaped("gil\n\x1b[31mred", 64, "gil\\n\\x1b[31mred");
+    assert_escaped("a\tb\rc\x7f", 64, "a\\tb\\rc\\x7f");
+    assert_escaped("back\\slash", 64, "back\\\\slash");
+    assert_escaped("a\xff" "b", 64, "a\\xffb");                 /* invalid UTF-8 */
+    assert_escaped("\xc2\x9b" "1m", 64, "\\xc2\\x9b1m");        /* C1 CSI as UTF-8 */
+}
+
+Test(escape, keeps_valid_utf8)
+{
+    assert_escaped("min … max µs", 64, "min … max µs");
+    assert_escaped("\xf0\x9f\x90\x8d", 64, "\xf0\x9f\x90\x8d");
+}
+
+Test(escape, truncates_between_escapes)
+{
+    assert_escaped("ab\ncd", 4, "ab");       /* "\\n" would not fit whole */
+    assert_escaped("a…", 3, "a");            /* nor would the 3-byte '…' */
+    assert_escaped("abc", 1, "");
+}
+
+/* ------------------------------------------------------------------------
+ * Byte sizes
+ */
+
+typedef int (*parse_fn)(const char *s, int64_t *out, char *err, size_t errlen);
+
+static int64_t accepted(parse_fn parse, const char *s)
+{
+    char err[256] = "";
     int64_t v = -12345;
 
-    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), 0, "'%s' rejected: %s", s, err);
+    cr_assert_eq(parse(s, &v, err, sizeof err), 0, "'%s' rejected: %s", s, err);
     return v;
 }
 
-static void parse_bad(const char *s, const char *why)
+static void rejected(parse_fn parse, const char *s, const char *why)
 {
-    char err[128] = "";
+    char err[256] = "";
     int64_t v = 7;
 
-    cr_assert_eq(cli_parse_int(s, &v, err, sizeof err), -1, "'%s' accepted", s);
+    cr_assert_eq(parse(s, &v, err, sizeof err), -1, "'%s' accepted", s);
     cr_assert_eq(v, 7, "output written on error");
     cr_assert_not_null(strstr(err, why), "'%s': got '%s', expected '%s'", s, err, why);
 }
+
+static int64_t bytes_ok(const char *s) { return accepted(cli_parse_bytes, s); }
+static void bytes_bad(const char *s, const char *why) { rejected(cli_parse_bytes, s, why); }
+static int64_t parse_ok(const char *s) { return accepted(cli_parse_int, s); }
+static void parse_bad(const char *s, const char *why) { rejected(cli_parse_int, s, why); }
+
+Test(bytes, binary_suffixes)
+{
+    cr_assert_eq(bytes_ok("4096"), 4096);
+    cr_assert_eq(bytes_ok("4k"), 4096);
+    cr_assert_eq(bytes_ok("4K"), 4096);
+    cr_assert_eq(bytes_ok("4KiB"), 4096);
+    cr_assert_eq(bytes_ok("256k"), 262144);
+    cr_assert_eq(bytes_ok("1M"), 1048576);
+    cr_assert_eq(bytes_ok("1MiB"), 1048576);
+    cr_assert_eq(bytes_ok("2G"), INT64_C(2147483648));
+    cr_assert_eq(bytes_ok("1_024"), 1024);
+    cr_assert_eq(bytes_ok("0"), 0);
+}
+
+Test(bytes, rejected_forms)
+{
+    bytes_bad("", "not a byte size");
+    bytes_bad("k", "not a byte size");
+    bytes_bad("4.5k", "not a byte size");
+    bytes_bad("2e3k", "not a byte size");
+    bytes_bad("-4k", "not a byte size");
+    bytes_bad("4kb", "not a byte size");
+    bytes_bad("4 k", "not a byte size");
+    bytes_bad("_4k", "misplaced '_'");
+    bytes_bad("4__0k", "misplaced '_'");
+    bytes_bad("40_k", "misplaced '_'");
+    bytes_bad("9999999999999999999999999", "too large");
+    bytes_bad("99999999999G", "too large");
+    bytes_bad("99999999999999999999999999999999", "too large");
+}
+
+/* ------------------------------------------------------------------------
+ * Size parsing
+ */
 
 Test(parse, accepted_forms)
 {

@@ -21,7 +21,13 @@
 
 enum { THREADS = 4, ROUNDS = 20000 };
 
-static obj_t target;
+/* An object with the free-threaded header in front of it, where the lock
+ * lives (ob_mutex). */
+static struct {
+    obj_head_ft_t head;
+    obj_t ob;
+} target_storage;
+#define target (target_storage.ob)
 static long counter;
 
 static void *hammer_main(void *arg)
@@ -43,7 +49,7 @@ static void mutual_exclusion(void)
     for (int i = 0; i < THREADS; i++)
         CHECK(pthread_join(th[i], NULL) == 0, "pthread_join");
     CHECK(counter == (long)THREADS * ROUNDS, "%ld increments, expected %d", counter, THREADS * ROUNDS);
-    CHECK(__atomic_load_n(&target.mutex, __ATOMIC_RELAXED) == 0, "the lock is free at the end");
+    CHECK(__atomic_load_n(&obj_ft(&target)->mutex, __ATOMIC_RELAXED) == 0, "the lock is free at the end");
     printf("tsan_objlock: mutual exclusion: ok (%d threads x %d)\n", THREADS, ROUNDS);
 }
 
@@ -67,9 +73,9 @@ static void sleep_ms(long ms)
 /* Wait (up to 5 s) until a thread has parked on the target's lock. */
 static void wait_for_parked_waiter(void)
 {
-    for (int i = 0; i < 5000 && !(__atomic_load_n(&target.mutex, __ATOMIC_ACQUIRE) & OBJLOCK_HAS_PARKED); i++)
+    for (int i = 0; i < 5000 && !(__atomic_load_n(&obj_ft(&target)->mutex, __ATOMIC_ACQUIRE) & OBJLOCK_HAS_PARKED); i++)
         sleep_ms(1);
-    CHECK(__atomic_load_n(&target.mutex, __ATOMIC_ACQUIRE) & OBJLOCK_HAS_PARKED, "the waiter parked");
+    CHECK(__atomic_load_n(&obj_ft(&target)->mutex, __ATOMIC_ACQUIRE) & OBJLOCK_HAS_PARKED, "the waiter parked");
 }
 
 /* 2 and 3: the holder releases to a parked waiter that has waited > 1 ms. */
@@ -84,12 +90,12 @@ static void parking_and_hand_off(void)
     /* Handed off: the waiter holds it now, even if it has not run yet, so
      * an attempt to take it back fails. */
     uint8_t expected = 0;
-    bool retaken = __atomic_compare_exchange_n(&target.mutex, &expected, OBJLOCK_LOCKED, 0,
+    bool retaken = __atomic_compare_exchange_n(&obj_ft(&target)->mutex, &expected, OBJLOCK_LOCKED, 0,
                                                __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
     CHECK(!retaken, "the unlocking thread took the lock back from a waiter that waited 5 ms");
     CHECK(pthread_join(th, NULL) == 0, "pthread_join");
     CHECK(__atomic_load_n(&waiter_has_lock, __ATOMIC_ACQUIRE) == 1, "the parked waiter got the lock");
-    CHECK(__atomic_load_n(&target.mutex, __ATOMIC_RELAXED) == 0, "the lock is free at the end");
+    CHECK(__atomic_load_n(&obj_ft(&target)->mutex, __ATOMIC_RELAXED) == 0, "the lock is free at the end");
     printf("tsan_objlock: parking and fair hand-off: ok\n");
 }
 

@@ -1,0 +1,71 @@
+/* lab/sizes.h: how big CPython makes each object, in one place, for both
+ * the allocations the interpreter loop makes and what `gil-lab sizes` and
+ * the teaching views print.
+ *
+ * Two numbers per object, as CPython has them:
+ *
+ *   alloc     the bytes asked of the allocator (PyObject_Malloc): header +
+ *             payload, plus the PyGC_Head in front of a default-build
+ *             container (_PyType_PreHeaderSize);
+ *   getsizeof what sys.getsizeof reports: __sizeof__ plus that pre-header,
+ *             and for a list its item array too (list.__sizeof__ adds
+ *             allocated * 8).
+ *
+ * Sizes are CPython 3.12's for the default build and 3.13's for the
+ * free-threaded one (Objects/longobject.c int___sizeof__, _PyLong_New,
+ * _PyLong_FromMedium; Objects/listobject.c list___sizeof___impl;
+ * Python/sysmodule.c _PySys_GetSizeOf).
+ */
+#ifndef GL_SIZES_H
+#define GL_SIZES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lab/object.h"
+
+/* sizeof(PyObject) in `layout`. */
+static inline size_t sizes_object(obj_layout_t layout)
+{
+    return obj_head_size(layout) + sizeof(obj_t);
+}
+
+/* The PyGC_Head in front of a container: 16 bytes in the default build;
+ * the free-threaded build keeps its collector state in the header. */
+static inline size_t sizes_gc_prefix(obj_layout_t layout)
+{
+    return layout == OBJ_LAYOUT_DEFAULT ? sizeof(gc_head_t) : 0;
+}
+
+/* offsetof(PyLongObject, long_value.ob_digit) + 4 * max(ndigits, 1):
+ * int.__sizeof__, which sys.getsizeof reports as is (ints are no
+ * containers). 28 for small values in the default build. */
+static inline size_t sizes_int(obj_layout_t layout, int64_t v)
+{
+    return sizes_object(layout) + INT_PAYLOAD(int_ndigits(v));
+}
+
+/* What allocating the int v asks for: a compact value (one digit) is made
+ * by _PyLong_FromMedium with sizeof(PyLongObject) (the one-digit struct,
+ * rounded up to its alignment); a larger one by _PyLong_New with exactly
+ * sizes_int. */
+static inline size_t sizes_int_alloc(obj_layout_t layout, int64_t v)
+{
+    size_t exact = sizes_int(layout, v);
+    return int_ndigits(v) == 1 ? (exact + 7) & ~(size_t)7 : exact;
+}
+
+/* The list object's block: PyGC_Head (default build) + PyListObject. */
+static inline size_t sizes_list_alloc(obj_layout_t layout)
+{
+    return sizes_gc_prefix(layout) + obj_head_size(layout) + sizeof(list_obj_t);
+}
+
+/* sys.getsizeof of a list with `allocated` slots: the object, its
+ * pre-header and its item array (list.__sizeof__). */
+static inline size_t sizes_list(obj_layout_t layout, intptr_t allocated)
+{
+    return sizes_list_alloc(layout) + (size_t)allocated * sizeof(obj_t *);
+}
+
+#endif
