@@ -25,7 +25,8 @@
 #include "gil/gil.h"
 #include "report/report.h"
 
-enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE };
+enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE,
+       OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW };
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -44,6 +45,9 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
     {"interleave", no_argument, NULL, OPT_INTERLEAVE},
+    {"check-interval", required_argument, NULL, OPT_CHECK},
+    {"trace", optional_argument, NULL, OPT_TRACE},
+    {"trace-window", required_argument, NULL, OPT_TRACE_WINDOW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -98,6 +102,7 @@ static void set_defaults(cli_run_args_t *a)
     a->repeats = 5;
     a->warmup = 1;
     a->switch_interval_us = GIL_DEFAULT_INTERVAL_US;
+    a->trace_len_ms = CLI_DEFAULT_TRACE_WINDOW_MS;
     a->pin = RUN_PIN_NONE;
     a->immortal = true;
     a->format = CLI_FORMAT_TABLE;
@@ -179,6 +184,26 @@ static int one_name(const char *s, const cli_names_t *names, const char *option,
     return i < 0 ? fail(err, errlen, option, why) : i;
 }
 
+/* --trace-window [FROM:]LEN, in milliseconds into the traced repeat. */
+static int trace_window(cli_run_args_t *a, const char *arg, char *err, size_t errlen)
+{
+    const char *colon = strchr(arg, ':');
+    char from[32];
+
+    a->trace_from_ms = 0;
+    if (colon) {
+        if ((size_t)(colon - arg) >= sizeof from)
+            return fail(err, errlen, "--trace-window", "expected [FROM:]LENGTH in milliseconds");
+        memcpy(from, arg, (size_t)(colon - arg));
+        from[colon - arg] = '\0';
+        if (int_option(from, 0, CLI_MAX_TRACE_WINDOW_MS, &a->trace_from_ms, "--trace-window", err,
+                       errlen) < 0)
+            return -1;
+        arg = colon + 1;
+    }
+    return int_option(arg, 1, CLI_MAX_TRACE_WINDOW_MS, &a->trace_len_ms, "--trace-window", err, errlen);
+}
+
 /* Apply one option of the second pass. Returns 0, or -1 with err set. */
 static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, size_t errlen)
 {
@@ -200,6 +225,11 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
                                    "-a/--allocator", err, errlen);
         return a->nallocators < 0 ? -1 : 0;
     case 'j':
+        if (a->workload->build_background != NULL) {
+            snprintf(why, sizeof why, "%s has one server and -P %s CPU-bound workers; -j does not apply",
+                     a->workload->name, a->workload->params[a->workload->background_param].name);
+            return fail(err, errlen, "-j/--workers", why);
+        }
         a->nworkers = cli_parse_int_list(arg, 1, RUN_MAX_WORKERS, a->workers,
                                          CLI_MAX_WORKER_COUNTS, why, sizeof why);
         return a->nworkers < 0 ? fail(err, errlen, "-j/--workers", why) : 0;
@@ -223,6 +253,19 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
             return -1;
         a->switch_interval_us = (uint64_t)v;
         return 0;
+    case OPT_CHECK:
+        if (int_option(arg, 1, RUN_MAX_CHECK_INTERVAL, &v, "--check-interval", err, errlen) < 0)
+            return -1;
+        a->check_interval = (int)v;
+        return 0;
+    case OPT_TRACE:
+        v = CLI_DEFAULT_TRACE_EVENTS;
+        if (arg && int_option(arg, 1, RUN_MAX_TRACE_EVENTS, &v, "--trace", err, errlen) < 0)
+            return -1;
+        a->trace_events = (uint32_t)v;
+        return 0;
+    case OPT_TRACE_WINDOW:
+        return trace_window(a, arg, err, errlen);
     case OPT_PIN:
         if ((k = one_name(arg, &pin_names, "--pin", err, errlen)) < 0)
             return -1;
@@ -328,9 +371,11 @@ void cli_args_usage(FILE *f)
             "  -g, --guard LIST         %s (default gil)\n"
             "  -a, --allocator LIST     %s\n"
             "                           (default: each guard's own, see gil-lab list)\n"
-            "  -j, --workers LIST       worker counts, 1 to %d (default 2)\n"
+            "  -j, --workers LIST       worker counts, 1 to %d (default 2; convoy: 1 +\n"
+            "                           -P cpu_threads, no -j)\n"
             "  -n, --size N             total iterations, split over the workers (default:\n"
-            "                           the workload's); 50M, 2e6, 50_000_000, 1k, 1G\n"
+            "                           the workload's; io: blocking calls, convoy: ms of\n"
+            "                           client traffic); 50M, 2e6, 50_000_000, 1k, 1G\n"
             "  -P, --param NAME=V       a workload parameter, one -P per parameter (see\n"
             "                           `gil-lab list`)\n"
             "\n"
@@ -339,6 +384,8 @@ void cli_args_usage(FILE *f)
             "      --warmup W           untimed runs before them, 0 to %d (default 1)\n"
             "      --switch-interval US GIL switch interval in microseconds, 1 to %u\n"
             "                           (default %u, as sys.getswitchinterval() = 0.005)\n"
+            "      --check-interval N   gil-old: ticks between releases, 1 to %d (default %d,\n"
+            "                           as sys.getcheckinterval() before 3.2)\n"
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
@@ -356,6 +403,14 @@ void cli_args_usage(FILE *f)
             "                           notes and progress go to stderr\n"
             "      --no-plot            do not run gnuplot (an earlier run's chart in the\n"
             "                           folder is removed all the same)\n"
+            "      --trace[=EVENTS]     record the GIL's events per thread (default %d\n"
+            "                           each) and write trace-N.json (Chrome Trace Event\n"
+            "                           format: Perfetto, chrome://tracing) and the\n"
+            "                           timeline chart timeline-N.png/.svg for row N, from\n"
+            "                           its first timed repeat; threads of the repeat\n"
+            "                           process only (forked workers have their own GIL)\n"
+            "      --trace-window [FROM:]MS  the span the timeline shows, in ms from the\n"
+            "                           start of the repeat (default 0:%d)\n"
             "  -h, --help               this help\n"
             "\n"
             "An option given twice takes its last value, and every value given is checked:\n"
@@ -365,5 +420,6 @@ void cli_args_usage(FILE *f)
             "or stdout was closed; 2 bad usage or a folder in use (nothing ran); 130\n"
             "interrupted. After 1 and 130 the files keep every finished row.\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
-            RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US);
+            RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US, RUN_MAX_CHECK_INTERVAL,
+            GIL_OLD_DEFAULT_CHECK_INTERVAL, CLI_DEFAULT_TRACE_EVENTS, CLI_DEFAULT_TRACE_WINDOW_MS);
 }

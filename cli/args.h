@@ -15,6 +15,9 @@
 #define CLI_MAX_WORKER_COUNTS 64   /* items in -j */
 #define CLI_MAX_REPEATS 1000
 #define CLI_MAX_WARMUP 1000
+#define CLI_DEFAULT_TRACE_EVENTS 65536   /* --trace: events per thread (1 MiB) */
+#define CLI_DEFAULT_TRACE_WINDOW_MS 100  /* --trace-window: the chart's span */
+#define CLI_MAX_TRACE_WINDOW_MS 3600000
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 
@@ -28,11 +31,16 @@ typedef struct cli_run_args {
     int nallocators;                  /* 0: each guard's default allocator */
     int workers[CLI_MAX_WORKER_COUNTS];
     int nworkers;
+    bool workers_given;               /* -j appeared (convoy sets its own) */
     int64_t size;
     int64_t params[WL_MAX_PARAMS];    /* defaults, then -P */
     int repeats;
     int warmup;
     uint64_t switch_interval_us;
+    int check_interval;               /* gil-old: ticks (0: 100) */
+    uint32_t trace_events;            /* --trace: events per thread, 0 = off */
+    int64_t trace_from_ms;            /* --trace-window FROM:LEN (ms into the repeat) */
+    int64_t trace_len_ms;
     run_pin_t pin;
     bool immortal;
     const char *output;               /* -o; NULL: a new folder under ./results */

@@ -155,7 +155,16 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
         int nallocs = a->nallocators ? a->nallocators : 1;
         for (int al = 0; al < nallocs; al++) {
             for (int m = 0; m < nmodes; m++) {
-                int nw = modes[m] == RUN_MODE_single ? 1 : a->nworkers;
+                bool single = modes[m] == RUN_MODE_single;
+                int nw = single || a->workload->build_background ? 1 : a->nworkers;
+                /* A workload that cannot run in a mode at all (convoy in a
+                 * pool) skips it in a sweep of several modes. */
+                if (!run_mode_fits(a->workload, (run_mode_t)modes[m]) && nmodes > 1) {
+                    if (g == 0 && al == 0)
+                        cli_error("note: skipping mode %s: %s does not run in it",
+                                  run_mode_name(modes[m]), a->workload->name);
+                    continue;
+                }
                 for (int w = 0; w < nw; w++) {
                     run_spec_t *s = &specs[n++];
                     s->workload = a->workload;
@@ -164,8 +173,10 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
                     s->mode = (run_mode_t)modes[m];
                     s->guard = guard;
                     s->allocator = (heap_kind_t)allocs[al];
-                    s->workers = modes[m] == RUN_MODE_single ? 1 : a->workers[w];
+                    s->workers = wl_workers(a->workload, s->params, a->workers[w], single);
                     s->switch_interval_us = a->switch_interval_us;
+                    s->check_interval = a->check_interval;
+                    s->trace_events = a->trace_events;
                     s->pin = a->pin;
                     s->immortal = a->immortal;
                     s->warmup = a->warmup;
@@ -394,6 +405,49 @@ static int run_sequential(sweep_t *sw)
     return 0;
 }
 
+/* What a chart's status means for the run: a note without gnuplot, exit 1
+ * when it could not be drawn. Returns the status to keep. */
+static int chart_outcome(const sweep_t *sw, plot_status_t chart, const char *what, const char *err,
+                         int status)
+{
+    if (chart == PLOT_NO_GNUPLOT) {
+        cli_error("%s skipped: %s", what, err);
+    } else if (chart == PLOT_FAILED) {
+        cli_error("%s not drawn: %s (in %s/; results.csv and results.json are complete)", what, err,
+                  sw->dir.path);
+        return CLI_EXIT_FAILED;
+    }
+    return status;
+}
+
+/* --trace: for every saved row with a trace, trace-N.json (N counts rows
+ * from 1) and, unless --no-plot, its timeline chart. Returns the status. */
+static int write_traces(sweep_t *sw, int status)
+{
+    const cli_run_args_t *a = sw->args;
+    char err[PATH_MAX + 256], name[32], what[48];
+
+    for (int i = 0; i < sw->saved; i++) {
+        if (sw->runs[i].trace == NULL)
+            continue;
+        rep_doc_t one = sw->doc;
+        one.rows = &sw->rows[i];
+        one.nrows = 1;
+        snprintf(name, sizeof name, "trace-%d.json", i + 1);
+        rep_output_t out = {name, rep_trace_json};
+        if (rep_write_files(&sw->dir, &out, 1, &one, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            status = CLI_EXIT_FAILED;
+            continue;
+        }
+        if (!a->plot)
+            continue;
+        snprintf(what, sizeof what, "timeline of row %d", i + 1);
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &one, i + 1, err, sizeof err), what, err, status);
+    }
+    return status;
+}
+
 /* The run after its rows: chart, stdout, last message. Returns the exit
  * status. */
 static int finish(sweep_t *sw)
@@ -403,15 +457,11 @@ static int finish(sweep_t *sw)
     int status = CLI_EXIT_OK;
 
     if (a->plot) {
-        plot_status_t chart = plot_chart(&sw->dir, &sw->doc, err, sizeof err);
-        if (chart == PLOT_NO_GNUPLOT) {
-            cli_error("chart skipped: %s", err);
-        } else if (chart == PLOT_FAILED) {
-            cli_error("chart not drawn: %s (in %s/; results.csv and results.json are complete)",
-                      err, sw->dir.path);
-            status = CLI_EXIT_FAILED;
-        }
+        status = chart_outcome(sw, plot_chart(&sw->dir, &sw->doc, err, sizeof err), "chart", err, status);
+        status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
+                               status);
     }
+    status = write_traces(sw, status);
     if (stdout_usable(sw)) {
         if (a->format == CLI_FORMAT_TABLE)
             rep_table_summary(stdout, sw->rows, sw->saved);
@@ -456,6 +506,8 @@ int cmd_run(int argc, char **argv)
     }
     sw.specs = specs;
     sw.doc.interleaved = args.interleave;
+    sw.doc.window_from_ms = args.trace_from_ms;
+    sw.doc.window_len_ms = args.trace_len_ms;
     sw.progress = (progress_t){isatty(STDERR_FILENO) == 1, 0, sw.nspecs};
     if (rep_outdir_open(&sw.dir, args.output, args.workload->name, err, sizeof err) < 0) {
         cli_error("%s", err);

@@ -35,7 +35,9 @@
  * when not empty.
  */
 #define _GNU_SOURCE /* memfd_create */
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,9 +51,20 @@
 #include "gil/gil.h"
 #include "report/report.h"
 
-/* plots/bars.gp, embedded by the build (CMakeLists.txt). */
-extern const unsigned char plot_script[];
-extern const size_t plot_script_len;
+/* plots/bars.gp, timeline.gp and latency.gp, embedded by the build
+ * (CMakeLists.txt). */
+extern const unsigned char plot_script[], timeline_script[], latency_script[];
+extern const size_t plot_script_len, timeline_script_len, latency_script_len;
+
+/* One chart: its files are <base>.png, <base>.svg and <base>.log, its data
+ * `data`, its script and the gnuplot variables that go before it. */
+typedef struct plot_job {
+    const char *base;
+    rep_output_t data;
+    const unsigned char *script;
+    size_t script_len;
+    const char *vars;
+} plot_job_t;
 
 #define PLOT_MAX_SERIES 32
 #define PLOT_MAX_CLUSTERS 32
@@ -257,7 +270,8 @@ static void chart_variables(const rep_doc_t *doc, const plot_layout_t *L, char *
 
 /* Run gnuplot in the folder: script on stdin, picture to out, messages to
  * log. Returns 0, 1 when gnuplot is not installed, or -1; err says why. */
-static int run_gnuplot(int dirfd, int script, int out, int log, char *err, size_t errlen)
+static int run_gnuplot(int dirfd, int script, int out, int log, const char *log_name, char *err,
+                       size_t errlen)
 {
     char prog[] = "gnuplot", from_stdin[] = "-";
     char *argv[] = {prog, from_stdin, NULL};
@@ -310,7 +324,7 @@ static int run_gnuplot(int dirfd, int script, int out, int log, char *err, size_
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         if (WIFEXITED(status))
-            snprintf(err, errlen, "gnuplot failed (exit %d), see chart.log", WEXITSTATUS(status));
+            snprintf(err, errlen, "gnuplot failed (exit %d), see %s", WEXITSTATUS(status), log_name);
         else
             snprintf(err, errlen, "gnuplot killed by signal %d", WTERMSIG(status));
         return -1;
@@ -352,35 +366,34 @@ static bool svg_complete(int fd, off_t size)
 }
 
 typedef struct chart_format {
-    const char *term;                      /* bars.gp's term */
-    const char *name;                      /* the file in the folder */
+    const char *term;                      /* the scripts' term */
     const char *marker;                    /* what a complete file ends with */
     bool (*complete)(int fd, off_t size);
 } chart_format_t;
 
 static const chart_format_t formats[] = {
-    {"png", "chart.png", "IEND end marker", png_complete},
-    {"svg", "chart.svg", "closing </svg> tag", svg_complete},
+    {"png", "IEND end marker", png_complete},
+    {"svg", "closing </svg> tag", svg_complete},
 };
 #define NFORMATS (int)(sizeof formats / sizeof formats[0])
 
 /* What gnuplot wrote into fd is a whole picture, on disk. Returns 0, or -1
  * with the reason in err. */
-static int check_picture(const chart_format_t *fmt, int fd, char *err, size_t errlen)
+static int check_picture(const chart_format_t *fmt, const char *name, int fd, char *err, size_t errlen)
 {
     struct stat st;
 
     if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", fmt->name, strerror(errno));
+        snprintf(err, errlen, "cannot write %s: %s", name, strerror(errno));
         return -1;
     }
     if (st.st_size == 0) {
-        snprintf(err, errlen, "gnuplot wrote an empty %s (is the disk full?)", fmt->name);
+        snprintf(err, errlen, "gnuplot wrote an empty %s (is the disk full?)", name);
         return -1;
     }
     if (!fmt->complete(fd, st.st_size)) {
         snprintf(err, errlen, "gnuplot's %s is truncated (%lld bytes, no %s; is the disk full?)",
-                 fmt->name, (long long)st.st_size, fmt->marker);
+                 name, (long long)st.st_size, fmt->marker);
         return -1;
     }
     return 0;
@@ -404,14 +417,14 @@ static int write_all(int fd, const void *buf, size_t len)
 
 /* vars, a newline and the embedded script in an anonymous memory file.
  * Returns its descriptor, or -1 with errno set. */
-static int script_file(const char *vars)
+static int script_file(const char *vars, const unsigned char *script, size_t script_len)
 {
-    int fd = memfd_create("bars.gp", MFD_CLOEXEC), saved;
+    int fd = memfd_create("gil-lab.gp", MFD_CLOEXEC), saved;
 
     if (fd < 0)
         return -1;
     if (write_all(fd, vars, strlen(vars)) == 0 && write_all(fd, "\n", 1) == 0 &&
-        write_all(fd, plot_script, plot_script_len) == 0)
+        write_all(fd, script, script_len) == 0)
         return fd;
     saved = errno;
     close(fd);
@@ -431,47 +444,42 @@ static void finish_log(rep_file_t *log)
         rep_file_discard(log, 1);
 }
 
-plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+/* Draw one chart: its data, then each format through gnuplot into a
+ * temporary, checked, and all renamed together. */
+static plot_status_t plot_draw(const rep_outdir_t *d, const plot_job_t *job, const rep_doc_t *doc,
+                               char *err, size_t errlen)
 {
-    static const rep_output_t data = {"chart.dat", write_data};
-    char vars[4096], term_vars[4200];
+    char names[NFORMATS][128], log_name[128], term_vars[4200];
     rep_file_t pictures[NFORMATS], log = {.fd = -1};
-    plot_layout_t L;
-    int rc;
     plot_status_t status = PLOT_FAILED;
+    int rc;
 
-    for (int k = 0; k < NFORMATS; k++)
+    for (int k = 0; k < NFORMATS; k++) {
         pictures[k] = (rep_file_t){.fd = -1};
-    if (doc->nrows < 1) {
-        snprintf(err, errlen, "no rows");
-        return PLOT_FAILED;
+        snprintf(names[k], sizeof names[k], "%s.%s", job->base, formats[k].term);
     }
-    if (layout_build(doc, &L) < 0) {
-        snprintf(err, errlen, "too many bars for one chart (more than %d series or %d clusters)",
-                 PLOT_MAX_SERIES, PLOT_MAX_CLUSTERS);
-        return PLOT_FAILED;
-    }
-    if (rep_write_files(d, &data, 1, doc, err, errlen) < 0 ||
-        rep_file_create(&log, d, "chart.log", err, errlen) < 0)
+    snprintf(log_name, sizeof log_name, "%s.log", job->base);
+    if (rep_write_files(d, &job->data, 1, doc, err, errlen) < 0 ||
+        rep_file_create(&log, d, log_name, err, errlen) < 0)
         goto done;
-    chart_variables(doc, &L, vars, sizeof vars);
     for (int k = 0; k < NFORMATS; k++) {
         int script;
-        snprintf(term_vars, sizeof term_vars, "%s; term='%s'", vars, formats[k].term);
-        script = script_file(term_vars);
+        snprintf(term_vars, sizeof term_vars, "%s; data='%s'; term='%s'", job->vars, job->data.name,
+                 formats[k].term);
+        script = script_file(term_vars, job->script, job->script_len);
         if (script < 0) {
             snprintf(err, errlen, "cannot hand gnuplot its script: %s", strerror(errno));
             goto done;
         }
-        rc = rep_file_create(&pictures[k], d, formats[k].name, err, errlen) < 0
+        rc = rep_file_create(&pictures[k], d, names[k], err, errlen) < 0
                  ? -1
-                 : run_gnuplot(d->fd, script, pictures[k].fd, log.fd, err, errlen);
+                 : run_gnuplot(d->fd, script, pictures[k].fd, log.fd, log_name, err, errlen);
         close(script);
         if (rc != 0) {
             status = rc > 0 ? PLOT_NO_GNUPLOT : PLOT_FAILED;
             goto done;
         }
-        if (check_picture(&formats[k], pictures[k].fd, err, errlen) < 0)
+        if (check_picture(&formats[k], names[k], pictures[k].fd, err, errlen) < 0)
             goto done;
     }
     if (rep_file_commit(pictures, NFORMATS, err, errlen) == 0)
@@ -482,12 +490,139 @@ done:
     return status;
 }
 
+plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+{
+    char vars[4096];
+    plot_layout_t L;
+
+    if (doc->nrows < 1) {
+        snprintf(err, errlen, "no rows");
+        return PLOT_FAILED;
+    }
+    if (layout_build(doc, &L) < 0) {
+        snprintf(err, errlen, "too many bars for one chart (more than %d series or %d clusters)",
+                 PLOT_MAX_SERIES, PLOT_MAX_CLUSTERS);
+        return PLOT_FAILED;
+    }
+    chart_variables(doc, &L, vars, sizeof vars);
+    plot_job_t job = {"chart", {"chart.dat", write_data}, plot_script, plot_script_len, vars};
+    return plot_draw(d, &job, doc, err, errlen);
+}
+
+/* title1, title2 and footer for a chart of `what` about row r (NULL: the
+ * whole doc), as gnuplot assignments. */
+static void titles(const rep_doc_t *doc, const char *what, char *vars, size_t len)
+{
+    char title2[664], footer[256], machine[320], q1[1300], q2[1332], q3[540];
+
+    rep_machine_line(doc->ctx, machine, sizeof machine);
+    snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
+    snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV, doc->ctx->date);
+    gp_quote(q1, sizeof q1, what);
+    gp_quote(q2, sizeof q2, title2);
+    gp_quote(q3, sizeof q3, footer);
+    snprintf(vars, len, "title1=%s; title2=%s; footer=%s", q1, q2, q3);
+}
+
+plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *row_doc, int index, char *err,
+                            size_t errlen)
+{
+    const rep_row_t *r = &row_doc->rows[0];
+    const run_spec_t *s = &r->run->spec;
+    char base[32], data[40], what[400], vars[4096], sub[300];
+    size_t used;
+
+    snprintf(base, sizeof base, "timeline-%d", index);
+    snprintf(data, sizeof data, "timeline-%d.dat", index);
+    char lock[64];
+    if (s->guard == GUARD_gil_old)
+        snprintf(lock, sizeof lock, "check interval %d ticks",
+                 s->check_interval ? s->check_interval : GIL_OLD_DEFAULT_CHECK_INTERVAL);
+    else
+        snprintf(lock, sizeof lock, "switch interval %g ms", (double)s->switch_interval_us / 1000);
+    snprintf(what, sizeof what, "GIL timeline: %s %s %s, %d worker%s, %s", s->workload->name,
+             run_mode_name(s->mode), guard_name(s->guard), s->workers, s->workers == 1 ? "" : "s", lock);
+    titles(row_doc, what, vars, sizeof vars);
+    used = strlen(vars);
+    gp_quote(sub, sizeof sub, r->params);
+    snprintf(vars + used, sizeof vars - used, "; sub=%s; nlanes=%d; from_ms=%lld; to_ms=%lld", sub,
+             r->run->trace->nlanes, (long long)row_doc->window_from_ms,
+             (long long)(row_doc->window_from_ms + row_doc->window_len_ms));
+    plot_job_t job = {base, {data, rep_timeline_data}, timeline_script, timeline_script_len, vars};
+    return plot_draw(d, &job, row_doc, err, errlen);
+}
+
+/* latency.dat: per row with a client, its label, p50, p90, p99, max (ms). */
+static int write_latency(FILE *f, const rep_doc_t *doc)
+{
+    int x = 0;
+    fputs("# gil-lab latency data for plots/latency.gp: x, p50, p90, p99, p99.9, max (ms), label\n", f);
+    for (int i = 0; i < doc->nrows; i++) {
+        const rep_row_t *r = &doc->rows[i];
+        const run_spec_t *s = &r->run->spec;
+        const double *m = r->med;
+        if (!isfinite(m[REP_F_requests]))
+            continue;
+        char label[160], who[32];
+        if (s->workload->build_background == NULL)
+            snprintf(who, sizeof who, "j=%d", s->workers);
+        else if (s->workers == 1)
+            snprintf(who, sizeof who, "alone");
+        else
+            snprintf(who, sizeof who, "+%d CPU", s->workers - 1);
+        snprintf(label, sizeof label, "%s %s %s, %g ms", run_mode_name(s->mode), guard_name(s->guard), who,
+                 (double)s->switch_interval_us / 1000);
+        fprintf(f, "%d %.9g %.9g %.9g %.9g %.9g \"%s\"\n", x++, m[REP_F_lat_p50_s] * 1e3, m[REP_F_lat_p90_s] * 1e3,
+                m[REP_F_lat_p99_s] * 1e3, m[REP_F_lat_p999_s] * 1e3, m[REP_F_lat_max_s] * 1e3, label);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+{
+    char vars[4096], what[300];
+    int n = 0;
+
+    for (int i = 0; i < doc->nrows; i++)
+        n += isfinite(doc->rows[i].med[REP_F_requests]);
+    if (n == 0)
+        return PLOT_DRAWN;   /* no row has a client: nothing to draw */
+    snprintf(what, sizeof what, "Request latency: %s (median of the repeats' percentiles)",
+             doc->rows[0].run->spec.workload->name);
+    titles(doc, what, vars, sizeof vars);
+    size_t used = strlen(vars);
+    snprintf(vars + used, sizeof vars - used, "; nrows=%d", n);
+    plot_job_t job = {"latency", {"latency.dat", write_latency}, latency_script, latency_script_len, vars};
+    return plot_draw(d, &job, doc, err, errlen);
+}
+
+/* Whether a folder entry is a chart or trace file this module writes:
+ * chart.*, latency.*, timeline-N.* and trace-N.json. */
+static bool is_chart_file(const char *name)
+{
+    static const char *const prefixes[] = {"chart.", "latency.", "timeline-", "trace-"};
+    for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
+        if (strncmp(name, prefixes[k], strlen(prefixes[k])) == 0)
+            return true;
+    return false;
+}
+
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
-    static const char *const files[] = {"chart.png", "chart.svg", "chart.dat", "chart.log"};
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int rc = 0;
 
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        if (rep_outdir_remove(d, files[k], err, errlen) < 0)
-            return -1;
-    return 0;
+    if (dir == NULL) {
+        snprintf(err, errlen, "cannot list %s: %s", d->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(dir)) != NULL)
+        if (is_chart_file(e->d_name) && strstr(e->d_name, ".tmp") == NULL)
+            rc = rep_outdir_remove(d, e->d_name, err, errlen);
+    closedir(dir);
+    return rc;
 }

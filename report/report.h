@@ -222,10 +222,42 @@ typedef struct rep_doc {
     const rep_row_t *rows;
     int nrows;
     bool interleaved;     /* the rows' repeats ran round-robin (--interleave) */
+    int64_t window_from_ms;   /* the timeline's span (--trace-window) */
+    int64_t window_len_ms;
 } rep_doc_t;
 
 /* A file body writer. Returns 0, or -1 when the stream failed. */
 typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc);
+
+/* ------------------------------------------------------------------------
+ * GIL traces (trace.c): a row's run->trace as spans, Chrome Trace Event
+ * JSON and the timeline chart's data.
+ */
+typedef enum rep_span_kind { REP_SPAN_HOLD, REP_SPAN_WAIT, REP_SPAN_BLOCKED, REP_SPAN_COUNT } rep_span_kind_t;
+
+typedef struct rep_span {
+    rep_span_kind_t kind;
+    uint32_t lane;
+    uint64_t t0_ns, t1_ns;    /* CLOCK_MONOTONIC, t0 <= t1 */
+    uint32_t arg;             /* BLOCKED: the blocking_t */
+} rep_span_t;
+
+typedef void (*rep_span_fn)(const rep_span_t *span, void *arg);
+typedef void (*rep_mark_fn)(const trace_event_t *event, void *arg);
+
+/* Walk one lane: on_span for each span as it closes (in the order of
+ * their ends), on_mark for each DROP_REQUEST, forced DROP and EXIT. Either
+ * may be NULL. Cannot fail. */
+void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_fn on_mark, void *arg);
+
+/* "holding the GIL", "waiting for the GIL", "blocked, GIL released". */
+const char *rep_span_name(rep_span_kind_t kind);
+
+/* rep_fill_fns for a one-row doc whose run has a trace: the Chrome Trace
+ * Event document (trace-N.json), and the timeline's data within the doc's
+ * window (timeline-N.dat). Return -1 on a stream error or without a trace. */
+int rep_trace_json(FILE *f, const rep_doc_t *doc);
+int rep_timeline_data(FILE *f, const rep_doc_t *doc);
 
 /* csv.c: the header line. Cannot fail (stream errors show in ferror). */
 void rep_csv_header(FILE *f);
@@ -339,8 +371,19 @@ typedef enum plot_status {
  * returned status. */
 plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
-/* Remove every chart file (chart.png, chart.svg, chart.dat, chart.log and
- * their temporaries) from the folder, so that no chart of an earlier run
+/* Draw timeline-<index>.png/.svg (plots/timeline.gp) of the one row of
+ * row_doc, which has a trace, within the doc's window, after writing its
+ * data to timeline-<index>.dat. As plot_chart otherwise. */
+plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *row_doc, int index, char *err,
+                            size_t errlen);
+
+/* Draw latency.png/.svg (plots/latency.gp): the latency percentiles of the
+ * rows that have a client, one mark per percentile on a log axis. Nothing
+ * (PLOT_DRAWN) when no row has one. As plot_chart otherwise. */
+plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
+/* Remove every chart and trace file (chart.*, latency.*, timeline-N.*,
+ * trace-N.json, and their temporaries) from the folder, so that no chart of an earlier run
  * stays beside new results. Returns 0, or -1 with the reason in err. */
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
 

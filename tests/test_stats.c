@@ -330,7 +330,10 @@ Test(csv, header_is_the_contract)
                      "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"
                      "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"
                      "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"
-                     "outliers,pin,params,rss_sum_kib\n");
+                     "outliers,pin,params,rss_sum_kib,check_interval,blocking_calls,blocked_s,"
+                     "gil_switch_wait_s,gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,"
+                     "starved_workers,requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,"
+                     "lat_p999_s,lat_max_s,server_gil_wait_s,trace_events,trace_dropped\n");
     free(text);
 }
 
@@ -351,7 +354,7 @@ static char *one_row_document(const rep_context_t *ctx, void (*print)(FILE *f, c
 {
     static fake_rows_t f;
     const double wall[] = {1.0};
-    rep_doc_t doc = {ctx, f.rows, 1, false};
+    rep_doc_t doc = {.ctx = ctx, .rows = f.rows, .nrows = 1};
 
     memset(&f, 0, sizeof f);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
