@@ -421,11 +421,20 @@ static int chart_outcome(const sweep_t *sw, plot_status_t chart, const char *wha
 }
 
 /* --trace: for every saved row with a trace, trace-N.json (N counts rows
- * from 1) and, unless --no-plot, its timeline chart. Returns the status. */
+ * from 1) and, unless --no-plot, its timeline chart; with several rows,
+ * also their timelines stacked on one chart. Returns the status. */
 static int write_traces(sweep_t *sw, int status)
 {
     const cli_run_args_t *a = sw->args;
     char err[PATH_MAX + 256], name[32], what[48];
+
+    if (a->plot && sw->saved > 1 && rep_timeline_lanes(&sw->doc) > 0 &&
+        rep_timeline_lanes(&sw->doc) <= CLI_MAX_STACKED_LANES) {
+        rep_doc_t traced = sw->doc;
+        traced.nrows = sw->saved;
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &traced, 0, err, sizeof err), "timelines", err,
+                               status);
+    }
 
     for (int i = 0; i < sw->saved; i++) {
         if (sw->runs[i].trace == NULL)

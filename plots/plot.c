@@ -524,32 +524,45 @@ static void titles(const rep_doc_t *doc, const char *what, char *vars, size_t le
     snprintf(vars, len, "title1=%s; title2=%s; footer=%s", q1, q2, q3);
 }
 
-plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *row_doc, int index, char *err,
+plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, char *err,
                             size_t errlen)
 {
-    const rep_row_t *r = &row_doc->rows[0];
+    const rep_row_t *r = &doc->rows[0];
     const run_spec_t *s = &r->run->spec;
-    char base[32], data[40], what[400], vars[4096], sub[300];
+    char base[32], data[40], what[400], vars[4096], sub[300], lock[64];
     size_t used;
 
-    snprintf(base, sizeof base, "timeline-%d", index);
-    snprintf(data, sizeof data, "timeline-%d.dat", index);
-    char lock[64];
-    if (s->guard == GUARD_gil_old)
-        snprintf(lock, sizeof lock, "check interval %d ticks",
+    snprintf(base, sizeof base, index > 0 ? "timeline-%d" : "timeline", index);
+    snprintf(data, sizeof data, "%s.dat", base);
+    bool old_gil = false, new_gil = false;
+    for (int i = 0; i < doc->nrows; i++) {
+        guard_kind_t g = doc->rows[i].run->spec.guard;
+        old_gil |= g == GUARD_gil_old;
+        new_gil |= g != GUARD_gil_old && guard_get(g)->has_gil;
+    }
+    int n = 0;
+    lock[0] = '\0';
+    if (new_gil)
+        n = snprintf(lock, sizeof lock, "switch interval %g ms", (double)s->switch_interval_us / 1000);
+    if (old_gil)
+        snprintf(lock + n, sizeof lock - (size_t)n, "%sgil-old: a release every %d ticks", n ? ", " : "",
                  s->check_interval ? s->check_interval : GIL_OLD_DEFAULT_CHECK_INTERVAL);
+    if (doc->nrows > 1)
+        snprintf(what, sizeof what, "GIL timelines: %s %s, %d workers", s->workload->name,
+                 run_mode_name(s->mode), s->workers);
     else
-        snprintf(lock, sizeof lock, "switch interval %g ms", (double)s->switch_interval_us / 1000);
-    snprintf(what, sizeof what, "GIL timeline: %s %s %s, %d worker%s, %s", s->workload->name,
-             run_mode_name(s->mode), guard_name(s->guard), s->workers, s->workers == 1 ? "" : "s", lock);
-    titles(row_doc, what, vars, sizeof vars);
+        snprintf(what, sizeof what, "GIL timeline: %s %s %s, %d worker%s", s->workload->name,
+                 run_mode_name(s->mode), guard_name(s->guard), s->workers, s->workers == 1 ? "" : "s");
+    titles(doc, what, vars, sizeof vars);
     used = strlen(vars);
-    gp_quote(sub, sizeof sub, r->params);
+    char subline[400];
+    snprintf(subline, sizeof subline, "%s%s%s", lock, lock[0] && r->params[0] ? "; " : "", r->params);
+    gp_quote(sub, sizeof sub, subline);
     snprintf(vars + used, sizeof vars - used, "; sub=%s; nlanes=%d; from_ms=%lld; to_ms=%lld", sub,
-             r->run->trace->nlanes, (long long)row_doc->window_from_ms,
-             (long long)(row_doc->window_from_ms + row_doc->window_len_ms));
+             rep_timeline_lanes(doc), (long long)doc->window_from_ms,
+             (long long)(doc->window_from_ms + doc->window_len_ms));
     plot_job_t job = {base, {data, rep_timeline_data}, timeline_script, timeline_script_len, vars};
-    return plot_draw(d, &job, row_doc, err, errlen);
+    return plot_draw(d, &job, doc, err, errlen);
 }
 
 /* latency.dat: per row with a client, its label, p50, p90, p99, max (ms). */

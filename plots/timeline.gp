@@ -40,7 +40,7 @@ if (!exists("footer")) footer = ""
 set termoption noenhanced
 set encoding utf8
 set title title1 . (strlen(sub) > 0 ? "\n" . sub : "") . (strlen(title2) > 0 ? "\n" . title2 : "")
-set xlabel sprintf("time since the repeat started (ms), window %g–%g ms", from_ms, to_ms)
+set xlabel sprintf("ms since the start of the (first timed) repeat, window %g–%g ms", from_ms, to_ms)
 set xrange [from_ms:to_ms]
 set yrange [-0.7:nlanes - 0.3]
 set ytics scale 0
@@ -48,9 +48,9 @@ set xtics nomirror
 set grid xtics lc rgb "#e0e0e0"
 set border 1
 set style fill solid 1.0 noborder
-set key at screen 0.5, screen 0.085 center center horizontal maxcols 4 samplen 1.5
+set key at screen 0.5, screen 0.085 center center horizontal maxrows 1 samplen 1.2 width -1
 set bmargin 7
-set lmargin 20
+set lmargin 26
 set label 2 footer at screen 0.99, screen 0.02 right font ",14" tc rgb "#666666" noenhanced
 
 if (term eq "svg") {

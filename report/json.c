@@ -6,7 +6,8 @@
  *                   command_line},
  *    "benchmarks": [{name, <spec fields of rep_columns>, params{},
  *                    repeats[{<every sample field>}], medians{...},
- *                    aggregates{median, mean, stddev, cv, min, max, mad}}]}
+ *                    aggregates{median, mean, stddev, cv, min, max, mad},
+ *                    latency_histogram[{from_s, to_s, count}] (convoy)}]}
  *
  * "aggregates" are the wall time's (seconds, cv a ratio); "medians" are the
  * per-field medians the CSV shows. Numbers that do not exist are null, never
@@ -132,6 +133,28 @@ static void write_fields(FILE *f, const run_sample_t *sample, const double *med)
     putc('}', f);
 }
 
+/* A client workload's latency histogram over every timed repeat, its
+ * non-empty buckets as {"from_s", "to_s" (null: no upper bound), "count"}. */
+static void write_histogram(FILE *f, const run_row_t *run, const char *in)
+{
+    bool any = false;
+    for (int b = 0; b < RUN_HIST_BUCKETS && !any; b++)
+        any = run->latency.count[b] > 0;
+    if (!any)
+        return;
+    json_key(f, false, in, "latency_histogram");
+    putc('[', f);
+    for (int b = 0, first = 1; b < RUN_HIST_BUCKETS; b++) {
+        if (run->latency.count[b] == 0)
+            continue;
+        fprintf(f, "%s{\"from_s\": %.9g, \"to_s\": ", first ? "" : ", ", run_hist_lower_s(b));
+        json_value(f, (rep_value_t){.type = REP_V_NUM, .d = run_hist_upper_s(b)});
+        fprintf(f, ", \"count\": %llu}", (unsigned long long)run->latency.count[b]);
+        first = 0;
+    }
+    putc(']', f);
+}
+
 static void write_benchmark(FILE *f, const rep_row_t *r)
 {
     static const char in[] = "      ";
@@ -175,7 +198,9 @@ static void write_benchmark(FILE *f, const rep_row_t *r)
         fprintf(f, "%s\"%s\": ", a ? ", " : "", agg[a].name);
         json_value(f, (rep_value_t){.type = agg[a].type, .d = agg[a].value});
     }
-    fputs("}\n    }", f);
+    putc('}', f);
+    write_histogram(f, r->run, in);
+    fputs("\n    }", f);
 }
 
 int rep_json_write(FILE *f, const rep_doc_t *doc)

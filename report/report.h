@@ -253,11 +253,18 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
 /* "holding the GIL", "waiting for the GIL", "blocked, GIL released". */
 const char *rep_span_name(rep_span_kind_t kind);
 
-/* rep_fill_fns for a one-row doc whose run has a trace: the Chrome Trace
- * Event document (trace-N.json), and the timeline's data within the doc's
- * window (timeline-N.dat). Return -1 on a stream error or without a trace. */
+/* rep_fill_fn for a one-row doc whose run has a trace: the Chrome Trace
+ * Event document (trace-N.json). -1 on a stream error or without a trace. */
 int rep_trace_json(FILE *f, const rep_doc_t *doc);
+
+/* rep_fill_fn: the timeline's data within the doc's window, one lane per
+ * traced thread of every row that has a trace, each row timed from its own
+ * repeat's start (timeline-N.dat for one row, timeline.dat for the rows of
+ * a sweep side by side). -1 on a stream error or when no row has a trace. */
 int rep_timeline_data(FILE *f, const rep_doc_t *doc);
+
+/* The lanes rep_timeline_data draws. Cannot fail. */
+int rep_timeline_lanes(const rep_doc_t *doc);
 
 /* csv.c: the header line. Cannot fail (stream errors show in ferror). */
 void rep_csv_header(FILE *f);
@@ -371,10 +378,12 @@ typedef enum plot_status {
  * returned status. */
 plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
-/* Draw timeline-<index>.png/.svg (plots/timeline.gp) of the one row of
- * row_doc, which has a trace, within the doc's window, after writing its
- * data to timeline-<index>.dat. As plot_chart otherwise. */
-plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *row_doc, int index, char *err,
+/* Draw a GIL timeline (plots/timeline.gp) of doc's traced rows within its
+ * window: timeline-<index>.png/.svg and .dat for a one-row doc (index > 0),
+ * timeline.png/.svg/.dat with every traced row's lanes stacked, on the
+ * same window, for index 0 (the gil-old vs gil pair of a sweep). As
+ * plot_chart otherwise. */
+plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, char *err,
                             size_t errlen);
 
 /* Draw latency.png/.svg (plots/latency.gp): the latency percentiles of the

@@ -147,6 +147,32 @@ static void block_requests(FILE *f, const double *m)
     }
 }
 
+/* The latency histogram of every timed repeat, by decade: where the
+ * requests fell ("10-100 µs 94%, 1-10 ms 6%"). */
+static void block_histogram(FILE *f, const run_row_t *run)
+{
+    static const char *const decades[] = {"<1 µs", "1-10 µs", "10-100 µs", "0.1-1 ms", "1-10 ms",
+                                          "10-100 ms", "0.1-1 s", "1-10 s", ">=10 s"};
+    uint64_t per[sizeof decades / sizeof decades[0]] = {0}, total = 0;
+    int shown = 0;
+
+    for (int b = 0; b < RUN_HIST_BUCKETS; b++) {
+        int d = b == 0 ? 0 : b == RUN_HIST_BUCKETS - 1 ? 8 : 1 + (b - 1) / 10;
+        per[d] += run->latency.count[b];
+        total += run->latency.count[b];
+    }
+    if (total == 0)
+        return;
+    fputs("  Latency histogram: ", f);
+    for (size_t d = 0; d < sizeof decades / sizeof decades[0]; d++) {
+        if (per[d] == 0)
+            continue;
+        double pct = 100.0 * (double)per[d] / (double)total;
+        fprintf(f, "%s%s %.*f%%", shown++ ? ", " : "", decades[d], pct < 1 ? 2 : 0, pct);
+    }
+    putc('\n', f);
+}
+
 /* Fairness under a GIL: each worker's share of it, Jain's index of what
  * each got of what it asked for, and the starved. */
 static void block_fairness(FILE *f, const run_spec_t *s, const double *m)
@@ -225,6 +251,7 @@ void rep_table_block(FILE *f, const rep_row_t *r)
     }
 
     block_requests(f, m);
+    block_histogram(f, r->run);
     block_fairness(f, s, m);
     block_io_and_trace(f, m);
 

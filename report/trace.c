@@ -7,6 +7,9 @@
  *   WAIT ........ TAKE ##################### DROP      BLOCK_BEGIN ~~~~ BLOCK_END
  *        waiting        holding the GIL                 blocked (GIL released)
  *
+ * A forced DROP (a yield: the thread asks for the GIL again at once) opens
+ * a waiting span that its next WAIT continues, so the forced switch's wait
+ * shows as waiting, as the fairness figures count it.
  * A span still open when the lane's events end (a full buffer, or a
  * thread that never took the GIL back) closes at the lane's last event.
  * DROP_REQUEST, a forced DROP and EXIT are instants.
@@ -50,7 +53,13 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
         switch ((trace_kind_t)e->kind) {
         case TRACE_WAIT: opens = REP_SPAN_WAIT; break;
         case TRACE_TAKE: closes = REP_SPAN_WAIT; opens = REP_SPAN_HOLD; break;
-        case TRACE_DROP: closes = REP_SPAN_HOLD; break;
+        case TRACE_DROP:
+            closes = REP_SPAN_HOLD;
+            /* A forced drop is a yield: the thread wants the GIL back at
+             * once, and waits from here (for the switch, then in take). */
+            if (e->arg == TRACE_DROP_FORCED)
+                opens = REP_SPAN_WAIT;
+            break;
         case TRACE_BLOCK_BEGIN: opens = REP_SPAN_BLOCKED; break;
         case TRACE_BLOCK_END: closes = REP_SPAN_BLOCKED; break;
         default: break;
@@ -61,7 +70,7 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
         }
         if (closes != REP_SPAN_COUNT)
             is_open[closes] = false;
-        if (opens != REP_SPAN_COUNT) {
+        if (opens != REP_SPAN_COUNT && !(opens == REP_SPAN_WAIT && is_open[REP_SPAN_WAIT])) {
             is_open[opens] = true;
             open[opens] = e->t_ns;
             if (opens == REP_SPAN_BLOCKED)
@@ -171,8 +180,9 @@ int rep_trace_json(FILE *f, const rep_doc_t *doc)
 
 typedef struct dat_ctx {
     FILE *f;
-    uint64_t t0, from, to;    /* the window, absolute ns */
+    uint64_t t0, from, to;    /* the window, absolute ns (each row its own) */
     int kind;                 /* the span kind this pass writes, -1: marks */
+    uint32_t offset;          /* lanes of the rows before this one */
 } dat_ctx_t;
 
 static void dat_span(const rep_span_t *s, void *arg)
@@ -181,7 +191,8 @@ static void dat_span(const rep_span_t *s, void *arg)
     if ((int)s->kind != d->kind || s->t1_ns < d->from || s->t0_ns > d->to)
         return;
     uint64_t a = s->t0_ns < d->from ? d->from : s->t0_ns, b = s->t1_ns > d->to ? d->to : s->t1_ns;
-    fprintf(d->f, "%" PRIu32 " %.6f %.6f\n", s->lane, us_since(a, d->t0) / 1e3, us_since(b, d->t0) / 1e3);
+    fprintf(d->f, "%" PRIu32 " %.6f %.6f\n", d->offset + s->lane, us_since(a, d->t0) / 1e3,
+            us_since(b, d->t0) / 1e3);
 }
 
 static void dat_mark(const trace_event_t *e, void *arg)
@@ -189,38 +200,69 @@ static void dat_mark(const trace_event_t *e, void *arg)
     dat_ctx_t *d = arg;
     if (d->kind != -1 || e->kind != TRACE_DROP_REQUEST || e->t_ns < d->from || e->t_ns > d->to)
         return;
-    fprintf(d->f, "%u %.6f %" PRIu32 "\n", e->lane, us_since(e->t_ns, d->t0) / 1e3, e->arg);
+    fprintf(d->f, "%" PRIu32 " %.6f %" PRIu32 "\n", d->offset + e->lane, us_since(e->t_ns, d->t0) / 1e3,
+            d->offset + e->arg);
+}
+
+int rep_timeline_lanes(const rep_doc_t *doc)
+{
+    int n = 0;
+    for (int i = 0; i < doc->nrows; i++)
+        if (doc->rows[i].run->trace != NULL)
+            n += doc->rows[i].run->trace->nlanes;
+    return n;
+}
+
+/* One span kind (or the marks, kind -1) of every traced row. */
+static void dat_block(FILE *f, const rep_doc_t *doc, int kind)
+{
+    dat_ctx_t d = {.f = f, .kind = kind};
+    fprintf(f, "\"%s\"\n", kind >= 0 ? rep_span_name((rep_span_kind_t)kind) : "drop request");
+    fputs("-1 0 0\n", f);   /* gnuplot needs one row in every block */
+    for (int r = 0; r < doc->nrows; r++) {
+        const run_trace_t *t = doc->rows[r].run->trace;
+        if (t == NULL)
+            continue;
+        d.t0 = t->t0_ns;
+        d.from = t->t0_ns + (uint64_t)doc->window_from_ms * 1000000u;
+        d.to = d.from + (uint64_t)doc->window_len_ms * 1000000u;
+        for (int i = 0; i < t->nlanes; i++)
+            rep_trace_walk(&t->lanes[i], dat_span, dat_mark, &d);
+        d.offset += (uint32_t)t->nlanes;
+    }
+    fputs("\n\n", f);
 }
 
 int rep_timeline_data(FILE *f, const rep_doc_t *doc)
 {
-    const rep_row_t *r = &doc->rows[0];
-    const run_trace_t *t = r->run->trace;
-    if (t == NULL)
+    uint32_t offset = 0;
+    if (rep_timeline_lanes(doc) == 0)
         return -1;
-    dat_ctx_t d = {.f = f, .t0 = t->t0_ns};
-    d.from = t->t0_ns + (uint64_t)doc->window_from_ms * 1000000u;
-    d.to = d.from + (uint64_t)doc->window_len_ms * 1000000u;
-    fprintf(f, "# gil-lab timeline data for plots/timeline.gp: %s\n"
-               "# blocks 0-2: lane, from_ms, to_ms of spans holding / waiting for the GIL / blocked;\n"
-               "# block 3: lane, at_ms, holder lane of each drop request; block 4: lane, label\n",
-            r->name);
-    for (d.kind = 0; d.kind <= REP_SPAN_COUNT; d.kind++) {
-        if (d.kind == REP_SPAN_COUNT)
-            d.kind = -1;
-        fprintf(f, "\"%s\"\n", d.kind >= 0 ? rep_span_name((rep_span_kind_t)d.kind) : "drop request");
-        fputs("-1 0 0\n", f);   /* gnuplot needs one row in every block */
-        for (int i = 0; i < t->nlanes; i++)
-            rep_trace_walk(&t->lanes[i], dat_span, dat_mark, &d);
-        fputs("\n\n", f);
-        if (d.kind == -1)
-            break;
-    }
+    fputs("# gil-lab timeline data for plots/timeline.gp, one lane per traced thread of each row;\n"
+          "# blocks 0-2: lane, from_ms, to_ms of spans holding / waiting for the GIL / blocked;\n"
+          "# block 3: lane, at_ms, holder lane of each drop request; block 4: lane, label\n",
+          f);
+    for (int kind = 0; kind < REP_SPAN_COUNT; kind++)
+        dat_block(f, doc, kind);
+    dat_block(f, doc, -1);
     fputs("\"lanes\"\n", f);
-    for (int i = 0; i < t->nlanes; i++) {
-        char label[64];
-        lane_label(&r->run->spec, t->lanes[i].lane, label, sizeof label);
-        fprintf(f, "%" PRIu32 " \"%s\"\n", t->lanes[i].lane, label);
+    for (int r = 0; r < doc->nrows; r++) {
+        const rep_row_t *row = &doc->rows[r];
+        const run_trace_t *t = row->run->trace;
+        for (int i = 0; t != NULL && i < t->nlanes; i++) {
+            char label[96], lane[128];
+            lane_label(&row->run->spec, t->lanes[i].lane, label, sizeof label);
+            if (t->lanes[i].dropped > 0 && t->lanes[i].count > 0) {
+                size_t n = strlen(label);
+                snprintf(label + n, sizeof label - n, " [full at %.0f ms]",
+                         us_since(t->lanes[i].events[t->lanes[i].count - 1].t_ns, t->t0_ns) / 1e3);
+            }
+            if (doc->nrows > 1)
+                snprintf(lane, sizeof lane, "%s: %s", guard_name(row->run->spec.guard), label);
+            else
+                snprintf(lane, sizeof lane, "%s", label);
+            fprintf(f, "%" PRIu32 " \"%s\"\n", offset++, lane);
+        }
     }
     return ferror(f) ? -1 : 0;
 }

@@ -282,12 +282,14 @@ Test(trace, spans_of_a_lane)
     run_trace_lane_t lane = {0, sizeof ev / sizeof ev[0], 0, (trace_event_t *)ev};
     walk_got_t got = {0};
     rep_trace_walk(&lane, got_span, got_mark, &got);
-    cr_assert_eq(got.n, 5);
+    cr_assert_eq(got.n, 6);
     cr_assert(got.s[0].kind == REP_SPAN_WAIT && got.s[0].t0_ns == 1000 && got.s[0].t1_ns == 2000);
     cr_assert(got.s[1].kind == REP_SPAN_HOLD && got.s[1].t0_ns == 2000 && got.s[1].t1_ns == 5000);
     cr_assert(got.s[2].kind == REP_SPAN_BLOCKED && got.s[2].arg == 1 && got.s[2].t1_ns == 9000);
     cr_assert(got.s[3].kind == REP_SPAN_HOLD && got.s[3].t0_ns == 9500 && got.s[3].t1_ns == 12000);
-    cr_assert(got.s[4].kind == REP_SPAN_HOLD && got.s[4].t0_ns == 12500 && got.s[4].t1_ns == 12500,
+    cr_assert(got.s[4].kind == REP_SPAN_WAIT && got.s[4].t0_ns == 12000 && got.s[4].t1_ns == 12500,
+              "a forced drop is a yield: waiting from the drop to the next take");
+    cr_assert(got.s[5].kind == REP_SPAN_HOLD && got.s[5].t0_ns == 12500 && got.s[5].t1_ns == 12500,
               "an open span closes at the lane's last event");
     cr_assert_eq(got.marks, 2, "the drop request and the forced drop");
     cr_assert_str_eq(trace_kind_name(TRACE_DROP_REQUEST), "DROP_REQUEST");

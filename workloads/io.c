@@ -55,4 +55,5 @@ const workload_t wl_io = {
     .nparams = 2,
     .build = io_build,
     .setup = NULL,
+    .size_unit = "blocking calls",
 };
