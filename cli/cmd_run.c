@@ -469,6 +469,8 @@ static int finish(sweep_t *sw)
         status = chart_outcome(sw, plot_chart(&sw->dir, &sw->doc, err, sizeof err), "chart", err, status);
         status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
                                status);
+        status = chart_outcome(sw, plot_throughput(&sw->dir, &sw->doc, err, sizeof err), "throughput chart",
+                               err, status);
     }
     status = write_traces(sw, status);
     if (stdout_usable(sw)) {

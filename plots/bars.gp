@@ -16,7 +16,9 @@
 # never opens an output name of its own).
 #
 # Variables (gnuplot -e): term ('png' or 'svg'), nseries, nclusters, runs (0
-# when rows differ), unit and valuefmt (the bar labels' format), title1
+# when rows differ), unit and valuefmt (the bar labels' format); data,
+# ylabel and note (what the bars and error bars are) default to the wall
+# time chart's, throughput.png sets its own; title1
 # (workload, size and every non-default setting), title2 (machine), footer
 # (provenance). Rerun by hand inside a results folder with
 #   gnuplot -e "term='svg'; nseries=4; nclusters=1" path/to/plots/bars.gp > chart.svg
@@ -34,15 +36,15 @@ if (!exists("title1")) title1 = "gil-lab"
 if (!exists("title2")) title2 = ""
 if (!exists("footer")) footer = ""
 if (!exists("term")) term = "png"
-data = "chart.dat"
-
-note = (runs > 0 ? sprintf("bars: median of %d runs", runs) : "bars: median of each row's runs") \
-       . "; error bars: min–max"
+if (!exists("data")) data = "chart.dat"
+if (!exists("ylabel")) ylabel = sprintf("wall time (%s), lower is better", unit)
+if (!exists("note")) note = (runs > 0 ? sprintf("bars: median of %d runs", runs) \
+                                      : "bars: median of each row's runs") . "; error bars: min–max"
 
 set termoption noenhanced
 set encoding utf8
 set title title1 . (strlen(title2) > 0 ? "\n" . title2 : "")
-set ylabel sprintf("wall time (%s), lower is better", unit)
+set ylabel ylabel
 set yrange [0:*]
 set offsets 0, 0, graph 0.12, 0
 set xrange [-1:nclusters * (nseries + 1) - 1]

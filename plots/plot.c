@@ -143,15 +143,37 @@ static void cluster_label(const run_spec_t *s, bool one_workload, char *buf, siz
              one_workload ? "" : ": ", guard_name(s->guard), heap_kind_name(s->allocator));
 }
 
-/* chart.dat; a rep_fill_fn. */
-static int write_data(FILE *f, const rep_doc_t *doc)
+/* The bar of row r: its median, min and max wall time in `unit`, or
+ * (relative) its throughput relative to single, single's median ÷ its
+ * median, with single's median ÷ its slowest and ÷ its fastest run.
+ * False when the row has no such bar (no single row to compare with). */
+static bool bar_of(const rep_row_t *r, bool relative, rep_unit_t unit, double v[3])
+{
+    if (!relative) {
+        v[0] = r->wall.median * unit.scale;
+        v[1] = r->wall.min * unit.scale;
+        v[2] = r->wall.max * unit.scale;
+        return true;
+    }
+    if (!isfinite(r->speedup) || r->wall.max <= 0 || r->wall.min <= 0)
+        return false;
+    double single = r->speedup * r->wall.median;
+    v[0] = r->speedup;
+    v[1] = single / r->wall.max;
+    v[2] = single / r->wall.min;
+    return true;
+}
+
+/* chart.dat or throughput.dat. */
+static int write_bars(FILE *f, const rep_doc_t *doc, bool relative)
 {
     plot_layout_t L;
     char label[128];
 
     if (layout_build(doc, &L) < 0)
         return -1;
-    fprintf(f, "# gil-lab chart data for plots/bars.gp: x, median, min, max (%s)\n", L.unit.name);
+    fprintf(f, "# gil-lab chart data for plots/bars.gp: x, median, min, max (%s)\n",
+            relative ? "single's median / the row's" : L.unit.name);
     for (int s = 0; s < L.nseries; s++) {
         const run_spec_t *ss = &doc->rows[L.series[s]].run->spec;
         series_label(ss, label, sizeof label);
@@ -160,11 +182,11 @@ static int write_data(FILE *f, const rep_doc_t *doc)
             const run_spec_t *cs = &doc->rows[L.clusters[c]].run->spec;
             for (int i = 0; i < doc->nrows; i++) {
                 const rep_row_t *r = &doc->rows[i];
-                if (!same_series(&r->run->spec, ss) || !same_cluster(&r->run->spec, cs))
+                double v[3];
+                if (!same_series(&r->run->spec, ss) || !same_cluster(&r->run->spec, cs) ||
+                    !bar_of(r, relative, L.unit, v))
                     continue;
-                fprintf(f, "%d %.9g %.9g %.9g\n", c * (L.nseries + 1) + s,
-                        r->wall.median * L.unit.scale, r->wall.min * L.unit.scale,
-                        r->wall.max * L.unit.scale);
+                fprintf(f, "%d %.9g %.9g %.9g\n", c * (L.nseries + 1) + s, v[0], v[1], v[2]);
             }
         }
         fputs("\n\n", f);
@@ -175,6 +197,18 @@ static int write_data(FILE *f, const rep_doc_t *doc)
         fprintf(f, "%.1f \"%s\"\n", c * (L.nseries + 1) + (L.nseries - 1) / 2.0, label);
     }
     return ferror(f) ? -1 : 0;
+}
+
+/* chart.dat; a rep_fill_fn. */
+static int write_data(FILE *f, const rep_doc_t *doc)
+{
+    return write_bars(f, doc, false);
+}
+
+/* throughput.dat; a rep_fill_fn. */
+static int write_throughput(FILE *f, const rep_doc_t *doc)
+{
+    return write_bars(f, doc, true);
 }
 
 /* src as a gnuplot single-quoted string: quotes doubled, control characters
@@ -509,6 +543,26 @@ plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err,
     return plot_draw(d, &job, doc, err, errlen);
 }
 
+plot_status_t plot_throughput(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+{
+    char vars[4600];
+    plot_layout_t L;
+    bool any = false;
+
+    for (int i = 0; i < doc->nrows; i++)
+        any |= doc->rows[i].run->spec.mode != RUN_MODE_single && isfinite(doc->rows[i].speedup);
+    if (!any || layout_build(doc, &L) < 0)
+        return PLOT_DRAWN;   /* nothing relative to draw, or the wall chart said why */
+    chart_variables(doc, &L, vars, sizeof vars);
+    size_t used = strlen(vars);
+    snprintf(vars + used, sizeof vars - used,
+             "; valuefmt='%%.2fx'; ylabel='throughput ÷ single, higher is better'; "
+             "note='bars: median of single ÷ median of the row; error bars: ÷ its slowest and ÷ its "
+             "fastest run'");
+    plot_job_t job = {"throughput", {"throughput.dat", write_throughput}, plot_script, plot_script_len, vars};
+    return plot_draw(d, &job, doc, err, errlen);
+}
+
 /* title1, title2 and footer for a chart of `what` about row r (NULL: the
  * whole doc), as gnuplot assignments. */
 static void titles(const rep_doc_t *doc, const char *what, char *vars, size_t len)
@@ -610,10 +664,10 @@ plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *er
 }
 
 /* Whether a folder entry is a chart or trace file this module writes:
- * chart.*, latency.*, timeline-N.* and trace-N.json. */
+ * chart.*, latency.*, throughput.*, timeline*.* and trace-N.json. */
 static bool is_chart_file(const char *name)
 {
-    static const char *const prefixes[] = {"chart.", "latency.", "timeline-", "trace-"};
+    static const char *const prefixes[] = {"chart.", "latency.", "throughput.", "timeline", "trace-"};
     for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
         if (strncmp(name, prefixes[k], strlen(prefixes[k])) == 0)
             return true;

@@ -391,8 +391,16 @@ plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int ind
  * (PLOT_DRAWN) when no row has one. As plot_chart otherwise. */
 plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
-/* Remove every chart and trace file (chart.*, latency.*, timeline-N.*,
- * trace-N.json, and their temporaries) from the folder, so that no chart of an earlier run
+/* Draw throughput.png/.svg (plots/bars.gp again): per mode and worker
+ * count, the throughput relative to the same workload's single row (single
+ * ÷ row), one cluster per workload, guard and allocator: side by side, io
+ * and countdown show that threads help one and not the other. Nothing
+ * (PLOT_DRAWN) when no row has a single row to compare with. As plot_chart
+ * otherwise. */
+plot_status_t plot_throughput(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
+/* Remove every chart and trace file (chart.*, latency.*, throughput.*,
+ * timeline*, trace-N.json, and their temporaries) from the folder, so that no chart of an earlier run
  * stays beside new results. Returns 0, or -1 with the reason in err. */
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
 

@@ -694,3 +694,28 @@ Test(cli, traced_convoy_writes_trace_timeline_and_latency)
         cr_expect(exists(path), "%s was not written", files[k]);
     }
 }
+
+/* io beside its single row draws throughput.png (single ÷ row); a sweep
+ * without a single row has nothing to draw it from. */
+Test(cli, throughput_chart_needs_a_single_row)
+{
+    const char *out = path_in_tmp("out"), *other = path_in_tmp("other");
+    char path[200];
+    result_t r = RUN("run", "-w", "io", "-m", "single,threads", "-j", "2", "-n", "40", "-P", "block_us=100",
+                     "-r", "1", "--warmup", "0", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", out);
+    cr_expect(exists(path), "throughput.png was not drawn");
+    snprintf(path, sizeof path, "%s/throughput.dat", out);
+    char *text = slurp(path);
+    cr_expect(strstr(text, "\"threads j=2\"") != NULL, "%s", text);
+    free(text);
+
+    r = RUN("run", "-w", "io", "-m", "threads", "-j", "2", "-n", "40", "-P", "block_us=100", "-r", "1",
+            "--warmup", "0", "-o", other);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", other);
+    cr_expect(!exists(path), "no single row, yet a throughput chart");
+}
