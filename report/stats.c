@@ -339,7 +339,9 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(lat_max_s, false, MED(lat_max_s))                                        \
     X(server_gil_wait_s, false, MED(server_gil_wait_s))                        \
     X(trace_events, false, MED(trace_events))                                  \
-    X(trace_dropped, false, MED(trace_dropped))
+    X(trace_dropped, false, MED(trace_dropped))                                \
+    X(gil_wait_min_s, false, MED(gil_wait_min_s))                              \
+    X(gil_wait_max_s, false, MED(gil_wait_max_s))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

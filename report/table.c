@@ -163,7 +163,7 @@ static void block_histogram(FILE *f, const run_row_t *run)
     }
     if (total == 0)
         return;
-    fputs("  Latency histogram: ", f);
+    fputs("  Latency by decade:  ", f);
     for (size_t d = 0; d < sizeof decades / sizeof decades[0]; d++) {
         if (per[d] == 0)
             continue;
@@ -179,10 +179,14 @@ static void block_fairness(FILE *f, const run_spec_t *s, const double *m)
 {
     if (s->workers < 2 || !isfinite(m[REP_F_gil_jain]))
         return;
-    fprintf(f, "  GIL share:          min %.1f%%, max %.1f%% of the wall time    Jain's index %.2f",
-            100.0 * m[REP_F_gil_share_min], 100.0 * m[REP_F_gil_share_max], m[REP_F_gil_jain]);
+    char wmin[32], wmax[32];
+    fmt_time(m[REP_F_gil_wait_min_s], wmin, sizeof wmin);
+    fmt_time(m[REP_F_gil_wait_max_s], wmax, sizeof wmax);
+    fprintf(f, "  GIL share:          min %.1f%%, max %.1f%% of the wall time, waited %s to %s    "
+               "Jain's index %.2f",
+            100.0 * m[REP_F_gil_share_min], 100.0 * m[REP_F_gil_share_max], wmin, wmax, m[REP_F_gil_jain]);
     if (m[REP_F_starved_workers] > 0)
-        fprintf(f, ", %.0f starved (held it under half the mean share of the time it waited)",
+        fprintf(f, ", %.0f starved (got under half the mean share of the GIL it asked for)",
                 m[REP_F_starved_workers]);
     putc('\n', f);
 }

@@ -194,8 +194,8 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
 {
     int w = ctx->spec->workers;
     double sum = 0, sum2 = 0, mean;
-    s->gil_share_min = INFINITY;
-    s->gil_share_max = 0;
+    s->gil_share_min = s->gil_wait_min_s = INFINITY;
+    s->gil_share_max = s->gil_wait_max_s = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < w; i++) {
             const worker_result_t *r = &ctx->results[i];
@@ -206,6 +206,8 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
                 double share = s->wall_s > 0 ? held / s->wall_s : 0;
                 s->gil_share_min = fmin(s->gil_share_min, share);
                 s->gil_share_max = fmax(s->gil_share_max, share);
+                s->gil_wait_min_s = fmin(s->gil_wait_min_s, waited);
+                s->gil_wait_max_s = fmax(s->gil_wait_max_s, waited);
                 sum += got;
                 sum2 += got * got;
             } else if (got < 0.5 * mean) {
@@ -277,7 +279,7 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->arena_bytes_peak = NAN;
     if (!gil)
         s->gil_switch_wait_s = s->gil_futile_wakeups = s->gil_share_min = s->gil_share_max =
-            s->gil_jain = s->starved_workers = NAN;
+            s->gil_jain = s->starved_workers = s->gil_wait_min_s = s->gil_wait_max_s = NAN;
     if (spec->workload->client == NULL)
         s->requests = s->throughput_rps = s->lat_p50_s = s->lat_p90_s = s->lat_p99_s =
             s->lat_p999_s = s->lat_max_s = NAN;

@@ -123,7 +123,9 @@ typedef struct run_spec {
     X(lat_max_s, SEC)                                                          \
     X(server_gil_wait_s, SEC)  /* worker 0's GIL wait per request */           \
     X(trace_events, NUM)       /* GIL trace: events recorded */                \
-    X(trace_dropped, NUM)      /* ... and lost to full buffers */
+    X(trace_dropped, NUM)      /* ... and lost to full buffers */              \
+    X(gil_wait_min_s, SEC)     /* least GIL wait of a worker (take + switch) */\
+    X(gil_wait_max_s, SEC)     /* most */
 
 typedef struct run_sample {
 #define X(name, unit) double name;

@@ -28,6 +28,7 @@
 #include "lab/code.h"
 #include "lab/interp.h"
 #include "lab_fixture.h"
+#include "runners/runner.h"
 #include "workloads/workload.h"
 
 static void must_check(const code_t *c)
@@ -276,4 +277,21 @@ Test(attach_state, attaching_twice_aborts)
         l.ops->attach(l.ts);
         lab_close(&l);
     }
+}
+
+/* --check-interval reaches the interpreter of every repeat. */
+Test(gil_old, check_interval_reaches_the_runner)
+{
+    run_spec_t spec = {
+        .workload = &wl_countdown, .size = 1000, .mode = RUN_MODE_single, .guard = GUARD_gil_old,
+        .allocator = HEAP_pymalloc, .workers = 1, .switch_interval_us = GIL_DEFAULT_INTERVAL_US,
+        .check_interval = 10, .immortal = true, .warmup = 1, .repeats = 2,
+    };
+    run_row_t row;
+    char err[300] = "";
+    cr_assert_eq(run_row(&spec, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < row.nsamples; i++)
+        cr_assert_eq(row.samples[i].gil_forced_drops, (3 * 1000 + 2) / 11, "repeat %d: %.0f releases", i,
+                     row.samples[i].gil_forced_drops);
+    run_row_free(&row);
 }

@@ -333,7 +333,8 @@ Test(csv, header_is_the_contract)
                      "outliers,pin,params,rss_sum_kib,check_interval,blocking_calls,blocked_s,"
                      "gil_switch_wait_s,gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,"
                      "starved_workers,requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,"
-                     "lat_p999_s,lat_max_s,server_gil_wait_s,trace_events,trace_dropped\n");
+                     "lat_p999_s,lat_max_s,server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,"
+                     "gil_wait_max_s\n");
     free(text);
 }
 
