@@ -26,7 +26,7 @@
 #include "report/report.h"
 
 enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE,
-       OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW };
+       OPT_GC, OPT_GC_THRESHOLDS, OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW };
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -41,6 +41,8 @@ static const struct option long_options[] = {
     {"switch-interval", required_argument, NULL, OPT_SWITCH},
     {"pin", required_argument, NULL, OPT_PIN},
     {"no-immortal", no_argument, NULL, OPT_NO_IMMORTAL},
+    {"gc", required_argument, NULL, OPT_GC},
+    {"gc-thresholds", required_argument, NULL, OPT_GC_THRESHOLDS},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
@@ -65,6 +67,8 @@ static const cli_names_t mode_names = {"mode", RUN_MODE_COUNT, mode_at};
 static const cli_names_t guard_names = {"guard", GUARD_COUNT, guard_at};
 static const cli_names_t heap_names = {"allocator", HEAP_COUNT, heap_at};
 static const cli_names_t pin_names = {"pinning", RUN_PIN_CORES + 1, pin_at};
+static const char *onoff_at(int i) { return i == 0 ? "on" : "off"; }
+static const cli_names_t onoff_names = {"setting", 2, onoff_at};
 static const cli_names_t format_names = {"format", 3, format_at};
 
 static cli_names_t workload_names(void)
@@ -174,6 +178,34 @@ static int int_option(const char *s, int64_t min, int64_t max, int64_t *out, con
                : 0;
 }
 
+/* --gc-thresholds: three counts, or a CPython version's defaults. */
+static int gc_thresholds_option(const char *arg, gc_config_t *gc, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        int64_t t[GC_GENERATIONS];
+    } presets[] = {{"3.12", GC_THRESHOLDS_312}, {"3.13", GC_THRESHOLDS_313}};
+    int t[GC_GENERATIONS];
+    char why[256];
+
+    for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++) {
+        if (strcmp(arg, presets[k].name) == 0) {
+            memcpy(gc->thresholds, presets[k].t, sizeof gc->thresholds);
+            gc->thresholds_set = true;
+            return 0;
+        }
+    }
+    int n = cli_parse_int_list(arg, 0, GC_MAX_THRESHOLD, t, GC_GENERATIONS, why, sizeof why);
+    if (n < 0)
+        return fail(err, errlen, "--gc-thresholds", why);
+    if (n != GC_GENERATIONS)
+        return fail(err, errlen, "--gc-thresholds", "give three counts (700,10,10), or 3.12 or 3.13");
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        gc->thresholds[i] = t[i];
+    gc->thresholds_set = true;
+    return 0;
+}
+
 /* A one-of-names option: the index, or -1 with err set. */
 static int one_name(const char *s, const cli_names_t *names, const char *option, char *err,
                     size_t errlen)
@@ -274,6 +306,13 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
     case OPT_NO_IMMORTAL:
         a->immortal = false;
         return 0;
+    case OPT_GC:
+        if ((k = one_name(arg, &onoff_names, "--gc", err, errlen)) < 0)
+            return -1;
+        a->gc.disabled = k == 1;
+        return 0;
+    case OPT_GC_THRESHOLDS:
+        return gc_thresholds_option(arg, &a->gc, err, errlen);
     case 'o':
         if (!arg[0])
             return fail(err, errlen, "-o/--output", "empty folder name");
@@ -389,6 +428,12 @@ void cli_args_usage(FILE *f)
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
+            "      --gc on|off          the cycle collector (default on); off leaks cycles,\n"
+            "                           reported at the end of each run\n"
+            "      --gc-thresholds T    T0,T1,T2 as gc.set_threshold, or 3.12 (700,10,10)\n"
+            "                           or 3.13 (2000,10,10); default: the modelled\n"
+            "                           build's, 3.12 under none/gil, 3.13 under\n"
+            "                           atomic/biased (stop-the-world, no generations)\n"
             "      --interleave         run the rows' repeats round-robin (row 1 repeat 1,\n"
             "                           row 2 repeat 1, ...) so that drift in the machine's\n"
             "                           speed hits every row alike; rows then all finish\n"

@@ -44,6 +44,7 @@ typedef struct cli_run_args {
     int64_t trace_len_ms;
     run_pin_t pin;
     bool immortal;
+    gc_config_t gc;                   /* --gc, --gc-thresholds */
     const char *output;               /* -o; NULL: a new folder under ./results */
     cli_format_t format;
     bool plot;

@@ -179,6 +179,7 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
                     s->trace_events = a->trace_events;
                     s->pin = a->pin;
                     s->immortal = a->immortal;
+                    s->gc = a->gc;
                     s->warmup = a->warmup;
                     s->repeats = a->repeats;
                     /* A single-only guard in a cross product with other

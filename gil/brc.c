@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "gil/stw.h"
 #include "lab/interp.h"
 #include "lab/test_hooks.h"
 
@@ -24,6 +25,34 @@ void brc_queue_destroy(brc_queue_t *q)
     q->items = NULL;
     q->count = q->capacity = 0;
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&q->mutex));
+}
+
+void brc_queue_push(brc_queue_t *q, obj_t *o)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+    if (q->count == q->capacity) {
+        size_t cap = q->capacity ? q->capacity * 2 : 64;
+        obj_t **items = realloc(q->items, cap * sizeof(*items));
+        if (items == NULL) {
+            fprintf(stderr, "gil-lab: fatal: out of memory in a queue of objects\n");
+            abort();
+        }
+        q->items = items;
+        q->capacity = cap;
+    }
+    q->items[q->count++] = o;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+}
+
+obj_t **brc_queue_take(brc_queue_t *q, size_t *count)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
+    obj_t **items = q->items;
+    *count = q->count;
+    q->items = NULL;
+    q->count = q->capacity = 0;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+    return items;
 }
 
 static void brc_dealloc(tstate_t *ts, obj_t *o)
@@ -85,20 +114,7 @@ static void brc_queue_object(tstate_t *ts, obj_t *o)
     while (owner != NULL && owner->id != owner_id)
         owner = owner->next;
     if (owner != NULL) {
-        brc_queue_t *q = &owner->brc;
-        GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
-        if (q->count == q->capacity) {
-            size_t cap = q->capacity ? q->capacity * 2 : 64;
-            obj_t **items = realloc(q->items, cap * sizeof(*items));
-            if (items == NULL) {
-                fprintf(stderr, "gil-lab: fatal: out of memory in the biased-refcount queue\n");
-                abort();
-            }
-            q->items = items;
-            q->capacity = cap;
-        }
-        q->items[q->count++] = o;
-        GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+        brc_queue_push(&owner->brc, o);
         __atomic_fetch_or(&owner->eval_breaker, EB_BRC_MERGE, __ATOMIC_RELAXED);
         GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
         return;
@@ -147,17 +163,6 @@ void brc_merge_zero_local(tstate_t *ts, obj_t *o)
         brc_dealloc(ts, o);
 }
 
-/* Take the whole queue out under its lock; the caller merges it outside
- * (merging may run destructors, which may queue more). */
-static obj_t **brc_take_queue(brc_queue_t *q, size_t *count)
-{
-    obj_t **items = q->items;
-    *count = q->count;
-    q->items = NULL;
-    q->count = q->capacity = 0;
-    return items;
-}
-
 /* merge_queued_objects: merge each object, dropping the queue's reference. */
 static void brc_merge_items(tstate_t *ts, obj_t **items, size_t count)
 {
@@ -172,12 +177,26 @@ static void brc_merge_items(tstate_t *ts, obj_t **items, size_t count)
 
 void brc_merge_queue(tstate_t *ts)
 {
-    brc_queue_t *q = &ts->brc;
     size_t count;
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
-    obj_t **items = brc_take_queue(q, &count);
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
+    obj_t **items = brc_queue_take(&ts->brc, &count);
     brc_merge_items(ts, items, count);
+}
+
+void brc_merge_queue_stopped(tstate_t *owner, brc_queue_t *to_decref)
+{
+    size_t count;
+    obj_t **items = brc_queue_take(&owner->brc, &count);
+    for (size_t i = 0; i < count; i++) {
+        obj_t *o = items[i];
+        TS_COUNT(owner, brc_merged);
+        if (brc_explicit_merge(o, -1) != 0)
+            continue;
+        if ((o->type->flags & TYPE_GC) && (obj_ft(o)->gc_bits & GC_BITS_TRACKED))
+            continue;   /* the collector finds it unreachable */
+        __atomic_fetch_add(&obj_ft(o)->ref_shared, (intptr_t)1 << BRC_SHARED_SHIFT, __ATOMIC_RELAXED);
+        brc_queue_push(to_decref, o);
+    }
+    free(items);
 }
 
 void brc_remove_thread(tstate_t *ts)
@@ -188,7 +207,10 @@ void brc_remove_thread(tstate_t *ts)
         size_t count;
         GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
         GL_PTHREAD_CHECK(pthread_mutex_lock(&q->mutex));
-        obj_t **items = brc_take_queue(q, &count);
+        obj_t **items = q->items;
+        count = q->count;
+        q->items = NULL;
+        q->count = q->capacity = 0;
         if (count == 0) {
             for (tstate_t **p = &interp->threads; *p != NULL; p = &(*p)->next) {
                 if (*p == ts) {
@@ -196,6 +218,7 @@ void brc_remove_thread(tstate_t *ts)
                     break;
                 }
             }
+            stw_thread_unlinked(interp, ts);
         }
         GL_PTHREAD_CHECK(pthread_mutex_unlock(&q->mutex));
         GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));

@@ -46,6 +46,14 @@ void brc_queue_init(brc_queue_t *q);
 /* Free an empty queue's storage. Cannot fail. */
 void brc_queue_destroy(brc_queue_t *q);
 
+/* Append o (the queue's mutex taken). Out of memory is fatal, as in
+ * CPython. The queue is a plain array of objects, also the shape the
+ * collector's work lists take (lab/gc_ft.c). */
+void brc_queue_push(brc_queue_t *q, obj_t *o);
+/* Take every item out (the mutex taken); the caller frees the array.
+ * Cannot fail. */
+obj_t **brc_queue_take(brc_queue_t *q, size_t *count);
+
 /* Non-owner decref slow path (CPython _Py_DecRefShared): the shared count of
  * `o` is being dropped by `ts`, which is not the owner. Frees the object when
  * this was the last reference. Cannot fail (out of memory for the queue is
@@ -58,6 +66,15 @@ void brc_merge_zero_local(tstate_t *ts, obj_t *o);
 /* Owner's eval-breaker handler (CPython _Py_brc_merge_refcounts): merge and
  * possibly free every object queued to `ts`. */
 void brc_merge_queue(tstate_t *ts);
+
+/* merge_queued_objects (gc_free_threading.c), for the collector while the
+ * world is stopped (so the owner's local count may be written by another
+ * thread): merge every object queued to `owner`, dropping the queue's
+ * reference. A dead tracked container is left alone: its count of 0 makes
+ * it garbage for the collection about to run. Any other dead object gets
+ * one reference back and goes on `to_decref`, to be released once the
+ * world runs again. Cannot fail. */
+void brc_merge_queue_stopped(tstate_t *owner, brc_queue_t *to_decref);
 
 /* A thread state is going (CPython _Py_brc_remove_thread): merge every
  * object queued to it, and only once its queue is empty, under the lock

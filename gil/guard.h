@@ -71,17 +71,23 @@ typedef struct guard_ops {
      * code and tests. NULL (or -1) on out-of-memory with ts->error set. */
     obj_t *(*int_new)(tstate_t *ts, int64_t v);
     obj_t *(*list_new)(tstate_t *ts, intptr_t size);
+    obj_t *(*node_new)(tstate_t *ts);   /* Node(): both slots empty */
     int (*list_append)(tstate_t *ts, obj_t *list, obj_t *item);  /* steals item */
     /* Thread attach/detach, called by every thread that runs bytecode before
      * its first and after its last instruction (PyEval_RestoreThread /
-     * PyEval_SaveThread: the GIL is taken and dropped here; the biased guard
-     * merges the thread's queue on detach). The same pair brackets blocking
-     * calls, as Py_BEGIN/END_ALLOW_THREADS. */
+     * PyEval_SaveThread: the GIL is taken and dropped here; free-threaded,
+     * the thread's state word changes, which a stop-the-world pause reads).
+     * The same pair brackets blocking calls, as Py_BEGIN/END_ALLOW_THREADS. */
     void (*attach)(tstate_t *ts);
     void (*detach)(tstate_t *ts);
-    /* This guard's list type (its dealloc releases items with the guard's
-     * own decref). */
+    /* What the loop does at a backward jump when the eval breaker is set
+     * (_Py_HandlePending: yield the GIL, merge, stop for a pause, collect),
+     * for C code that runs long without bytecode. ts attached. */
+    void (*handle_pending)(tstate_t *ts);
+    /* This guard's list and node types (their deallocs release what they
+     * hold with the guard's own decref). */
     const type_t *list_type;
+    const type_t *node_type;
 } guard_ops_t;
 
 /* A registered guard: the facts from GUARD_LIST and its operations. */

@@ -11,11 +11,9 @@
  * mutation through list.append() takes the list's lock (gil/objlock.h);
  * reads are lock-free, as in free-threaded CPython.
  */
-#include "gil/objlock.h"
-#include "lab/interp.h"
+#include "gil/guard_ft.h"
 
 #define GUARD_NAME atomic
-#define G_LAYOUT OBJ_LAYOUT_FT
 
 /* The free-threaded header, counted the Gilectomy's way: the whole count in
  * ob_ref_shared (in CPython 3.13t's encoding, count << 2, so that readers
@@ -25,7 +23,6 @@ static inline void atomic_init_refs(obj_t *o)
 {
     obj_head_ft_t *h = obj_ft(o);
     h->tid = 0;
-    h->padding = 0;
     h->mutex = 0;
     h->gc_bits = 0;
     h->ref_local = 0;
@@ -57,11 +54,6 @@ static inline void atomic_decref(tstate_t *ts, obj_t *o, int immortal_test)
 #define g_decref(ts, o) atomic_decref((ts), (o), G_IMMORTAL)
 #define g_decref_int(ts, o) g_decref(ts, o)   /* no specialised form without a GIL */
 
-static inline void g_lock(obj_t *o) { objlock_lock(o); }
-static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
-static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
-/* 3.13t _PyThreadState_Attach / _PyThreadState_Detach: no GIL, a state. */
-static void g_attach(tstate_t *ts) { tstate_attach_state(ts); }
-static void g_detach(tstate_t *ts) { tstate_detach_state(ts); }
+static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { ft_handle_pending(ts, bits); }
 
 #include "gil/guard_instances.h"

@@ -16,18 +16,15 @@
  * slower than it is. Queueing and merging (slow paths) are always counted.
  */
 #include "gil/brc.h"
-#include "gil/objlock.h"
-#include "lab/interp.h"
+#include "gil/guard_ft.h"
 
 #define GUARD_NAME biased
 
-#define G_LAYOUT OBJ_LAYOUT_FT
 
 static inline void g_init_refs(tstate_t *ts, obj_t *o)
 {
     obj_head_ft_t *h = obj_ft(o);
     h->tid = ts->id;
-    h->padding = 0;
     h->mutex = 0;
     h->gc_bits = 0;
     h->ref_local = 1;
@@ -80,22 +77,16 @@ static inline void biased_decref(tstate_t *ts, obj_t *o, int immortal_test)
 #define g_decref(ts, o) biased_decref((ts), (o), G_IMMORTAL)
 #define g_decref_int(ts, o) g_decref(ts, o)   /* 3.13t: no specialised form */
 
-static inline void g_lock(obj_t *o) { objlock_lock(o); }
-static inline void g_unlock(obj_t *o) { objlock_unlock(o); }
-
-/* _Py_HandlePending: another thread queued objects to us. */
+/* _Py_HandlePending: another thread queued objects to us (merged here and
+ * when the thread state goes, never on attach or detach, as in 3.13t),
+ * then what every free-threaded thread handles. */
 static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 {
     if (bits & EB_BRC_MERGE) {
         __atomic_fetch_and(&ts->eval_breaker, ~EB_BRC_MERGE, __ATOMIC_RELAXED);
         brc_merge_queue(ts);
     }
+    ft_handle_pending(ts, bits);
 }
-
-/* 3.13t _PyThreadState_Attach / _PyThreadState_Detach: no GIL, a state.
- * They do nothing to the queue, as in CPython 3.13: it is merged at the
- * eval breaker and when the thread state goes. */
-static void g_attach(tstate_t *ts) { tstate_attach_state(ts); }
-static void g_detach(tstate_t *ts) { tstate_detach_state(ts); }
 
 #include "gil/guard_instances.h"

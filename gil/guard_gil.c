@@ -14,9 +14,11 @@
 static inline void g_lock(obj_t *o) { (void)o; }
 static inline void g_unlock(obj_t *o) { (void)o; }
 
-/* eval_breaker.c handle_eval_breaker(): the drop request. */
+/* _Py_HandlePending: a scheduled collection (run holding the GIL, so the
+ * other threads wait), then the drop request. */
 static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 {
+    plain_handle_gc(ts, bits);
     if (bits & EB_GIL_DROP_REQUEST)
         gil_yield(&ts->interp->gil, &ts->gil);
 }

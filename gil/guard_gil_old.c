@@ -4,7 +4,8 @@
  * (gil/guard_plain.h), no container locks, attach and detach take and
  * drop the GIL (PyEval_RestoreThread / PyEval_SaveThread, and so around
  * every blocking call). The protocol is gil/gil_old.c's: no switch
- * interval and no drop request, so nothing ever sets the eval breaker;
+ * interval and no drop request (the eval breaker only ever carries a
+ * scheduled collection);
  * instead the loop ticks before each instruction that Python 3.1's
  * PyEval_EvalFrameEx did not send to `fast_next_opcode`, and every
  * check interval (100 ticks by default) the holder releases the lock and
@@ -35,7 +36,8 @@ static const bool gil_old_fast[OP_COUNT] = {
 
 static inline void g_lock(obj_t *o) { (void)o; }
 static inline void g_unlock(obj_t *o) { (void)o; }
-static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
+/* No drop request reaches the old GIL; a scheduled collection does. */
+static void g_eval_breaker(tstate_t *ts, uint32_t bits) { plain_handle_gc(ts, bits); }
 static void g_attach(tstate_t *ts) { gil_old_take(&ts->interp->gil, &ts->gil); }
 static void g_detach(tstate_t *ts) { gil_old_drop(&ts->interp->gil, &ts->gil); }
 

@@ -11,7 +11,8 @@
 
 static inline void g_lock(obj_t *o) { (void)o; }
 static inline void g_unlock(obj_t *o) { (void)o; }
-static inline void g_eval_breaker(tstate_t *ts, uint32_t bits) { (void)ts; (void)bits; }
+/* _Py_HandlePending: a scheduled collection is all there can be. */
+static void g_eval_breaker(tstate_t *ts, uint32_t bits) { plain_handle_gc(ts, bits); }
 static void g_attach(tstate_t *ts) { (void)ts; }
 static void g_detach(tstate_t *ts) { (void)ts; }
 

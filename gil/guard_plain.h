@@ -13,7 +13,7 @@
 
 #include "lab/interp.h"
 
-#define G_LAYOUT OBJ_LAYOUT_DEFAULT
+#define G_FREE_THREADED 0   /* CPython 3.12's default build */
 
 static inline void plain_incref(obj_t *o, int immortal_test)
 {
@@ -47,6 +47,16 @@ static inline void plain_decref_int(tstate_t *ts, obj_t *o, int immortal_test)
     if (--h->refcnt == 0) {
         TS_COUNT_HOT(ts, objects_freed);
         heap_free(ts->heap, h);
+    }
+}
+
+/* The default build's pending work at the eval breaker that every plain
+ * guard shares: a scheduled collection (_Py_HandlePending's GC branch). */
+static inline void plain_handle_gc(tstate_t *ts, uint32_t bits)
+{
+    if (bits & EB_GC_SCHEDULED) {
+        __atomic_fetch_and(&ts->eval_breaker, ~EB_GC_SCHEDULED, __ATOMIC_RELAXED);
+        gc_collect_scheduled(ts);
     }
 }
 

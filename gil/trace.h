@@ -26,6 +26,9 @@
  *   BLOCK_BEGIN   a blocking call starts (lab/blocking.c); arg = which
  *   BLOCK_END     ... and returns
  *   EXIT          the worker has finished its run and detached for good
+ *   GC_BEGIN      the cycle collector starts (lab/gc.c, lab/gc_ft.c); arg =
+ *                 the generation
+ *   GC_END        ... and is done (the world restarted, under 3.13t)
  *
  * A disabled trace is a NULL trace_buf_t pointer in the thread's GIL
  * client: the one test `if (trace != NULL)` sits on paths that already
@@ -40,7 +43,8 @@
 #include "lab/clock.h"
 
 /* X(name) */
-#define TRACE_EVENT_LIST(X) X(WAIT) X(TAKE) X(DROP) X(DROP_REQUEST) X(BLOCK_BEGIN) X(BLOCK_END) X(EXIT)
+#define TRACE_EVENT_LIST(X)                                                    \
+    X(WAIT) X(TAKE) X(DROP) X(DROP_REQUEST) X(BLOCK_BEGIN) X(BLOCK_END) X(EXIT) X(GC_BEGIN) X(GC_END)
 
 typedef enum trace_kind {
 #define X(name) TRACE_##name,

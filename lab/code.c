@@ -5,6 +5,8 @@
  */
 #include "lab/code.h"
 
+#include "lab/object.h"
+
 #include <string.h>
 
 static const char *const opcode_names[] = {
@@ -151,6 +153,9 @@ static void code_stack_effect(const instr_t *in, int *pop, int *push)
     case OP_BUILD_LIST: *pop = in->arg; *push = 1; break;
     case OP_LIST_APPEND: *pop = 1; break;
     case OP_RETURN_VALUE: *pop = 1; break;
+    case OP_CALL: *pop = in->arg + 1; *push = 1; break;
+    case OP_LOAD_ATTR: *pop = 1; *push = 1; break;
+    case OP_STORE_ATTR: *pop = 2; break;
     case OP_CALL_BLOCKING: *pop = blocking_nargs(in->arg); *push = 1; break;
     default: break;
     }
@@ -171,6 +176,8 @@ static int code_check_arg(const code_t *code, const instr_t *in, int at, char *e
     case OP_JUMP_BACKWARD: bad = a < 0 || a > at; break;
     case OP_BUILD_LIST: bad = a < 0 || a > CODE_MAX_STACK; break;
     case OP_LIST_APPEND: bad = a < 1; break;
+    case OP_CALL: bad = a < 0 || a >= CODE_MAX_STACK; break;
+    case OP_LOAD_ATTR: case OP_STORE_ATTR: bad = a < 0 || a >= NODE_SLOTS; break;
     case OP_CALL_BLOCKING: bad = a < 0 || a >= BLOCKING_COUNT; break;
     default: break;
     }
@@ -268,6 +275,9 @@ static void code_dis_arg(const code_t *code, const instr_t *in, char *buf, size_
     case OP_COMPARE_OP: snprintf(buf, len, "(%s)", cmpop_symbol(in->arg)); break;
     case OP_POP_JUMP_IF_FALSE: case OP_JUMP_BACKWARD:
         snprintf(buf, len, "(to %d)", in->arg * 2);
+        break;
+    case OP_LOAD_ATTR: case OP_STORE_ATTR:
+        snprintf(buf, len, "(%s)", node_slot_name(in->arg));
         break;
     case OP_CALL_BLOCKING: snprintf(buf, len, "(%s)", blocking_name(in->arg)); break;
     default: break;

@@ -18,6 +18,10 @@
  *   BUILD_LIST n         push a new list of the n popped items   allocate list (+ items)
  *   LIST_APPEND i        stack[-i].append(pop())                 may realloc items
  *   RETURN_VALUE         return pop()                            decref every local
+ *   CALL n               push(f(args)) for [f, arg1..n]          a class: allocate an instance
+ *                                                                (a container); a built-in
+ *   LOAD_ATTR i          push(pop().slot_i)                      incref slot; decref owner
+ *   STORE_ATTR i         owner = pop(); owner.slot_i = pop()     decref old value, owner
  *   CALL_BLOCKING k      push(k(*args)): a builtin that blocks   decref the args; the GIL
  *                        (time.sleep, socket.recv/sendall)       released around the call
  *
@@ -47,6 +51,9 @@
     X(BUILD_LIST, 1)                                                           \
     X(LIST_APPEND, 1)                                                          \
     X(RETURN_VALUE, 0)                                                         \
+    X(CALL, 1)                                                                 \
+    X(LOAD_ATTR, 1)                                                            \
+    X(STORE_ATTR, 1)                                                           \
     X(CALL_BLOCKING, 1)
 
 typedef enum opcode {

@@ -51,15 +51,20 @@
  * list_new/list_append, the eval function and the guard_ops_t table
  * `guard_ops_<suffix>`.
  */
-#if !defined(G_SUFFIX) || !defined(G_IMMORTAL) || !defined(G_LAYOUT)
-#error "define G_SUFFIX, G_IMMORTAL, G_LAYOUT and the g_* primitives before including lab/eval_impl.h"
+#if !defined(G_SUFFIX) || !defined(G_IMMORTAL) || !defined(G_FREE_THREADED)
+#error "define G_SUFFIX, G_IMMORTAL, G_FREE_THREADED and the g_* primitives before including lab/eval_impl.h"
 #endif
+
+/* The CPython build this guard models (lab/object.h). */
+#define G_LAYOUT (G_FREE_THREADED ? OBJ_LAYOUT_FT : OBJ_LAYOUT_DEFAULT)
 
 #include <stdint.h>
 #include <string.h>
 
 #include "lab/blocking.h"
 #include "lab/code.h"
+#include "lab/gc.h"
+#include "lab/gc_ft.h"
 #include "lab/interp.h"
 #include "lab/object.h"
 #include "lab/sizes.h"
@@ -85,11 +90,11 @@
 /* This layout's exact int type (PyLong_CheckExact compares with it). */
 #define G_INT_TYPE (&int_types[G_LAYOUT])
 
-/* Bytes in front of the header: the PyGC_Head of a default-build
- * container. */
+/* Bytes in front of the header: a container's link (the PyGC_Head of the
+ * default build; the lab's ring link in the free-threaded one). */
 static inline size_t G(prefix)(const type_t *type)
 {
-    return (type->flags & TYPE_GC) ? sizes_gc_prefix(G_LAYOUT) : 0;
+    return (type->flags & TYPE_GC) ? sizes_lab_link() : 0;
 }
 
 /* _PyObject_New / _PyObject_GC_New: a block of `size` bytes (lab/sizes.h:
@@ -102,6 +107,9 @@ static inline obj_t *G(alloc)(tstate_t *ts, const type_t *type, size_t size)
         return tstate_error(ts, "MemoryError: cannot allocate %s", type->name);
     obj_t *o = (obj_t *)(block + G(prefix)(type) + G_HEAD);
     o->type = type;
+#if G_FREE_THREADED
+    obj_ft(o)->padding = 0;   /* the owner slot, for containers (G(gc_link)) */
+#endif
     g_init_refs(ts, o);
     TS_COUNT_HOT(ts, objects_allocated);
     return o;
@@ -131,34 +139,185 @@ static inline obj_t *G(int_from)(tstate_t *ts, int64_t v)
     return o;
 }
 
+/* ---- containers: the collector's bookkeeping and the trashcan --------- */
+
+#if !G_FREE_THREADED
+/* _PyObject_GC_Link: a new container counts towards the next collection,
+ * which is scheduled through the eval breaker once generation 0's count
+ * passes its threshold (_Py_ScheduleGC); it runs at the next check. */
+static inline void G(gc_link)(tstate_t *ts, obj_t *o)
+{
+    gc_head_t *g = gc_of(o);
+    g->gc_next = 0;
+    g->gc_prev = 0;
+    if (GL_UNLIKELY(gc_note_alloc(&ts->interp->gc)))
+        __atomic_fetch_or(&ts->eval_breaker, EB_GC_SCHEDULED, __ATOMIC_RELAXED);
+}
+
+/* _PyObject_GC_TRACK / PyObject_GC_UnTrack (the latter idempotent). */
+static inline void G(gc_track)(tstate_t *ts, obj_t *o) { gc_track(&ts->interp->gc, o); }
+static inline void G(gc_untrack)(obj_t *o)
+{
+    if (gc_is_tracked(o))
+        gc_untrack(o);
+}
+
+/* PyObject_GC_Del. */
+static inline void G(gc_del)(tstate_t *ts, obj_t *o)
+{
+    gc_note_free(&ts->interp->gc);
+    TS_COUNT_HOT(ts, objects_freed);
+    heap_free(ts->heap, G(block_of)(o));
+}
+
+/* The trashcan's chain runs through the PyGC_Head's prev word. */
+static inline obj_t *G(trash_next)(obj_t *o) { return (obj_t *)gc_of(o)->gc_prev; }
+static inline void G(trash_set_next)(obj_t *o, obj_t *next) { gc_of(o)->gc_prev = (uintptr_t)next; }
+#else
+/* _PyObject_GC_Link: record_allocation, and the lab's ring link (lab/gc_ft.h):
+ * the container joins this thread's ring, which this thread alone touches. */
+static inline void G(gc_link)(tstate_t *ts, obj_t *o)
+{
+    gc_list_append(gc_ft_link(o), &ts->gc_ring);
+    obj_ft(o)->padding = ts->gc_slot;
+    if (GL_UNLIKELY(++ts->gc_alloc_count >= GC_FT_LOCAL_COUNT) && gc_ft_flush_count(ts))
+        __atomic_fetch_or(&ts->eval_breaker, EB_GC_SCHEDULED, __ATOMIC_RELAXED);
+}
+
+/* _PyObject_GC_TRACK / PyObject_GC_UnTrack: the bit in ob_gc_bits. */
+static inline void G(gc_track)(tstate_t *ts, obj_t *o)
+{
+    (void)ts;
+    obj_ft(o)->gc_bits |= GC_BITS_TRACKED;
+}
+static inline void G(gc_untrack)(obj_t *o) { obj_ft(o)->gc_bits &= (uint8_t)~GC_BITS_TRACKED; }
+
+/* PyObject_GC_Del: record_deallocation, and mimalloc's rule for the block:
+ * the owner unlinks and frees it on the spot, anyone else hands it over. */
+static inline void G(gc_del)(tstate_t *ts, obj_t *o)
+{
+    TS_COUNT_HOT(ts, objects_freed);
+    if (GL_UNLIKELY(--ts->gc_alloc_count <= -GC_FT_LOCAL_COUNT))
+        gc_ft_flush_count(ts);
+    if (GL_LIKELY(gc_ft_slot(o) == ts->gc_slot)) {
+        gc_list_remove(gc_ft_link(o));
+        heap_free(ts->heap, gc_ft_link(o));
+    } else {
+        gc_ft_free_remote(ts, o);
+    }
+}
+
+/* The trashcan's chain runs through ob_tid, as in CPython 3.13t: the
+ * object is dead, no thread owns it any more. */
+static inline obj_t *G(trash_next)(obj_t *o) { return (obj_t *)obj_ft(o)->tid; }
+static inline void G(trash_set_next)(obj_t *o, obj_t *next) { obj_ft(o)->tid = (uintptr_t)next; }
+#endif
+
+/* Py_TRASHCAN_BEGIN / Py_TRASHCAN_END. Freeing a container releases what it
+ * holds, which may free another container, and so on: a long chain of
+ * nodes would recurse once per link. Past TSTATE_TRASH_DEPTH nested
+ * container deallocations the object is put on the thread's trash chain
+ * instead (_PyTrash_thread_deposit_object) and deallocated when the
+ * outermost deallocation ends (_PyTrash_thread_destroy_chain). begin
+ * returns false when the object was deposited: the dealloc stops there. */
+static inline bool G(trash_begin)(tstate_t *ts, obj_t *o)
+{
+    if (GL_UNLIKELY(ts->trash_depth >= TSTATE_TRASH_DEPTH)) {
+        G(trash_set_next)(o, ts->trash_later);
+        ts->trash_later = o;
+        return false;
+    }
+    ts->trash_depth++;
+    return true;
+}
+
+static inline void G(trash_end)(tstate_t *ts)
+{
+    if (--ts->trash_depth == 0) {
+        while (GL_UNLIKELY(ts->trash_later != NULL)) {
+            obj_t *o = ts->trash_later;
+            ts->trash_later = G(trash_next)(o);
+            G(trash_set_next)(o, NULL);
+            o->type->dealloc(ts, o);
+        }
+    }
+}
+
 /* ---- lists ------------------------------------------------------------- */
 
 static void G(list_dealloc)(tstate_t *ts, obj_t *o);
+static void G(list_clear)(tstate_t *ts, obj_t *o);
 
 static const type_t G(list_type) = {
     .name = "list",
     .flags = TYPE_LIST | TYPE_GC,
     .payload = sizeof(list_obj_t) - sizeof(obj_t),
     .dealloc = G(list_dealloc),
+    .traverse = list_traverse,
+    .clear = G(list_clear),
 };
 
-/* list_dealloc: drop the items last to first, as CPython does, then the item
- * array and the object. */
+/* The list freelist of CPython 3.12 (per interpreter) and 3.13t (per
+ * thread): up to LIST_FREELIST_MAX dead list objects kept for reuse, so
+ * that list churn costs neither the allocator nor the collector's count. */
+#if G_FREE_THREADED
+#define G_LIST_FREELIST(ts) (&(ts)->list_freelist)
+#else
+#define G_LIST_FREELIST(ts) (&(ts)->interp->list_freelist)
+#endif
+
+/* list_dealloc: untrack, drop the items last to first, free the item
+ * array, then keep the object on the freelist or free it. */
 static void G(list_dealloc)(tstate_t *ts, obj_t *o)
 {
     list_obj_t *l = (list_obj_t *)o;
-    for (intptr_t i = l->size; --i >= 0;)
-        g_decref(ts, l->items[i]);
-    heap_free(ts->heap, l->items);
-    TS_COUNT_HOT(ts, objects_freed);
-    heap_free(ts->heap, G(block_of)(o));
+    G(gc_untrack)(o);
+    if (!G(trash_begin)(ts, o))
+        return;
+    if (l->items != NULL) {
+        for (intptr_t i = l->size; --i >= 0;)
+            g_decref(ts, l->items[i]);
+        heap_free(ts->heap, l->items);
+    }
+    list_freelist_t *fl = G_LIST_FREELIST(ts);
+    if (fl->count < LIST_FREELIST_MAX) {
+        fl->items[fl->count++] = l;   /* dead as an object, kept as memory */
+        TS_COUNT_HOT(ts, objects_freed);
+    } else {
+        G(gc_del)(ts, o);
+    }
+    G(trash_end)(ts);
 }
 
+/* list_clear (tp_clear): drop the items, keep the object. */
+static void G(list_clear)(tstate_t *ts, obj_t *o)
+{
+    list_obj_t *l = (list_obj_t *)o;
+    obj_t **items = l->items;
+    intptr_t n = l->size;
+    l->items = NULL;
+    l->size = l->allocated = 0;
+    while (--n >= 0)
+        g_decref(ts, items[n]);
+    heap_free(ts->heap, items);
+}
+
+/* PyList_New: a list object from the freelist or the allocator, an item
+ * array of `size` slots, tracked by the collector. */
 static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
 {
-    list_obj_t *l = (list_obj_t *)G(alloc)(ts, &G(list_type), sizes_list_alloc(G_LAYOUT));
-    if (l == NULL)
-        return NULL;
+    list_freelist_t *fl = G_LIST_FREELIST(ts);
+    list_obj_t *l;
+    if (fl->count > 0) {
+        l = fl->items[--fl->count];
+        g_init_refs(ts, &l->ob);   /* _Py_NewReference */
+        TS_COUNT_HOT(ts, objects_allocated);
+    } else {
+        l = (list_obj_t *)G(alloc)(ts, &G(list_type), sizes_list_alloc(G_LAYOUT) + sizes_lab_extra(G_LAYOUT));
+        if (l == NULL)
+            return NULL;
+        G(gc_link)(ts, &l->ob);
+    }
     l->size = 0;
     l->allocated = 0;
     l->items = NULL;
@@ -171,7 +330,62 @@ static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
         memset(l->items, 0, (size_t)size * sizeof(obj_t *));
         l->allocated = size;
     }
+    G(gc_track)(ts, &l->ob);
     return &l->ob;
+}
+
+/* ---- nodes: instances of a class with __slots__ ----------------------- */
+
+static void G(node_dealloc)(tstate_t *ts, obj_t *o);
+static void G(node_clear)(tstate_t *ts, obj_t *o);
+
+static const type_t G(node_type) = {
+    .name = "Node",
+    .flags = TYPE_GC,
+    .payload = sizeof(node_obj_t) - sizeof(obj_t),
+    .dealloc = G(node_dealloc),
+    .traverse = node_traverse,
+    .clear = G(node_clear),
+};
+
+/* clear_slots (the tp_clear of a class with __slots__): each slot set to
+ * NULL before its reference is dropped, so a cycle broken here is seen
+ * broken by the dealloc it may trigger. */
+static void G(node_clear)(tstate_t *ts, obj_t *o)
+{
+    node_obj_t *n = (node_obj_t *)o;
+    for (int i = 0; i < NODE_SLOTS; i++) {
+        obj_t *v = n->slot[i];
+        if (v != NULL) {
+            n->slot[i] = NULL;
+            g_decref(ts, v);
+        }
+    }
+}
+
+/* subtype_dealloc: untrack, clear the slots, free. */
+static void G(node_dealloc)(tstate_t *ts, obj_t *o)
+{
+    G(gc_untrack)(o);
+    if (!G(trash_begin)(ts, o))
+        return;
+    G(node_clear)(ts, o);
+    G(gc_del)(ts, o);
+    G(trash_end)(ts);
+}
+
+/* type_call of the Node class: PyType_GenericAlloc (a container, counted
+ * towards a collection), empty slots, tracked. */
+static obj_t *G(node_new)(tstate_t *ts)
+{
+    node_obj_t *n = (node_obj_t *)G(alloc)(ts, &G(node_type), sizes_node_alloc(G_LAYOUT) + sizes_lab_extra(G_LAYOUT));
+    if (n == NULL)
+        return NULL;
+    G(gc_link)(ts, &n->ob);
+    for (int i = 0; i < NODE_SLOTS; i++)
+        n->slot[i] = NULL;
+    G(gc_track)(ts, &n->ob);
+    return &n->ob;
 }
 
 /* list_resize: CPython's over-allocation pattern 0, 4, 8, 16, 24, 32, 40,
@@ -505,6 +719,60 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
                 goto error;
             DISPATCH();
         }
+        TARGET_CALL: {
+            /* CALL argc: [callable, arg1 .. argc] -> result. The two kinds
+             * of callable the lab has: a class (its instance, as
+             * CALL_ALLOC_AND_ENTER_INIT makes one; no arguments) and a
+             * built-in function (CALL_BUILTIN_FAST). */
+            int argc = in->arg;
+            obj_t **argv = sp - argc, *callable = argv[-1], *res;
+            if (callable->type == &class_type && argc == 0)
+                res = G(node_new)(ts);
+            else if (callable->type == &builtin_type)
+                res = ((builtin_obj_t *)callable)->fn(ts, argv, argc);
+            else
+                res = tstate_error(ts, "TypeError: '%s' object is not callable with %d arguments",
+                                   callable->type->name, argc);
+            while (sp > argv - 1)
+                g_decref(ts, *--sp);
+            if (GL_UNLIKELY(res == NULL))
+                goto error;
+            *sp++ = res;
+            DISPATCH();
+        }
+        TARGET_LOAD_ATTR: {
+            /* LOAD_ATTR_SLOT: owner.slot, a new reference; owner released. */
+            obj_t *owner = sp[-1];
+            obj_t *v = owner->type == &G(node_type) ? ((node_obj_t *)owner)->slot[in->arg] : NULL;
+            if (GL_UNLIKELY(v == NULL)) {
+                tstate_error(ts, "AttributeError: '%s' object has no attribute '%s'", owner->type->name,
+                             node_slot_name(in->arg));
+                goto error;
+            }
+            g_incref(ts, v);
+            sp[-1] = v;
+            g_decref(ts, owner);
+            DISPATCH();
+        }
+        TARGET_STORE_ATTR: {
+            /* STORE_ATTR_SLOT: owner.slot = value (TOS1), stealing value;
+             * the old value and owner released. */
+            obj_t *owner = *--sp, *value = *--sp;
+            if (GL_UNLIKELY(owner->type != &G(node_type))) {
+                tstate_error(ts, "AttributeError: '%s' object has no attribute '%s'", owner->type->name,
+                             node_slot_name(in->arg));
+                g_decref(ts, value);
+                g_decref(ts, owner);
+                goto error;
+            }
+            node_obj_t *n = (node_obj_t *)owner;
+            obj_t *old = n->slot[in->arg];
+            n->slot[in->arg] = value;
+            if (old != NULL)
+                g_decref(ts, old);
+            g_decref(ts, owner);
+            DISPATCH();
+        }
         TARGET_RETURN_VALUE:
             result = *--sp;
             goto done;
@@ -570,6 +838,12 @@ done:
 static void G(incref_ool)(tstate_t *ts, obj_t *o) { g_incref(ts, o); }
 static void G(decref_ool)(tstate_t *ts, obj_t *o) { g_decref(ts, o); }
 static obj_t *G(int_new)(tstate_t *ts, int64_t v) { return G(int_from)(ts, v); }
+static void G(handle_pending)(tstate_t *ts)
+{
+    uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
+    if (bits != 0)
+        g_eval_breaker(ts, bits);
+}
 
 const guard_ops_t G(guard_ops) = {
     .eval = G(eval),
@@ -577,10 +851,13 @@ const guard_ops_t G(guard_ops) = {
     .decref = G(decref_ool),
     .int_new = G(int_new),
     .list_new = G(list_new),
+    .node_new = G(node_new),
     .list_append = G(list_append),
     .attach = g_attach,
     .detach = g_detach,
+    .handle_pending = G(handle_pending),
     .list_type = &G(list_type),
+    .node_type = &G(node_type),
 };
 
 #undef G
@@ -588,6 +865,8 @@ const guard_ops_t G(guard_ops) = {
 #undef GL_CAT2
 #undef G_HEAD
 #undef G_INT_TYPE
+#undef G_LAYOUT
+#undef G_LIST_FREELIST
 #ifdef G_PERIODIC_DEFAULT
 #undef g_periodic
 #undef G_PERIODIC_DEFAULT

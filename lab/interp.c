@@ -6,6 +6,7 @@
 #include "lab/interp.h"
 
 #include "gil/parking_lot.h"
+#include "lab/sizes.h"
 #include "lab/test_hooks.h"
 
 #include <stdarg.h>
@@ -48,6 +49,9 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
                                                       : GIL_DEFAULT_INTERVAL_US);
     gil_old_init(&interp->gil, config->check_interval);
+    gc_init(&interp->gc, &config->gc, interp->layout);
+    stw_init(&interp->stw);
+    gc_list_init(&interp->gc_orphans);
     GL_PTHREAD_CHECK(pthread_mutex_init(&interp->lock, NULL));
     interp->next_tid = 1;
 
@@ -57,11 +61,61 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     for (int i = 0; i < SMALL_INT_COUNT; i++)
         int_set(interp_static_object(interp, &interp->small_ints[i], &int_types[interp->layout]),
                 SMALL_INT_MIN + i);
+    class_obj_t *node = (class_obj_t *)interp_static_object(interp, &interp->node_class, &class_type);
+    node->instance_type = interp->ops->node_type;
+    for (int i = 0; i < BUILTIN_COUNT; i++) {
+        builtin_obj_t *b = (builtin_obj_t *)interp_static_object(interp, &interp->builtins[i], &builtin_type);
+        b->name = builtin_name((builtin_id_t)i);
+        b->fn = builtin_function((builtin_id_t)i);
+    }
     return 0;
+}
+
+void interp_clear_freelist(interp_t *interp, list_freelist_t *fl, tstate_t *ts)
+{
+    while (fl->count > 0) {
+        obj_t *o = &fl->items[--fl->count]->ob;
+        if (interp->layout == OBJ_LAYOUT_DEFAULT) {
+            gc_note_free(&interp->gc);   /* PyObject_GC_Del */
+            heap_free(&interp->heap, gc_of(o));
+        } else if (ts != NULL) {
+            gc_ft_free(ts, o);
+        } else {
+            gc_list_remove(gc_ft_link(o));
+            heap_free(&interp->heap, gc_ft_link(o));
+        }
+    }
+}
+
+int64_t interp_freelist_blocks(interp_t *interp)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    int64_t n = interp->list_freelist.count;
+    for (tstate_t *t = interp->threads; t != NULL; t = t->next)
+        n += t->list_freelist.count;
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+    return n;
+}
+
+int64_t interp_finalize(tstate_t *ts)
+{
+    interp_t *interp = ts->interp;
+    int64_t unreachable = 0;
+    if (!__atomic_load_n(&interp->gc.enabled, __ATOMIC_RELAXED))
+        unreachable = gc_count_unreachable(ts);
+    gc_collect(ts, GC_GENERATIONS - 1);
+    if (interp->layout == OBJ_LAYOUT_FT)
+        gc_ft_release_all(ts);
+    else
+        interp_clear_freelist(interp, &interp->list_freelist, NULL);
+    return unreachable;
 }
 
 void interp_destroy(interp_t *interp)
 {
+    interp_clear_freelist(interp, &interp->list_freelist, NULL);
+    gc_destroy(&interp->gc);
+    stw_destroy(&interp->stw);
     gil_destroy(&interp->gil);
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&interp->lock));
     heap_destroy(&interp->heap);
@@ -80,6 +134,15 @@ tstate_t *tstate_new(interp_t *interp)
     brc_queue_init(&ts->brc);
 
     GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
+    if (interp->layout == OBJ_LAYOUT_FT && !gc_ft_thread_new(ts)) {
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
+        brc_queue_destroy(&ts->gc_remote);
+        brc_queue_destroy(&ts->brc);
+        free(ts);
+        return NULL;
+    }
+    /* new_threadstate: a thread born during a pause waits for its end. */
+    ts->state = interp->stw.requested ? TSTATE_SUSPENDED : TSTATE_DETACHED;
     ts->id = interp->next_tid++;
     ts->next = interp->threads;
     interp->threads = ts;
@@ -106,11 +169,20 @@ void tstate_delete(tstate_t *ts)
 {
     interp_t *interp = ts->interp;
 
+    /* Attached from here on, so that a pause waits for the thread to be
+     * gone (it counts down when it leaves the list). */
+    tstate_attach_state(ts);
+    interp_clear_freelist(interp, &ts->list_freelist, ts);
+    if (interp->layout == OBJ_LAYOUT_FT)
+        gc_ft_thread_gone(ts);
     /* Merge what other threads queued to us, then leave the registry, as
      * CPython's _Py_brc_remove_thread does (gil/brc.h says why in this
-     * order). Without the biased guard the queue is always empty. */
+     * order). Without the biased guard the queue is always empty. Lists
+     * freed by the merge land on the freelist: orphans by now, freed under
+     * the lock, which a collection holds while it looks at the rings. */
     brc_remove_thread(ts);
     brc_queue_destroy(&ts->brc);
+    interp_clear_freelist(interp, &ts->list_freelist, ts);
 
     GL_PTHREAD_CHECK(pthread_mutex_lock(&interp->lock));
     interp->gone_allocated += ts->count.objects_allocated;
@@ -154,34 +226,15 @@ void interp_after_fork_child(interp_t *interp, tstate_t *ts)
     }
     interp->threads = ts;
     ts->next = NULL;
+    ts->state = TSTATE_DETACHED;
+    stw_init(&interp->stw);
     GL_PTHREAD_CHECK(pthread_mutex_init(&ts->brc.mutex, NULL));
     parking_after_fork_child();
     gil_reinit_after_fork(&interp->gil, &ts->gil);
     gil_drop(&interp->gil, &ts->gil);
     heap_after_fork_child(&interp->heap);
-}
-
-/* Aborts when ts is already attached (a thread that attached twice). */
-void tstate_attach_state(tstate_t *ts)
-{
-    int expected = TSTATE_DETACHED;
-    if (!__atomic_compare_exchange_n(&ts->state, &expected, TSTATE_ATTACHED, false, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_SEQ_CST)) {
-        fprintf(stderr, "gil-lab: fatal: tstate_attach: thread %lu is already attached\n",
-                (unsigned long)ts->id);
-        abort();
-    }
-}
-
-/* Aborts when ts is not attached. */
-void tstate_detach_state(tstate_t *ts)
-{
-    if (__atomic_load_n(&ts->state, __ATOMIC_RELAXED) != TSTATE_ATTACHED) {
-        fprintf(stderr, "gil-lab: fatal: tstate_detach: thread %lu is not attached\n",
-                (unsigned long)ts->id);
-        abort();
-    }
-    __atomic_store_n(&ts->state, TSTATE_DETACHED, __ATOMIC_SEQ_CST);
+    if (interp->layout == OBJ_LAYOUT_FT)
+        gc_ft_after_fork_child(interp, ts);
 }
 
 void *tstate_error(tstate_t *ts, const char *fmt, ...)

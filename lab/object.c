@@ -25,8 +25,9 @@ static void int_dealloc_ft(tstate_t *ts, obj_t *o)
     heap_free(ts->heap, obj_ft(o));
 }
 
-/* The singletons live in the interpreter, never on the heap: reaching their
- * dealloc is a refcounting bug, fatal as CPython's none_dealloc is. */
+/* The singletons, classes and built-ins live in the interpreter, never on
+ * the heap: reaching their dealloc is a refcounting bug, fatal as CPython's
+ * none_dealloc is. */
 static void singleton_dealloc(tstate_t *ts, obj_t *o)
 {
     (void)ts;
@@ -44,6 +45,44 @@ const type_t int_types[OBJ_LAYOUT_COUNT] = {
 const type_t bool_type = {.name = "bool", .flags = TYPE_INT, .payload = INT_PAYLOAD(1), .itemsize = 4,
                           .dealloc = singleton_dealloc};
 const type_t none_type = {.name = "NoneType", .payload = 0, .dealloc = singleton_dealloc};
+const type_t class_type = {.name = "type", .payload = sizeof(class_obj_t) - sizeof(obj_t),
+                           .dealloc = singleton_dealloc};
+const type_t builtin_type = {.name = "builtin_function_or_method",
+                             .payload = sizeof(builtin_obj_t) - sizeof(obj_t), .dealloc = singleton_dealloc};
+
+const char *node_slot_name(int i)
+{
+    static const char *const names[NODE_SLOTS] = {
+#define X(name) [NODE_SLOT_##name] = #name,
+        NODE_SLOT_LIST(X)
+#undef X
+    };
+    return i >= 0 && i < NODE_SLOTS ? names[i] : "?";
+}
+
+int node_traverse(obj_t *o, obj_visit_fn visit, void *arg)
+{
+    node_obj_t *n = (node_obj_t *)o;
+    for (int i = 0; i < NODE_SLOTS; i++) {
+        if (n->slot[i] != NULL) {
+            int rc = visit(n->slot[i], arg);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int list_traverse(obj_t *o, obj_visit_fn visit, void *arg)
+{
+    const list_obj_t *l = (const list_obj_t *)o;
+    for (intptr_t i = l->size; --i >= 0;) {
+        int rc = visit(l->items[i], arg);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
 
 size_t obj_head_size(obj_layout_t layout)
 {

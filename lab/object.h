@@ -92,6 +92,13 @@ typedef struct obj_head_ft {
     intptr_t ref_shared;          /* ob_ref_shared: shared count << 2 | state */
 } obj_head_ft_t;
 
+/* ob_gc_bits (_PyGC_BITS_*): the free-threaded build keeps a container's
+ * collector state here. The lab uses TRACKED and FROZEN. */
+#define GC_BITS_TRACKED 1u
+#define GC_BITS_FINALIZED 2u
+#define GC_BITS_UNREACHABLE 4u
+#define GC_BITS_FROZEN 8u
+
 /* PyGC_Head: in front of every container of the default build. */
 typedef struct gc_head {
     uintptr_t gc_next;
@@ -128,6 +135,13 @@ static inline obj_head_ft_t *obj_ft(const obj_t *o)
 
 /* CPython's tp_dealloc: release the object's references and its memory. */
 typedef void (*obj_dealloc_fn)(tstate_t *ts, obj_t *o);
+/* visitproc: called for each object a container refers to; 0 to go on. */
+typedef int (*obj_visit_fn)(obj_t *o, void *arg);
+/* tp_traverse: visit each reference the container holds (never NULL). */
+typedef int (*obj_traverse_fn)(obj_t *o, obj_visit_fn visit, void *arg);
+/* tp_clear: drop the container's references (the collector breaks cycles
+ * with it). */
+typedef void (*obj_clear_fn)(tstate_t *ts, obj_t *o);
 
 /* What kind of object a type makes (CPython's Py_TPFLAGS_LONG_SUBCLASS,
  * Py_TPFLAGS_LIST_SUBCLASS, Py_TPFLAGS_HAVE_GC). */
@@ -141,6 +155,8 @@ struct type {
     size_t payload;       /* bytes after ob_type: tp_basicsize minus PyObject */
     size_t itemsize;      /* tp_itemsize: int digits are 4 bytes */
     obj_dealloc_fn dealloc;
+    obj_traverse_fn traverse;   /* containers (TYPE_GC) only */
+    obj_clear_fn clear;         /* containers only */
 };
 
 /* CPython 3.12's PyLongObject after the PyObject header: lv_tag holds the
@@ -173,6 +189,62 @@ typedef struct list_obj {
     obj_t **items;        /* ob_item */
     intptr_t allocated;
 } list_obj_t;
+
+/* An instance of a class with __slots__ = ('next', 'data') and nothing
+ * else (no __dict__, no __weakref__): CPython gives it tp_basicsize =
+ * sizeof(PyObject) + 8 per slot and makes it a container. It is the lab's
+ * Node, what the cycle examples of seed 000 are built from (a.next = b;
+ * b.next = a). A slot never assigned is NULL (AttributeError on reading). */
+#define NODE_SLOT_LIST(X) X(next) X(data)
+enum {
+#define X(name) NODE_SLOT_##name,
+    NODE_SLOT_LIST(X)
+#undef X
+    NODE_SLOTS
+};
+typedef struct node_obj {
+    obj_t ob;
+    obj_t *slot[NODE_SLOTS];
+} node_obj_t;
+
+/* The name of slot i ("next"), for dis and messages; "?" when out of range. */
+const char *node_slot_name(int i);
+
+/* tp_traverse of nodes: visit each slot that is set. */
+int node_traverse(obj_t *o, obj_visit_fn visit, void *arg);
+
+/* A class object, the value of the global `Node`: calling it makes an
+ * instance of `instance_type` (the guard's node type). Statically
+ * allocated and immortal in the lab, as a static type is in CPython. */
+typedef struct class_obj {
+    obj_t ob;
+    const type_t *instance_type;
+} class_obj_t;
+
+/* A built-in function (gc.collect and friends): CALL calls fn with the
+ * arguments (borrowed); it returns a new reference, or NULL with the
+ * thread's error set. */
+typedef obj_t *(*builtin_fn)(tstate_t *ts, obj_t *const *args, int nargs);
+typedef struct builtin_obj {
+    obj_t ob;
+    const char *name;
+    builtin_fn fn;
+} builtin_obj_t;
+
+extern const type_t class_type;      /* "type" */
+extern const type_t builtin_type;    /* "builtin_function_or_method" */
+
+/* tp_traverse of lists: visit every item. Returns what visit returned
+ * first non-zero, or 0. */
+int list_traverse(obj_t *o, obj_visit_fn visit, void *arg);
+
+/* The list freelist (PyList_MAXFREELIST): dead list objects kept for the
+ * next PyList_New, per interpreter in 3.12, per thread in 3.13t. */
+#define LIST_FREELIST_MAX 80
+typedef struct list_freelist {
+    list_obj_t *items[LIST_FREELIST_MAX];
+    int count;
+} list_freelist_t;
 
 /* The small-int cache of CPython (_PY_NSMALLNEGINTS, _PY_NSMALLPOSINTS). */
 #define SMALL_INT_MIN (-5)

@@ -37,6 +37,22 @@ static inline size_t sizes_gc_prefix(obj_layout_t layout)
     return layout == OBJ_LAYOUT_DEFAULT ? sizeof(gc_head_t) : 0;
 }
 
+/* The link the lab puts in front of a container: the default build's
+ * PyGC_Head (CPython's own pre-header), or in the free-threaded build the
+ * lab's ring link, which CPython does not have (lab/gc_ft.h): 16 bytes
+ * either way, always part of the block the lab allocates. */
+static inline size_t sizes_lab_link(void)
+{
+    return sizeof(gc_head_t);
+}
+
+/* What the lab adds to a container beyond CPython's own bytes: 16 in the
+ * free-threaded build, none in the default one. */
+static inline size_t sizes_lab_extra(obj_layout_t layout)
+{
+    return sizes_lab_link() - sizes_gc_prefix(layout);
+}
+
 /* offsetof(PyLongObject, long_value.ob_digit) + 4 * max(ndigits, 1):
  * int.__sizeof__, which sys.getsizeof reports as is (ints are no
  * containers). 28 for small values in the default build. */
@@ -59,6 +75,13 @@ static inline size_t sizes_int_alloc(obj_layout_t layout, int64_t v)
 static inline size_t sizes_list_alloc(obj_layout_t layout)
 {
     return sizes_gc_prefix(layout) + obj_head_size(layout) + sizeof(list_obj_t);
+}
+
+/* A Node's block (a class with two __slots__): PyGC_Head (default build) +
+ * PyObject + two slots; sys.getsizeof says the same. */
+static inline size_t sizes_node_alloc(obj_layout_t layout)
+{
+    return sizes_gc_prefix(layout) + sizes_object(layout) + sizeof(node_obj_t) - sizeof(obj_t);
 }
 
 /* sys.getsizeof of a list with `allocated` slots: the object, its

@@ -3,11 +3,12 @@
 # embeds this file in the gil-lab binary (plots/plot.c), which feeds it to
 # gnuplot on standard input inside a results folder, once per format.
 #
-# Input: `data` (timeline-N.dat, written by report/trace.c), five blocks:
+# Input: `data` (timeline-N.dat, written by report/trace.c), six blocks:
 #
 #   "holding the GIL"        lane from_ms to_ms   (one line per span)
 #   "waiting for the GIL"    lane from_ms to_ms
 #   "blocked, GIL released"  lane from_ms to_ms
+#   "collecting cycles"      lane from_ms to_ms
 #   "drop request"           lane at_ms holder     (a waiter asked `holder`)
 #   "lanes"                  lane "label"
 #
@@ -60,12 +61,14 @@ if (term eq "svg") {
 }
 
 # Lanes top to bottom in worker order.
-plot data index 4 using (0):(nlanes - 1 - $1):ytic(2) with points pt -1 notitle, \
+plot data index 5 using (0):(nlanes - 1 - $1):ytic(2) with points pt -1 notitle, \
      data index 0 using (($2 + $3) / 2):(nlanes - 1 - $1):2:3:(nlanes - 1 - $1 - 0.32):(nlanes - 1 - $1 + 0.32) \
          with boxxyerror lc rgb "#0072B2" title "holding the GIL", \
      data index 1 using (($2 + $3) / 2):(nlanes - 1 - $1):2:3:(nlanes - 1 - $1 - 0.12):(nlanes - 1 - $1 + 0.12) \
          with boxxyerror lc rgb "#E69F00" title "waiting for it", \
      data index 2 using (($2 + $3) / 2):(nlanes - 1 - $1):2:3:(nlanes - 1 - $1 - 0.22):(nlanes - 1 - $1 + 0.22) \
          with boxxyerror lc rgb "#A0A0A0" title "blocked in I/O (released)", \
-     data index 3 using 2:(nlanes - 1 - $1 + 0.42) with points pt 11 ps 1.6 lc rgb "#D55E00" \
+     data index 3 using (($2 + $3) / 2):(nlanes - 1 - $1):2:3:(nlanes - 1 - $1 - 0.40):(nlanes - 1 - $1 - 0.32) \
+         with boxxyerror lc rgb "#CC79A7" title "collecting cycles", \
+     data index 4 using 2:(nlanes - 1 - $1 + 0.42) with points pt 11 ps 1.6 lc rgb "#D55E00" \
          title "drop request"

@@ -79,6 +79,7 @@ typedef struct rep_row {
     double speedup;             /* NaN when there is no single baseline */
     char name[192];             /* "countdown/threads/gil/pymalloc/j:2/n:50000000" */
     char params[128];           /* "depth=3 items=10"; "" without parameters */
+    char gc_thresholds[64];     /* the collector's thresholds: "700,10,10" */
 } rep_row_t;
 
 /* Summarize rows[0..n) into out[0..n) (speedups included). Every row needs
@@ -233,13 +234,15 @@ typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc);
  * GIL traces (trace.c): a row's run->trace as spans, Chrome Trace Event
  * JSON and the timeline chart's data.
  */
-typedef enum rep_span_kind { REP_SPAN_HOLD, REP_SPAN_WAIT, REP_SPAN_BLOCKED, REP_SPAN_COUNT } rep_span_kind_t;
+typedef enum rep_span_kind {
+    REP_SPAN_HOLD, REP_SPAN_WAIT, REP_SPAN_BLOCKED, REP_SPAN_GC, REP_SPAN_COUNT
+} rep_span_kind_t;
 
 typedef struct rep_span {
     rep_span_kind_t kind;
     uint32_t lane;
     uint64_t t0_ns, t1_ns;    /* CLOCK_MONOTONIC, t0 <= t1 */
-    uint32_t arg;             /* BLOCKED: the blocking_t */
+    uint32_t arg;             /* BLOCKED: the blocking_t; GC: the generation */
 } rep_span_t;
 
 typedef void (*rep_span_fn)(const rep_span_t *span, void *arg);
@@ -250,7 +253,8 @@ typedef void (*rep_mark_fn)(const trace_event_t *event, void *arg);
  * may be NULL. Cannot fail. */
 void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_fn on_mark, void *arg);
 
-/* "holding the GIL", "waiting for the GIL", "blocked, GIL released". */
+/* "holding the GIL", "waiting for the GIL", "blocked, GIL released",
+ * "collecting cycles". */
 const char *rep_span_name(rep_span_kind_t kind);
 
 /* rep_fill_fn for a one-row doc whose run has a trace: the Chrome Trace

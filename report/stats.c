@@ -216,6 +216,10 @@ static void describe(rep_row_t *r)
             break;
         used += (size_t)w;
     }
+    int64_t t[GC_GENERATIONS];
+    gc_thresholds_of(&spec->gc, guard_get(spec->guard)->layout, t);
+    snprintf(r->gc_thresholds, sizeof r->gc_thresholds, "%lld,%lld,%lld", (long long)t[0],
+             (long long)t[1], (long long)t[2]);
 }
 
 int rep_summarize(const run_row_t *rows, int n, rep_row_t *out)
@@ -321,6 +325,21 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(pin, true, v_str(rep_pin_name(SPEC->pin)))                               \
     X(params, false, v_str(r->params))                                         \
     X(rss_sum_kib, false, MED(rss_sum_kib))                                    \
+    X(gc_collections_0, false, MED(gc_collections_0))                          \
+    X(gc_collections_1, false, MED(gc_collections_1))                          \
+    X(gc_collections_2, false, MED(gc_collections_2))                          \
+    X(gc_collected_0, false, MED(gc_collected_0))                              \
+    X(gc_collected_1, false, MED(gc_collected_1))                              \
+    X(gc_collected_2, false, MED(gc_collected_2))                              \
+    X(gc_examined, false, MED(gc_examined))                                    \
+    X(gc_uncollectable, false, MED(gc_uncollectable))                          \
+    X(gc_pause_total_s, false, MED(gc_pause_total_s))                          \
+    X(gc_pause_p50_s, false, MED(gc_pause_p50_s))                              \
+    X(gc_pause_p99_s, false, MED(gc_pause_p99_s))                              \
+    X(gc_pause_max_s, false, MED(gc_pause_max_s))                              \
+    X(gc_unreachable, false, MED(gc_unreachable))                              \
+    X(gc, true, v_str(SPEC->gc.disabled ? "off" : "on"))                       \
+    X(gc_thresholds, true, v_str(r->gc_thresholds))                            \
     X(check_interval, true, v_check_interval(SPEC))                            \
     X(blocking_calls, false, MED(blocking_calls))                              \
     X(blocked_s, false, MED(blocked_s))                                        \

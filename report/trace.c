@@ -7,6 +7,7 @@
  *   WAIT ........ TAKE ##################### DROP      BLOCK_BEGIN ~~~~ BLOCK_END
  *        waiting        holding the GIL                 blocked (GIL released)
  *
+ * and GC_BEGIN ... GC_END a collection (inside a holding span under a GIL).
  * A forced DROP (a yield: the thread asks for the GIL again at once) opens
  * a waiting span that its next WAIT continues, so the forced switch's wait
  * shows as waiting, as the fairness figures count it.
@@ -32,6 +33,7 @@ static const char *const span_names[REP_SPAN_COUNT] = {
     [REP_SPAN_HOLD] = "holding the GIL",
     [REP_SPAN_WAIT] = "waiting for the GIL",
     [REP_SPAN_BLOCKED] = "blocked, GIL released",
+    [REP_SPAN_GC] = "collecting cycles",
 };
 
 const char *rep_span_name(rep_span_kind_t kind)
@@ -42,8 +44,8 @@ const char *rep_span_name(rep_span_kind_t kind)
 void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_fn on_mark, void *arg)
 {
     uint64_t open[REP_SPAN_COUNT];
+    uint32_t arg_of[REP_SPAN_COUNT] = {0};   /* the open span's argument */
     bool is_open[REP_SPAN_COUNT] = {false};
-    uint32_t block_kind = 0;
     uint64_t last = 0;
 
     for (uint32_t i = 0; i < lane->count; i++) {
@@ -62,10 +64,12 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
             break;
         case TRACE_BLOCK_BEGIN: opens = REP_SPAN_BLOCKED; break;
         case TRACE_BLOCK_END: closes = REP_SPAN_BLOCKED; break;
+        case TRACE_GC_BEGIN: opens = REP_SPAN_GC; break;
+        case TRACE_GC_END: closes = REP_SPAN_GC; break;
         default: break;
         }
         if (closes != REP_SPAN_COUNT && is_open[closes] && on_span) {
-            rep_span_t sp = {closes, lane->lane, open[closes], e->t_ns, closes == REP_SPAN_BLOCKED ? block_kind : 0};
+            rep_span_t sp = {closes, lane->lane, open[closes], e->t_ns, arg_of[closes]};
             on_span(&sp, arg);
         }
         if (closes != REP_SPAN_COUNT)
@@ -73,8 +77,7 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
         if (opens != REP_SPAN_COUNT && !(opens == REP_SPAN_WAIT && is_open[REP_SPAN_WAIT])) {
             is_open[opens] = true;
             open[opens] = e->t_ns;
-            if (opens == REP_SPAN_BLOCKED)
-                block_kind = e->arg;
+            arg_of[opens] = e->arg;
         }
         if (on_mark && (e->kind == TRACE_DROP_REQUEST || e->kind == TRACE_EXIT ||
                         (e->kind == TRACE_DROP && e->arg == TRACE_DROP_FORCED)))
@@ -82,7 +85,7 @@ void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_
     }
     for (int k = 0; k < REP_SPAN_COUNT && on_span; k++) {
         if (is_open[k]) {
-            rep_span_t sp = {(rep_span_kind_t)k, lane->lane, open[k], last, k == REP_SPAN_BLOCKED ? block_kind : 0};
+            rep_span_t sp = {(rep_span_kind_t)k, lane->lane, open[k], last, arg_of[k]};
             on_span(&sp, arg);
         }
     }
@@ -111,12 +114,15 @@ static void json_span(const rep_span_t *s, void *arg)
 {
     json_ctx_t *j = arg;
     json_sep(j);
-    fprintf(j->f, "{\"name\": \"%s\", \"cat\": \"gil\", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, "
+    fprintf(j->f, "{\"name\": \"%s\", \"cat\": \"%s\", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, "
                   "\"pid\": 1, \"tid\": %" PRIu32,
             s->kind == REP_SPAN_BLOCKED ? blocking_name((blocking_t)s->arg) : rep_span_name(s->kind),
-            us_since(s->t0_ns, j->t0), (double)(s->t1_ns - s->t0_ns) / 1e3, s->lane);
+            s->kind == REP_SPAN_GC ? "gc" : "gil", us_since(s->t0_ns, j->t0), (double)(s->t1_ns - s->t0_ns) / 1e3,
+            s->lane);
     if (s->kind == REP_SPAN_BLOCKED)
         fputs(", \"args\": {\"state\": \"blocked, GIL released\"}", j->f);
+    if (s->kind == REP_SPAN_GC)
+        fprintf(j->f, ", \"args\": {\"generation\": %" PRIu32 "}", s->arg);
     fputs("}", j->f);
 }
 
@@ -239,8 +245,9 @@ int rep_timeline_data(FILE *f, const rep_doc_t *doc)
     if (rep_timeline_lanes(doc) == 0)
         return -1;
     fputs("# gil-lab timeline data for plots/timeline.gp, one lane per traced thread of each row;\n"
-          "# blocks 0-2: lane, from_ms, to_ms of spans holding / waiting for the GIL / blocked;\n"
-          "# block 3: lane, at_ms, holder lane of each drop request; block 4: lane, label\n",
+          "# blocks 0-3: lane, from_ms, to_ms of spans holding / waiting for the GIL / blocked /\n"
+          "# collecting cycles; block 4: lane, at_ms, holder lane of each drop request;\n"
+          "# block 5: lane, label\n",
           f);
     for (int kind = 0; kind < REP_SPAN_COUNT; kind++)
         dat_block(f, doc, kind);

@@ -54,11 +54,21 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
     leak_probe_t before, after;
     leak_probe_take(interp, &before);
     uint64_t switches_before = gil_switches(&interp->gil);
-    if (worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r) == 0) {
+    gc_mark_t gc_before;
+    gc_mark(&interp->gc, &gc_before);
+    int rc = worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r);
+    r->gil_switches = gil_switches(&interp->gil) - switches_before;
+    gc_summarize(&interp->gc, &gc_before, &r->gc);
+    if (rc == 0) {
+        /* The cycles the task dropped are garbage the worker would keep
+         * until its next collection: collect them (counting first, with
+         * the collector off) so that the leak check sees only leaks. */
+        ctx->interp->ops->attach(ctx->main_ts);
+        r->gc_unreachable = interp_finalize(ctx->main_ts);
+        ctx->interp->ops->detach(ctx->main_ts);
         leak_probe_take(interp, &after);
         leak_probe_check(&before, &after, r->error, sizeof r->error);
     }
-    r->gil_switches = gil_switches(&interp->gil) - switches_before;
     if (interp->heap.kind == HEAP_pymalloc) {
         pym_stats_t st;
         pym_get_stats(interp->heap.pym, &st);

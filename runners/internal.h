@@ -51,6 +51,8 @@ typedef struct worker_result {
     uint64_t gil_switches;        /* forked: the child's own GIL */
     tstate_counters_t count;      /* what the worker's thread counted */
     uint64_t arena_bytes_peak;    /* forked: the child's pymalloc high-water */
+    gc_summary_t gc;              /* forked: the child's collections */
+    int64_t gc_unreachable;       /* forked, collector off: cycles left */
     usage_t usage;                /* forked: the child's own resource usage */
     int index;                    /* forked: which worker (one shared pipe) */
     int stopped;                  /* a background worker stopped by the runner */

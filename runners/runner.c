@@ -125,6 +125,13 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
                      (long long)wl_unit_of(wl, spec->params), spec->workers);
         return -1;
     }
+    for (int i = 0; i < GC_GENERATIONS; i++) {
+        if (spec->gc.thresholds[i] < 0 || spec->gc.thresholds[i] > GC_MAX_THRESHOLD) {
+            snprintf(err, errlen, "gc threshold %d must be between 0 and %d, not %lld", i, GC_MAX_THRESHOLD,
+                     (long long)spec->gc.thresholds[i]);
+            return -1;
+        }
+    }
     if (spec->repeats < 1 || spec->warmup < 0) {
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
         return -1;
@@ -159,6 +166,10 @@ void leak_probe_take(interp_t *interp, leak_probe_t *p)
     p->blocks = heap_allocated_blocks(heap);
     if (p->blocks >= 0 && heap_blocks_per_thread(heap))
         p->blocks += __atomic_load_n(&interp->thread_blocks, __ATOMIC_RELAXED);
+    /* Dead lists kept on freelists are memory, not live objects: a pool
+     * worker keeps them from one task to the next, as CPython does. */
+    if (p->blocks >= 0)
+        p->blocks -= interp_freelist_blocks(interp);
     p->objects = interp_pystats_enabled() ? interp_live_objects(interp) : 0;
 }
 
@@ -219,6 +230,26 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
     s->gil_jain = sum2 > 0 ? sum * sum / (w * sum2) : 1.0;
 }
 
+/* Add a summary of collections to the sample; pause percentiles are the
+ * worst seen (each forked worker has a collector of its own). */
+static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
+{
+    s->gc_collections_0 += (double)g->gen[0].collections;
+    s->gc_collections_1 += (double)g->gen[1].collections;
+    s->gc_collections_2 += (double)g->gen[2].collections;
+    s->gc_collected_0 += (double)g->gen[0].collected;
+    s->gc_collected_1 += (double)g->gen[1].collected;
+    s->gc_collected_2 += (double)g->gen[2].collected;
+    for (int i = 0; i < GC_GENERATIONS; i++) {
+        s->gc_examined += (double)g->gen[i].examined;
+        s->gc_uncollectable += (double)g->gen[i].uncollectable;
+    }
+    s->gc_pause_total_s += (double)g->pause_total_ns / 1e9;
+    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->pause_p50_ns / 1e9);
+    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->pause_p99_ns / 1e9);
+    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
+}
+
 /* Fold the workers' results into the sample: sums, the workers' spread,
  * and the memory of every process of the run. */
 static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
@@ -253,6 +284,8 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         if (forked) {
             s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
             s->rss_sum_kib += (double)r->usage.max_rss_kib;
+            run_fold_gc(s, &r->gc);
+            s->gc_unreachable += (double)r->gc_unreachable;
         }
     }
     s->worker_mean_s = sum / w;
@@ -287,6 +320,8 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->server_gil_wait_s = NAN;
     if (spec->trace_events == 0)
         s->trace_events = s->trace_dropped = NAN;
+    if (!spec->gc.disabled)
+        s->gc_unreachable = NAN;
 }
 
 /* Build the interpreter of one repeat and its globals; take the leak
@@ -300,6 +335,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .immortal = spec->immortal,
         .switch_interval_us = spec->switch_interval_us,
         .check_interval = spec->check_interval,
+        .gc = spec->gc,
     };
     if (interp_init(ctx->interp, &cfg, ctx->err, ctx->errlen) < 0)
         return -1;
@@ -338,6 +374,7 @@ static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t
     tstate_t *ts = ctx->main_ts;
     interp->ops->attach(ts);
     interp_clear_globals(ts);
+    sample->gc_unreachable = (double)interp_finalize(ts);
     interp->ops->detach(ts);
     threads_release(ctx);
     tstate_delete(ts);
@@ -480,15 +517,21 @@ static int run_repeat(const repeat_job_t *job, repeat_out_t *out, char *err, siz
         client_finish(ctx.client, &cres, err, 0);
         goto out;
     }
-    /* The shared GIL's hand-overs (single, threads); forked workers report
-     * their own GIL's, folded in below. Worker 0 runs on the main thread
-     * state in single mode and, with a background, in processes mode. */
+    /* The shared GIL's hand-overs and collections (single, threads);
+     * forked workers report their own, folded in below. Worker 0 runs on
+     * the main thread state in single mode and, with a background, in
+     * processes mode: that is the thread state traced as lane 0 then. */
     uint64_t switches = gil_switches(&ctx.interp->gil);
+    gc_mark_t gc_before;
+    gc_summary_t gc_run;
+    gc_mark(&ctx.interp->gc, &gc_before);
     ctx.main_ts->gil.trace = ctx.trace;
     out->t0_ns = clock_now_ns();
     rc = run_mode(&ctx, &out->sample);
     ctx.main_ts->gil.trace = NULL;
     out->sample.gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
+    gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
+    run_fold_gc(&out->sample, &gc_run);
     if (client_finish(ctx.client, &cres, rc == 0 ? err : ctx.err, rc == 0 ? errlen : 0) < 0 && rc == 0)
         rc = -1;
     rc = run_finish(&ctx, &baseline, &out->sample, rc);

@@ -28,6 +28,7 @@
 
 #include "gil/guard.h"
 #include "gil/trace.h"
+#include "lab/gc.h"
 #include "lab/heap.h"
 #include "workloads/workload.h"
 
@@ -73,6 +74,7 @@ typedef struct run_spec {
     uint32_t trace_events;           /* GIL trace: events per thread, 0 = off */
     run_pin_t pin;
     bool immortal;                   /* PEP 683 immortal small ints/singletons */
+    gc_config_t gc;                  /* the cycle collector (zeros: on, 700/10/10) */
     int warmup;
     int repeats;
 } run_spec_t;
@@ -106,6 +108,19 @@ typedef struct run_spec {
     X(brc_merged, NUM)         /* biased: queued objects merged */             \
     X(objects_allocated, NUM)  /* pystats builds */                            \
     X(arena_bytes_peak, NUM)   /* pymalloc: most arena memory mapped at once */\
+    X(gc_collections_0, NUM)   /* the cycle collector, per generation */       \
+    X(gc_collections_1, NUM)                                                   \
+    X(gc_collections_2, NUM)                                                   \
+    X(gc_collected_0, NUM)     /* objects it freed */                          \
+    X(gc_collected_1, NUM)                                                     \
+    X(gc_collected_2, NUM)                                                     \
+    X(gc_examined, NUM)        /* objects in the generations it collected */   \
+    X(gc_uncollectable, NUM)                                                   \
+    X(gc_pause_total_s, SEC)   /* every collection's pause, added */           \
+    X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
+    X(gc_pause_p99_s, SEC)                                                     \
+    X(gc_pause_max_s, SEC)                                                     \
+    X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */     \
     X(blocking_calls, NUM)     /* CALL_BLOCKING calls, over the workers */     \
     X(blocked_s, SEC)          /* time inside them (GIL released), summed */   \
     X(gil_switch_wait_s, SEC)  /* forced switching: droppers awaiting a taker */\

@@ -90,17 +90,11 @@ static inline tstate_t *race_tstate_new(interp_t *in)
     return ts;
 }
 
-/* What the interpreter loop does on a backward jump, for the guards whose
- * handler is internal: give the GIL away when asked, merge queued objects. */
+/* What the interpreter loop does on a backward jump: give the GIL away
+ * when asked, merge queued objects, stop for a pause. */
 static inline void race_poll_breaker(interp_t *in, tstate_t *ts)
 {
-    uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
-    if (in->guard == GUARD_gil && (bits & EB_GIL_DROP_REQUEST))
-        gil_yield(&in->gil, &ts->gil);
-    if (in->guard == GUARD_biased && (bits & EB_BRC_MERGE)) {
-        __atomic_fetch_and(&ts->eval_breaker, ~EB_BRC_MERGE, __ATOMIC_RELAXED);
-        brc_merge_queue(ts);
-    }
+    in->ops->handle_pending(ts);
 }
 
 /* Balanced traffic: `n` incref/decref pairs over objs, in attached batches. */
@@ -461,15 +455,15 @@ static inline void *race_exit_owner_main(void *p)
     for (int i = 0; i < RACE_NOBJS; i += 2)
         for (int k = 0; k < RACE_W; k++)
             ops->incref(ts, x->objs[i]);
+    ops->detach(ts);
     pthread_barrier_wait(&x->created);
     /* Workers now hold their references (odd ones taken after `created`,
      * so wait for the early droppers before letting go of ours). */
     pthread_barrier_wait(&x->early);
-    ops->detach(ts);   /* race_traffic attaches per batch */
     race_traffic(x->interp, ts, x->objs, RACE_NOBJS, 2 * x->traffic);
-    ops->attach(ts);
     /* Drop our own references: odd objects hit a zero local count with
      * shared references left, and merge. */
+    ops->attach(ts);
     race_drop_objects(ops, ts, x->objs);
     ops->detach(ts);
     tstate_delete(ts);   /* merges what early droppers queued to us */
@@ -484,12 +478,16 @@ static inline void *race_exit_worker_main(void *p)
     const guard_ops_t *ops = x->interp->ops;
     tstate_t *ts = race_tstate_new(x->interp);
     pthread_barrier_wait(&x->created);
+    ops->attach(ts);
     for (int i = 1; i < RACE_NOBJS; i += 2)   /* odd objects: our own shared reference */
         ops->incref(ts, x->objs[i]);
+    ops->detach(ts);
     race_traffic(x->interp, ts, x->objs, RACE_NOBJS, x->traffic);
+    ops->attach(ts);
     if (w->early)
         for (int i = 0; i < RACE_NOBJS; i++)
             ops->decref(ts, x->objs[i]);
+    ops->detach(ts);
     pthread_barrier_wait(&x->early);
     race_traffic(x->interp, ts, x->objs, RACE_NOBJS, x->traffic);   /* while the owner exits */
     pthread_barrier_wait(&x->gone);
@@ -497,8 +495,10 @@ static inline void *race_exit_worker_main(void *p)
         /* Early droppers hold nothing any more; late ones still keep every
          * object alive, so the traffic is safe. */
         race_traffic(x->interp, ts, x->objs, RACE_NOBJS, x->traffic);
+        ops->attach(ts);
         for (int i = 0; i < RACE_NOBJS; i++)
             ops->decref(ts, x->objs[i]);
+        ops->detach(ts);
     }
     tstate_delete(ts);
     return NULL;

@@ -76,6 +76,14 @@ static inline obj_t *lab_static(const lab_t *l, int i)
                                                                        : lab_small_int(l, SMALL_INT_MIN + i - 3);
 }
 
+/* Empty the list freelists (the interpreter's and the main thread's), as
+ * a full collection does, so that heap figures show only live objects. */
+static inline void lab_clear_freelists(lab_t *l)
+{
+    interp_clear_freelist(l->interp, &l->interp->list_freelist, NULL);
+    interp_clear_freelist(l->interp, &l->ts->list_freelist, l->ts);
+}
+
 /* The free-threaded header of o (atomic, biased). */
 static inline obj_head_ft_t *lab_ft(const obj_t *o) { return obj_ft(o); }
 

@@ -910,6 +910,7 @@ Test(eval, workloads_run_under_every_guard)
                 obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
                 cr_assert_eq(r, interp_none(l.interp), "%s under %s: returns None (%s)", wl->name, l.what, l.ts->error);
                 l.ops->decref(l.ts, r);
+                interp_finalize(l.ts);   /* the cycles the workload dropped, as at exit */
                 lab_check_clean(&l, wl->name);
                 if (wl == &wl_countdown)
                     cr_assert_eq(l.ts->count.objects_allocated - alloc0, SIZE - SMALL_INT_MAX,
@@ -978,12 +979,20 @@ Test(code_dis, every_opcode_by_name)
     code_emit(&c, OP_LIST_APPEND, 1);
     code_emit(&c, OP_LOAD_CONST, code_const(&c, 9));
     code_emit(&c, OP_POP_TOP, 0);
+    code_emit(&c, OP_LOAD_GLOBAL, g);
+    code_emit(&c, OP_CALL, 0);
+    code_emit(&c, OP_LOAD_FAST, a);
+    code_emit(&c, OP_STORE_ATTR, NODE_SLOT_next);
+    code_emit(&c, OP_LOAD_FAST, a);
+    code_emit(&c, OP_LOAD_ATTR, NODE_SLOT_data);
     code_emit(&c, OP_LOAD_CONST, code_const(&c, 0));
     code_emit(&c, OP_CALL_BLOCKING, BLOCKING_SLEEP);
+    code_emit(&c, OP_POP_TOP, 0);
     code_emit(&c, OP_POP_TOP, 0);
     code_emit(&c, OP_RETURN_VALUE, 0);
     must_check(&c);
     char *text = dis_text(&c);
+    cr_assert(strstr(text, "(next)") != NULL && strstr(text, "(data)") != NULL, "%s", text);
     for (int op = 0; op < OP_COUNT; op++)
         cr_assert(strstr(text, opcode_name(op)) != NULL, "dis lacks %s:\n%s", opcode_name(op), text);
     cr_assert(strstr(text, "(G)") != NULL, "%s", text);

@@ -330,9 +330,12 @@ Test(csv, header_is_the_contract)
                      "worker_min_s,worker_max_s,vol_ctx_switches,invol_ctx_switches,"
                      "gil_switches,gil_forced_drops,gil_drop_requests,gil_wait_s,rc_local,"
                      "rc_shared,brc_queued,brc_merged,objects_allocated,arena_bytes_peak,"
-                     "outliers,pin,params,rss_sum_kib,check_interval,blocking_calls,blocked_s,"
-                     "gil_switch_wait_s,gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,"
-                     "starved_workers,requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,"
+                     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,"
+                     "gc_collections_2,gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,"
+                     "gc_uncollectable,gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,"
+                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,check_interval,blocking_calls,"
+                     "blocked_s,gil_switch_wait_s,gil_futile_wakeups,gil_share_min,gil_share_max,"
+                     "gil_jain,starved_workers,requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,"
                      "lat_p999_s,lat_max_s,server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,"
                      "gil_wait_max_s\n");
     free(text);

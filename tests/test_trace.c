@@ -241,7 +241,8 @@ Test(trace, chrome_json_and_timeline_data)
 
     char *dat = render(rep_timeline_data, &doc);
     static const char *const blocks[] = {"\"holding the GIL\"", "\"waiting for the GIL\"",
-                                         "\"blocked, GIL released\"", "\"drop request\"", "\"lanes\""};
+                                         "\"blocked, GIL released\"", "\"collecting cycles\"",
+                                         "\"drop request\"", "\"lanes\""};
     const char *at = dat;
     for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
         at = strstr(at, blocks[b]);
@@ -294,4 +295,47 @@ Test(trace, spans_of_a_lane)
     cr_assert_eq(got.marks, 2, "the drop request and the forced drop");
     cr_assert_str_eq(trace_kind_name(TRACE_DROP_REQUEST), "DROP_REQUEST");
     cr_assert_str_eq(trace_kind_name(TRACE_KIND_COUNT), "?");
+}
+
+/* The cycle collector's runs are in the trace, each inside a span in
+ * which its thread held the GIL (the default build collects with it). */
+static bool inside_a_hold(const run_trace_lane_t *l, uint64_t t0, uint64_t t1)
+{
+    uint64_t took = 0;
+    bool held = false;
+    for (uint32_t k = 0; k < l->count; k++) {
+        const trace_event_t *e = &l->events[k];
+        if (e->kind == TRACE_TAKE) {
+            held = true;
+            took = e->t_ns;
+        } else if (e->kind == TRACE_DROP) {
+            if (held && took <= t0 && t1 <= e->t_ns)
+                return true;
+            held = false;
+        }
+    }
+    return held && took <= t0;   /* still held when the lane's events end */
+}
+
+Test(trace, collections_happen_holding_the_gil)
+{
+    run_spec_t spec = traced(&wl_cycles, RUN_MODE_threads, GUARD_gil, 2, 200000);
+    run_row_t row;
+    run_traced(&spec, &row);
+    check_one_holder(row.trace);
+    int collections = 0;
+    for (int i = 0; i < row.trace->nlanes; i++) {
+        const run_trace_lane_t *l = &row.trace->lanes[i];
+        uint64_t began = 0;
+        for (uint32_t k = 0; k < l->count; k++) {
+            if (l->events[k].kind == TRACE_GC_BEGIN)
+                began = l->events[k].t_ns;
+            if (l->events[k].kind == TRACE_GC_END) {
+                cr_assert(inside_a_hold(l, began, l->events[k].t_ns), "lane %d collected without the GIL", i);
+                collections++;
+            }
+        }
+    }
+    cr_assert_gt(collections, 0, "the collector ran and the trace shows it");
+    run_row_free(&row);
 }

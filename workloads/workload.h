@@ -69,7 +69,7 @@ typedef struct workload {
 } workload_t;
 
 /* X(name): the registered workloads, in the order `gil-lab list` prints. */
-#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(io) X(convoy)
+#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(cycles) X(io) X(convoy)
 
 #define X(name) extern const workload_t wl_##name;
 WL_LIST(X)
