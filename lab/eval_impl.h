@@ -527,6 +527,44 @@ static int G(truth)(const interp_t *interp, const obj_t *v)
     return v != &interp->none.body.ob;
 }
 
+/* ---- blocking calls ---------------------------------------------------- */
+
+/* CALL_BLOCKING: a builtin that blocks (lab/blocking.h), called the way
+ * CPython calls one: arguments read and released with the GIL held,
+ * Py_BEGIN_ALLOW_THREADS (g_detach), the system call, Py_END_ALLOW_THREADS
+ * (g_attach), then the exception or the result. Out of line, as CPython's
+ * builtins are: its locals must not cost the loop's other opcodes a
+ * register. Releases the blocking_nargs(which) values at args; returns the
+ * result (a new reference), or NULL with the exception set. */
+static __attribute__((noinline)) obj_t *G(call_blocking)(tstate_t *ts, blocking_t which, obj_t **args)
+{
+    int n = blocking_nargs(which);
+    int64_t v[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        if (GL_UNLIKELY(!obj_is_int(args[i]))) {
+            tstate_error(ts, "TypeError: %s() takes ints, not '%s'", blocking_name(which), args[i]->type->name);
+            for (int k = 0; k < n; k++)
+                g_decref(ts, args[k]);
+            return NULL;
+        }
+        v[i] = int_value(args[i]);
+    }
+    for (int i = n; --i >= 0;)
+        g_decref(ts, args[i]);
+    char why[TSTATE_ERROR_LEN];
+    int64_t value;
+    g_detach(ts);
+    int rc = blk_call(ts, which, v[0], v[1], &value, why, sizeof why);
+    g_attach(ts);
+    if (GL_UNLIKELY(rc < 0))
+        return tstate_error(ts, "%s", why);
+    if (which == BLOCKING_RECV)
+        return G(int_from)(ts, value);
+    obj_t *none = interp_none(ts->interp);
+    g_incref(ts, none);
+    return none;
+}
+
 /* ---- the interpreter loop --------------------------------------------- */
 
 /* Run `code`. args become locals 0..nargs-1 (references stolen). Returns the
@@ -777,44 +815,10 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             result = *--sp;
             goto done;
         TARGET_CALL_BLOCKING: {
-            /* A builtin that blocks (lab/blocking.h), called the way
-             * CPython calls one: arguments read and released with the GIL
-             * held, Py_BEGIN_ALLOW_THREADS (g_detach), the system call,
-             * Py_END_ALLOW_THREADS (g_attach), then the exception or the
-             * result. */
-            int n = blocking_nargs(in->arg);
-            int64_t v[2] = {0, 0};
-            sp -= n;
-            for (int i = 0; i < n; i++) {
-                if (GL_UNLIKELY(!obj_is_int(sp[i]))) {
-                    tstate_error(ts, "TypeError: %s() takes ints, not '%s'", blocking_name(in->arg),
-                                 sp[i]->type->name);
-                    for (int k = 0; k < n; k++)
-                        g_decref(ts, sp[k]);
-                    goto error;
-                }
-                v[i] = int_value(sp[i]);
-            }
-            for (int i = n; --i >= 0;)
-                g_decref(ts, sp[i]);
-            char why[TSTATE_ERROR_LEN];
-            int64_t value;
-            g_detach(ts);
-            int rc = blk_call(ts, (blocking_t)in->arg, v[0], v[1], &value, why, sizeof why);
-            g_attach(ts);
-            if (GL_UNLIKELY(rc < 0)) {
-                tstate_error(ts, "%s", why);
+            sp -= blocking_nargs(in->arg);
+            obj_t *res = G(call_blocking)(ts, (blocking_t)in->arg, sp);
+            if (GL_UNLIKELY(res == NULL))
                 goto error;
-            }
-            obj_t *res;
-            if (in->arg == BLOCKING_RECV) {
-                res = G(int_from)(ts, value);
-                if (GL_UNLIKELY(res == NULL))
-                    goto error;
-            } else {
-                res = none;
-                g_incref(ts, res);
-            }
             *sp++ = res;
             DISPATCH();
         }
