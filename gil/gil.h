@@ -45,16 +45,22 @@
 /* Default switch interval, as sys.getswitchinterval() == 0.005. */
 #define GIL_DEFAULT_INTERVAL_US 5000u
 
-/* Per-thread GIL statistics. Written only by the owning thread (or under the
- * GIL mutex), read after the thread has been joined. */
+/* Per-thread GIL statistics, X(name): every one a uint64_t count. Written
+ * only by the owning thread (or under the GIL mutex), read after the thread
+ * has been joined. */
+#define GIL_STATS_FIELDS(X)                                                    \
+    X(acquisitions)   /* times this thread took the GIL */                     \
+    X(forced_drops)   /* drops because another thread set the drop request */  \
+    X(drop_requests)  /* times this thread, waiting, set a drop request */     \
+    X(wait_ns)        /* total time spent waiting to take the GIL */           \
+    X(switch_wait_ns) /* FORCE_SWITCHING: time a dropper waited for the        \
+                         waiter to take it */                                  \
+    X(futile_wakeups) /* woken by a release, found the GIL taken again */
+
 typedef struct gil_stats {
-    uint64_t acquisitions;   /* times this thread took the GIL */
-    uint64_t forced_drops;   /* drops because another thread set the drop request */
-    uint64_t drop_requests;  /* times this thread, waiting, set a drop request */
-    uint64_t wait_ns;        /* total time spent waiting to take the GIL */
-    uint64_t switch_wait_ns; /* FORCE_SWITCHING: time a dropper waited for the
-                                waiter to take it (neither held nor wanted) */
-    uint64_t futile_wakeups; /* woken by a release, found the GIL taken again */
+#define X(name) uint64_t name;
+    GIL_STATS_FIELDS(X)
+#undef X
 } gil_stats_t;
 
 /* One thread as the GIL sees it (CPython: the PyThreadState fields the GIL

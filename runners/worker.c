@@ -39,10 +39,9 @@ int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t 
     out->stopped = (__atomic_fetch_and(&ts->eval_breaker, ~EB_ASYNC_EXC, __ATOMIC_RELAXED) & EB_ASYNC_EXC) != 0;
 
     out->run_s = clock_seconds(t1 - t0);
-    out->gil.acquisitions = ts->gil.stats.acquisitions - gil0.acquisitions;
-    out->gil.forced_drops = ts->gil.stats.forced_drops - gil0.forced_drops;
-    out->gil.drop_requests = ts->gil.stats.drop_requests - gil0.drop_requests;
-    out->gil.wait_ns = ts->gil.stats.wait_ns - gil0.wait_ns;
+#define X(name) out->gil.name = ts->gil.stats.name - gil0.name;
+    GIL_STATS_FIELDS(X)
+#undef X
 #define X(name, hot) out->count.name = ts->count.name - count0.name;
     TSTATE_COUNTERS(X)
 #undef X

@@ -200,11 +200,19 @@ Test(runners, sessions_interleave_rows)
 Test(runners, threads_under_the_gil_take_turns)
 {
     run_spec_t spec = spec_of(&wl_countdown, RUN_MODE_threads, GUARD_gil, 2);
+    spec.size = 400000;
+    spec.switch_interval_us = 100;   /* forced drops are all but certain */
     run_row_t row;
     check_row(&spec, &row);
     for (int i = 0; i < row.nsamples; i++) {
-        cr_assert_geq(row.samples[i].gil_acquisitions, 2);
-        cr_assert_geq(row.samples[i].gil_switches, 2, "two threads held the one GIL");
+        const run_sample_t *s = &row.samples[i];
+        cr_assert_geq(s->gil_acquisitions, 2);
+        cr_assert_geq(s->gil_switches, 2, "two threads held the one GIL");
+        /* Every forced drop waits (forced switching) for the taker, and that
+         * wait reaches the sample like every other GIL statistic. */
+        if (s->gil_forced_drops > 0)
+            cr_assert_gt(s->gil_switch_wait_s, 0, "%.0f forced drops, no switch wait", s->gil_forced_drops);
+        cr_assert(isfinite(s->gil_futile_wakeups) && isfinite(s->gil_jain));
     }
     run_row_free(&row);
 }
