@@ -26,7 +26,8 @@
 #include "report/report.h"
 
 enum { OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT, OPT_INTERLEAVE,
-       OPT_GC, OPT_GC_THRESHOLDS, OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW };
+       OPT_GC, OPT_GC_THRESHOLDS, OPT_TRACEMALLOC, OPT_PSS, OPT_MEMORY_TRACE, OPT_SAMPLE_INTERVAL,
+       OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW };
 
 static const struct option long_options[] = {
     {"workload", required_argument, NULL, 'w'},
@@ -43,6 +44,10 @@ static const struct option long_options[] = {
     {"no-immortal", no_argument, NULL, OPT_NO_IMMORTAL},
     {"gc", required_argument, NULL, OPT_GC},
     {"gc-thresholds", required_argument, NULL, OPT_GC_THRESHOLDS},
+    {"tracemalloc", no_argument, NULL, OPT_TRACEMALLOC},
+    {"pss", no_argument, NULL, OPT_PSS},
+    {"memory-trace", no_argument, NULL, OPT_MEMORY_TRACE},
+    {"sample-interval", required_argument, NULL, OPT_SAMPLE_INTERVAL},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-plot", no_argument, NULL, OPT_NO_PLOT},
@@ -142,12 +147,22 @@ int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char
                      wl->name);
         return fail(err, errlen, "-P/--param", why);
     }
-    if (cli_parse_int_range(eq + 1, wl->params[p].min, wl->params[p].max, &params[p], why,
-                            sizeof why) < 0) {
-        char option[96];
-        snprintf(option, sizeof option, "-P %s", name);
-        return fail(err, errlen, option, why);
+    const wl_param_t *pr = &wl->params[p];
+    char option[96];
+    snprintf(option, sizeof option, "-P %s", name);
+    if (pr->choices != NULL) {
+        int v = wl_param_choice(pr, eq + 1);
+        if (v < 0) {
+            char choices[160];
+            wl_param_choices(pr, choices, sizeof choices);
+            snprintf(why, sizeof why, "'%s' is not one of %s", eq + 1, choices);
+            return fail(err, errlen, option, why);
+        }
+        params[p] = v;
+        return 0;
     }
+    if (cli_parse_int_range(eq + 1, pr->min, pr->max, &params[p], why, sizeof why) < 0)
+        return fail(err, errlen, option, why);
     return 0;
 }
 
@@ -313,6 +328,21 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         return 0;
     case OPT_GC_THRESHOLDS:
         return gc_thresholds_option(arg, &a->gc, err, errlen);
+    case OPT_TRACEMALLOC:
+        a->tracemalloc = true;
+        return 0;
+    case OPT_PSS:
+        a->pss = true;
+        return 0;
+    case OPT_MEMORY_TRACE:
+        a->memory_trace = true;
+        return 0;
+    case OPT_SAMPLE_INTERVAL:
+        if (int_option(arg, MEMTRACE_MIN_INTERVAL_US / 1000, MEMTRACE_MAX_INTERVAL_US / 1000, &v, "--sample-interval",
+                       err, errlen) < 0)
+            return -1;
+        a->sample_interval_us = (uint64_t)v * 1000u;
+        return 0;
     case 'o':
         if (!arg[0])
             return fail(err, errlen, "-o/--output", "empty folder name");
@@ -434,6 +464,15 @@ void cli_args_usage(FILE *f)
             "                           or 3.13 (2000,10,10); default: the modelled\n"
             "                           build's, 3.12 under none/gil, 3.13 under\n"
             "                           atomic/biased (stop-the-world, no generations)\n"
+            "      --tracemalloc        trace requested bytes as tracemalloc does: each\n"
+            "                           row's peak (a lock and a table update per\n"
+            "                           allocation, so its times are slower)\n"
+            "      --pss                Pss of every process of the run, added up at its\n"
+            "                           end (forked rows: read inside the timed region)\n"
+            "      --memory-trace       sample memory over time (RSS of every process,\n"
+            "                           traced heap bytes, collections): memory.csv and\n"
+            "                           the memory chart, like mprof run / mprof plot\n"
+            "      --sample-interval MS its interval, 1 to 1000 ms (default 5)\n"
             "      --interleave         run the rows' repeats round-robin (row 1 repeat 1,\n"
             "                           row 2 repeat 1, ...) so that drift in the machine's\n"
             "                           speed hits every row alike; rows then all finish\n"
@@ -467,4 +506,14 @@ void cli_args_usage(FILE *f)
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, CLI_MAX_REPEATS, CLI_MAX_WARMUP,
             RUN_MAX_SWITCH_US, GIL_DEFAULT_INTERVAL_US, RUN_MAX_CHECK_INTERVAL,
             GIL_OLD_DEFAULT_CHECK_INTERVAL, CLI_DEFAULT_TRACE_EVENTS, CLI_DEFAULT_TRACE_WINDOW_MS);
+}
+
+const cli_names_t *cli_guard_names(void)
+{
+    return &guard_names;
+}
+
+const cli_names_t *cli_heap_names(void)
+{
+    return &heap_names;
 }

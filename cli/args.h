@@ -45,6 +45,10 @@ typedef struct cli_run_args {
     run_pin_t pin;
     bool immortal;
     gc_config_t gc;                   /* --gc, --gc-thresholds */
+    bool tracemalloc;                 /* --tracemalloc */
+    bool pss;                         /* --pss */
+    bool memory_trace;                /* --memory-trace */
+    uint64_t sample_interval_us;      /* --sample-interval (0: default) */
     const char *output;               /* -o; NULL: a new folder under ./results */
     cli_format_t format;
     bool plot;
@@ -67,5 +71,11 @@ int cli_param_apply(const workload_t *wl, const char *arg, int64_t *params, char
 
 /* The help of `run`, with the names from the registries. Cannot fail. */
 void cli_args_usage(FILE *f);
+
+/* The guard and allocator registries as name lists (cli/parse.h), for
+ * other commands that take one of each. Cannot fail. */
+struct cli_names;
+const struct cli_names *cli_guard_names(void);
+const struct cli_names *cli_heap_names(void);
 
 #endif

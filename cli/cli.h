@@ -24,6 +24,10 @@ int cmd_topo(int argc, char **argv);
 int cmd_dis(int argc, char **argv);
 /* `gil-lab heap`: the pymalloc model (cli/cmd_lab.c). */
 int cmd_heap(int argc, char **argv);
+/* `gil-lab sizes`: object sizes beside CPython's (cli/cmd_sizes.c). */
+int cmd_sizes(int argc, char **argv);
+/* `gil-lab refs`: seed 002's ids and refcounts in the lab (cli/cmd_refs.c). */
+int cmd_refs(int argc, char **argv);
 
 /* Helpers every command shares (cli/main.c, cli/args.c). */
 
@@ -40,6 +44,11 @@ struct option;
  * optind = 0 before the first call. Returns the next option, -1 at the end,
  * or '?' after printing the error. */
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
+
+/* After cli_getopt has taken a command's options: refuse any operand left
+ * (argv[optind] on), for commands that take none. Returns 0, or -1 after
+ * cli_error "unexpected argument 'x' (see gil-lab <command> --help)". */
+int cli_no_operands(int argc, char **argv);
 
 /* Parse an integer option value (cli/parse.h forms) in [min, max]. Returns
  * 0, or -1 after printing "gil-lab: <option>: <why>". */

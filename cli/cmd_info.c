@@ -34,11 +34,7 @@ static int no_options(int argc, char **argv, const char *help)
         fputs(help, stdout);
         return 1;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (see gil-lab %s --help)", argv[optind], argv[0]);
-        return -1;
-    }
-    return 0;
+    return cli_no_operands(argc, argv);
 }
 
 static int exit_for(int rc)
@@ -67,8 +63,14 @@ int cmd_list(int argc, char **argv)
                (long long)wl->min_size, (long long)wl->max_size);
         for (int p = 0; p < wl->nparams; p++) {
             const wl_param_t *pr = &wl->params[p];
-            printf("  %-10s -P %s=N  %s (default %lld, range %lld..%lld)\n", "", pr->name,
-                   pr->help, (long long)pr->def, (long long)pr->min, (long long)pr->max);
+            char choices[160], def_value[64];
+            wl_param_choices(pr, choices, sizeof choices);
+            wl_param_format(pr, pr->def, def_value, sizeof def_value);
+            if (pr->choices != NULL)
+                printf("  %-10s -P %s=%s  %s (default %s)\n", "", pr->name, choices, pr->help, def_value);
+            else
+                printf("  %-10s -P %s=N  %s (default %lld, range %lld..%lld)\n", "", pr->name, pr->help,
+                       (long long)pr->def, (long long)pr->min, (long long)pr->max);
         }
     }
     puts("\nModes (-m LIST; -j sets W)");

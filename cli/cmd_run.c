@@ -180,6 +180,10 @@ static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, ch
                     s->pin = a->pin;
                     s->immortal = a->immortal;
                     s->gc = a->gc;
+                    s->tracemalloc = a->tracemalloc;
+                    s->pss = a->pss;
+                    s->memory_trace = a->memory_trace;
+                    s->sample_interval_us = a->sample_interval_us;
                     s->warmup = a->warmup;
                     s->repeats = a->repeats;
                     /* A single-only guard in a cross product with other
@@ -353,6 +357,7 @@ static int publish_rows(sweep_t *sw, int first, int done)
     static const rep_output_t outputs[] = {
         {"results.csv", fill_csv},
         {"results.json", rep_json_write},
+        {"memory.csv", rep_memtrace_csv},   /* --memory-trace only */
     };
     char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160], note[320];
 
@@ -362,7 +367,7 @@ static int publish_rows(sweep_t *sw, int first, int done)
         return -1;
     }
     if ((sw->saved == 0 && plot_remove(&sw->dir, err, sizeof err) < 0) ||
-        rep_write_files(&sw->dir, outputs, 2, &sw->doc, err, sizeof err) < 0) {
+        rep_write_files(&sw->dir, outputs, sw->args->memory_trace ? 3 : 2, &sw->doc, err, sizeof err) < 0) {
         saved_rows(sw, kept, sizeof kept);
         cli_error("%s in %s/; %s", err, sw->dir.path, kept);
         return -1;
@@ -438,7 +443,7 @@ static int write_traces(sweep_t *sw, int status)
     }
 
     for (int i = 0; i < sw->saved; i++) {
-        if (sw->runs[i].trace == NULL)
+        if (sw->runs[i].gil_trace == NULL)
             continue;
         rep_doc_t one = sw->doc;
         one.rows = &sw->rows[i];
@@ -467,11 +472,19 @@ static int finish(sweep_t *sw)
     int status = CLI_EXIT_OK;
 
     if (a->plot) {
-        status = chart_outcome(sw, plot_chart(&sw->dir, &sw->doc, err, sizeof err), "chart", err, status);
-        status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
-                               status);
-        status = chart_outcome(sw, plot_throughput(&sw->dir, &sw->doc, err, sizeof err), "throughput chart",
-                               err, status);
+        plot_status_t chart = plot_chart(&sw->dir, &sw->doc, err, sizeof err);
+        status = chart_outcome(sw, chart, "chart", err, status);
+        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc) &&
+            plot_memory(&sw->dir, &sw->doc, err, sizeof err) == PLOT_FAILED) {
+            cli_error("memory chart not drawn: %s (in %s/; memory.csv is complete)", err, sw->dir.path);
+            status = CLI_EXIT_FAILED;
+        }
+        if (chart != PLOT_NO_GNUPLOT) {
+            status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
+                                   status);
+            status = chart_outcome(sw, plot_throughput(&sw->dir, &sw->doc, err, sizeof err), "throughput chart",
+                                   err, status);
+        }
     }
     status = write_traces(sw, status);
     if (stdout_usable(sw)) {

@@ -48,7 +48,9 @@ static const command_t commands[] = {
     {"list", cmd_list, "workloads (sizes, parameters), modes, guards and allocators"},
     {"topo", cmd_topo, "this machine's topology, and the cores --pin cores uses"},
     {"dis", cmd_dis, "a workload's bytecode"},
-    {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes"},
+    {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes, or a picture"},
+    {"sizes", cmd_sizes, "object sizes beside CPython's sys.getsizeof, both builds"},
+    {"refs", cmd_refs, "seed 002's ids and reference counts, in the lab's interpreter"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -94,6 +96,14 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
     cli_option_error(opt, argv, longopts, argv[0], err, sizeof err);
     cli_error("%s", err);
     return '?';
+}
+
+int cli_no_operands(int argc, char **argv)
+{
+    if (optind >= argc)
+        return 0;
+    cli_error("unexpected argument '%s' (see gil-lab %s --help)", argv[optind], argv[0]);
+    return -1;
 }
 
 static void usage(FILE *f)

@@ -77,6 +77,36 @@ static obj_t *builtin_gc_unfreeze(tstate_t *ts, obj_t *const *args, int nargs)
     return builtin_no_args(ts, nargs, "gc.unfreeze");
 }
 
+/* The one argument of a function of one object; NULL with the TypeError. */
+static obj_t *builtin_one_arg(tstate_t *ts, obj_t *const *args, int nargs, const char *name)
+{
+    if (nargs != 1)
+        return tstate_error(ts, "TypeError: %s() takes exactly one argument (%d given)", name, nargs);
+    return args[0];
+}
+
+/* builtin_id: PyLong_FromVoidPtr(v). CPython's PyObject * is the address of
+ * the header's first byte; the lab's obj_t * points at ob_type, so the
+ * header's size is taken off. */
+static obj_t *builtin_id(tstate_t *ts, obj_t *const *args, int nargs)
+{
+    obj_t *o = builtin_one_arg(ts, args, nargs, "id");
+    if (o == NULL)
+        return NULL;
+    uintptr_t address = (uintptr_t)o - obj_head_size(ts->interp->layout);
+    return ts->interp->ops->int_new(ts, (int64_t)address);
+}
+
+/* sys_getrefcount_impl: Py_REFCNT(object), which counts the reference the
+ * caller's stack holds on the argument while the call runs. */
+static obj_t *builtin_sys_getrefcount(tstate_t *ts, obj_t *const *args, int nargs)
+{
+    obj_t *o = builtin_one_arg(ts, args, nargs, "getrefcount");
+    if (o == NULL)
+        return NULL;
+    return ts->interp->ops->int_new(ts, (int64_t)obj_refcount(o, ts->interp->layout));
+}
+
 static const struct {
     const char *name;
     builtin_fn fn;

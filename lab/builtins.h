@@ -1,12 +1,17 @@
 /* lab/builtins.h: the few built-in functions a workload can call (CALL on a
  * built-in object, reached as a global): the gc module's controls, as a
- * Python program calls them.
+ * Python program calls them, and the two functions seed 002 looks at
+ * objects with.
  *
  *   gc.collect([generation])   collect; returns how many objects it freed
  *   gc.disable(), gc.enable()  stop and restart automatic collection
  *   gc.freeze(), gc.unfreeze() move every tracked object to the permanent
  *                              generation and back (Instagram's pre-fork
  *                              trick; CPython 3.7+)
+ *   id(o)                      o's address, where its header starts (as
+ *                              CPython's PyObject * points there)
+ *   sys.getrefcount(o)         o's refcount, its argument's reference
+ *                              included; 4294967295 for an immortal object
  *
  * Each is a statically allocated, immortal builtin_obj_t of the
  * interpreter (interp_builtin); adding one is a line in BUILTIN_LIST and
@@ -23,7 +28,9 @@
     X(gc_disable, "gc.disable")                                                \
     X(gc_enable, "gc.enable")                                                  \
     X(gc_freeze, "gc.freeze")                                                  \
-    X(gc_unfreeze, "gc.unfreeze")
+    X(gc_unfreeze, "gc.unfreeze")                                              \
+    X(id, "id")                                                                \
+    X(sys_getrefcount, "sys.getrefcount")
 
 typedef enum builtin_id {
 #define X(id, pyname) BUILTIN_##id,

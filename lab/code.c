@@ -141,6 +141,26 @@ int code_emit_work(code_t *code, int local, int64_t count)
     return back < 0 ? -1 : 0;
 }
 
+void code_upto_begin(code_t *code, int v, int64_t start, opcode_t limit_op, int limit_arg, code_loop_t *loop)
+{
+    code_emit(code, OP_LOAD_CONST, code_const(code, start));
+    code_emit(code, OP_STORE_FAST, v);
+    loop->head = code_emit(code, OP_LOAD_FAST, v);
+    code_emit(code, limit_op, limit_arg);
+    code_emit(code, OP_COMPARE_OP, CMP_LT);
+    loop->exit_jump = code_emit(code, OP_POP_JUMP_IF_FALSE, 0);
+}
+
+void code_upto_end(code_t *code, int v, const code_loop_t *loop)
+{
+    code_emit(code, OP_LOAD_FAST, v);
+    code_emit(code, OP_LOAD_CONST, code_const(code, 1));
+    code_emit(code, OP_BINARY_OP, BINOP_INPLACE_ADD);
+    code_emit(code, OP_STORE_FAST, v);
+    code_emit(code, OP_JUMP_BACKWARD, loop->head);
+    code_patch(code, loop->exit_jump, code->ninstrs);
+}
+
 /* Stack effect of one instruction: values popped and pushed. */
 static void code_stack_effect(const instr_t *in, int *pop, int *push)
 {

@@ -161,6 +161,20 @@ typedef struct code_loop {
 void code_countdown_begin(code_t *code, int local, code_loop_t *loop);
 int code_countdown_end(code_t *code, int local, int64_t step, const code_loop_t *loop);
 
+/* The counting loop a `for v in range(start, limit)` compiles to here (the
+ * lab has no iterators: a while loop over an int, as CPython's FOR_ITER
+ * over a range amounts to):
+ *
+ *     v = start           code_upto_begin(code, v, start, limit_op,
+ *     while v < limit:                    limit_arg, &loop)
+ *         <body>
+ *         v += 1          code_upto_end(code, v, &loop)
+ *
+ * The limit is loaded with limit_op/limit_arg: LOAD_CONST of a constant
+ * index, or LOAD_FAST of a local. end leaves the exit patched to the next
+ * instruction. */
+void code_upto_begin(code_t *code, int v, int64_t start, opcode_t limit_op, int limit_arg, code_loop_t *loop);
+void code_upto_end(code_t *code, int v, const code_loop_t *loop);
 /* A little interpreter work inside a larger body (io, convoy):
  *
  *     k = count

@@ -322,12 +322,12 @@ static obj_t *G(list_new)(tstate_t *ts, intptr_t size)
     l->allocated = 0;
     l->items = NULL;
     if (size > 0) {
-        l->items = heap_malloc(ts->heap, (size_t)size * sizeof(obj_t *));
+        l->items = heap_malloc(ts->heap, sizes_list_items(size));
         if (l->items == NULL) {
             G(list_dealloc)(ts, &l->ob);
             return tstate_error(ts, "MemoryError: list of %ld items", (long)size);
         }
-        memset(l->items, 0, (size_t)size * sizeof(obj_t *));
+        memset(l->items, 0, sizes_list_items(size));
         l->allocated = size;
     }
     G(gc_track)(ts, &l->ob);
@@ -388,18 +388,16 @@ static obj_t *G(node_new)(tstate_t *ts)
     return &n->ob;
 }
 
-/* list_resize: CPython's over-allocation pattern 0, 4, 8, 16, 24, 32, 40,
- * 52, 64, 76, ... so that appends are amortised O(1). */
+/* list_resize: CPython's over-allocation (sizes_list_grow: 0, 4, 8, 16,
+ * 24, 32, 40, 52, 64, 76, ...) so that appends are amortised O(1). */
 static int G(list_resize)(tstate_t *ts, list_obj_t *l, intptr_t newsize)
 {
     if (l->allocated >= newsize && newsize >= (l->allocated >> 1)) {
         l->size = newsize;
         return 0;
     }
-    size_t new_allocated = ((size_t)newsize + ((size_t)newsize >> 3) + 6) & ~(size_t)3;
-    if ((size_t)(newsize - l->size) > new_allocated - (size_t)newsize)
-        new_allocated = ((size_t)newsize + 3) & ~(size_t)3;
-    obj_t **items = heap_realloc(ts->heap, l->items, new_allocated * sizeof(obj_t *));
+    size_t new_allocated = sizes_list_grow(l->size, newsize);
+    obj_t **items = heap_realloc(ts->heap, l->items, sizes_list_items((intptr_t)new_allocated));
     if (items == NULL) {
         tstate_error(ts, "MemoryError: list resize to %zu", new_allocated);
         return -1;

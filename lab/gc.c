@@ -192,19 +192,19 @@ void gc_delete_garbage(tstate_t *ts, gc_head_t *collectable, gc_head_t *old)
     }
 }
 
-void gc_record_pause(gc_state_t *gc, uint64_t ns)
+void gc_record_pause(gc_state_t *gc, uint64_t start_ns, uint64_t pause_ns, int generation)
 {
-    if (gc->npauses == gc->cap_pauses) {
-        size_t cap = gc->cap_pauses ? 2 * gc->cap_pauses : 256;
-        uint64_t *p = realloc(gc->pauses_ns, cap * sizeof *p);
-        if (p == NULL) {
-            gc->pauses_lost++;
+    if (gc->nevents == gc->cap_events) {
+        size_t cap = gc->cap_events ? 2 * gc->cap_events : 256;
+        gc_event_t *e = realloc(gc->events, cap * sizeof *e);
+        if (e == NULL) {
+            gc->events_lost++;
             return;
         }
-        gc->pauses_ns = p;
-        gc->cap_pauses = cap;
+        gc->events = e;
+        gc->cap_events = cap;
     }
-    gc->pauses_ns[gc->npauses++] = ns;
+    gc->events[gc->nevents++] = (gc_event_t){start_ns, pause_ns, generation};
 }
 
 /* gc_collect_main: collect `generation` and the younger ones. */
@@ -251,7 +251,7 @@ static int64_t gc_collect_main(tstate_t *ts, int generation)
     st->collected += (uint64_t)collected;
     st->examined += (uint64_t)examined;
     uint64_t t1 = clock_now_ns();
-    gc_record_pause(gc, t1 - t0);
+    gc_record_pause(gc, t0, t1 - t0, generation);
     if (ts->gil.trace != NULL)
         trace_record_at(ts->gil.trace, TRACE_GC_END, (uint32_t)generation, t1);
     return collected;
@@ -349,7 +349,7 @@ int64_t gc_generation_size(tstate_t *ts, int generation)
 void gc_mark(const gc_state_t *gc, gc_mark_t *mark)
 {
     memcpy(mark->stats, gc->stats, sizeof mark->stats);
-    mark->npauses = gc->npauses;
+    mark->nevents = gc->nevents;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -374,14 +374,15 @@ int gc_summarize(const gc_state_t *gc, const gc_mark_t *mark, gc_summary_t *out)
         out->gen[i].uncollectable = gc->stats[i].uncollectable - mark->stats[i].uncollectable;
         out->gen[i].examined = gc->stats[i].examined - mark->stats[i].examined;
     }
-    size_t n = gc->npauses - mark->npauses;
+    size_t n = gc->nevents - mark->nevents;
     out->pauses = n;
     if (n == 0)
         return 0;
     uint64_t *sorted = malloc(n * sizeof *sorted);
     if (sorted == NULL)
         return -1;
-    memcpy(sorted, gc->pauses_ns + mark->npauses, n * sizeof *sorted);
+    for (size_t k = 0; k < n; k++)
+        sorted[k] = gc->events[mark->nevents + k].pause_ns;
     qsort(sorted, n, sizeof *sorted, cmp_u64);
     for (size_t k = 0; k < n; k++)
         out->pause_total_ns += sorted[k];
@@ -416,7 +417,7 @@ void gc_init(gc_state_t *gc, const gc_config_t *config, obj_layout_t layout)
 
 void gc_destroy(gc_state_t *gc)
 {
-    free(gc->pauses_ns);
-    gc->pauses_ns = NULL;
-    gc->npauses = gc->cap_pauses = 0;
+    free(gc->events);
+    gc->events = NULL;
+    gc->nevents = gc->cap_events = 0;
 }

@@ -85,6 +85,15 @@ typedef struct gc_gen_stats {
     uint64_t examined;        /* objects in the collected generations */
 } gc_gen_stats_t;
 
+/* One collection: when it started (clock_now_ns), how long it paused the
+ * program, which generation (the free-threaded collector: 0 automatic, 2
+ * gc.collect()). */
+typedef struct gc_event {
+    uint64_t start_ns;
+    uint64_t pause_ns;
+    int generation;
+} gc_event_t;
+
 typedef struct gc_state {
     gc_generation_t gen[GC_GENERATIONS];
     gc_generation_t permanent;         /* gc.freeze() */
@@ -95,11 +104,12 @@ typedef struct gc_state {
     obj_layout_t layout;               /* whose objects: how to read a refcount */
     size_t head;                       /* header bytes between the link and ob_type */
     gc_gen_stats_t stats[GC_GENERATIONS];
-    /* The pause of every collection, for percentiles (grows as needed; a
-     * failed growth drops the sample and counts it in pauses_lost). */
-    uint64_t *pauses_ns;
-    size_t npauses, cap_pauses;
-    uint64_t pauses_lost;
+    /* Every collection, for the pause percentiles and the memory trace
+     * (grows as needed; a failed growth drops the record and counts it in
+     * events_lost). */
+    gc_event_t *events;
+    size_t nevents, cap_events;
+    uint64_t events_lost;
 } gc_state_t;
 
 typedef struct interp interp_t;
@@ -314,14 +324,14 @@ void gc_restore_unreachable(gc_head_t *unreachable);
  * moves to `old`. */
 void gc_delete_garbage(tstate_t *ts, gc_head_t *collectable, gc_head_t *old);
 /* Keep a collection's pause for the percentiles. */
-void gc_record_pause(gc_state_t *gc, uint64_t ns);
+void gc_record_pause(gc_state_t *gc, uint64_t start_ns, uint64_t pause_ns, int generation);
 
 /* ---- what a run reports ----------------------------------------------------- */
 
 /* Where the statistics stood at some moment, to report a run's share. */
 typedef struct gc_mark {
     gc_gen_stats_t stats[GC_GENERATIONS];
-    size_t npauses;
+    size_t nevents;
 } gc_mark_t;
 
 /* A run's collections: per generation, and the pauses' distribution. */

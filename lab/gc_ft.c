@@ -283,7 +283,7 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
     st->collections++;
     st->collected += (uint64_t)collected;
     st->examined += (uint64_t)examined;
-    gc_record_pause(gc, paused_ns);
+    gc_record_pause(gc, t0, paused_ns, generation);
     __atomic_store_n(&gc->collecting, false, __ATOMIC_RELEASE);
     return collected;
 }

@@ -97,6 +97,7 @@ int heap_init(heap_t *heap, heap_kind_t kind, bool locked, const pym_config_t *p
         mi = mimalloc_dl_get(err, errlen);
         if (mi == NULL)
             return -1;
+        heap->mi = mi;
         heap->alloc = (heap_allocator_t){(void *)mi, mi_malloc_ctx, mi_realloc_ctx, mi_free_ctx};
         return 0;
     case HEAP_malloc:
@@ -136,7 +137,7 @@ int64_t heap_allocated_blocks(heap_t *heap)
          * still count as used until the owner collects them. Not a forced
          * collect: on the main thread that would also adopt the segments of
          * threads that have exited, and count their blocks as ours. */
-        const mimalloc_dl_t *mi = heap->alloc.ctx;
+        const mimalloc_dl_t *mi = heap->mi;
         mi_heap_t *own = mi->heap_get_default();
         int64_t n = 0;
         mi->heap_collect(own, false);

@@ -54,6 +54,7 @@ typedef struct heap {
     bool locked;                 /* pymalloc behind the allocator lock */
     heap_allocator_t alloc;
     pym_t *pym;                  /* HEAP_pymalloc only */
+    const struct mimalloc_dl *mi;/* HEAP_mimalloc only (alloc.ctx may be a tracer's) */
     pthread_mutex_t lock;        /* the allocator lock, when `locked` */
 } heap_t;
 

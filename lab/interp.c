@@ -46,6 +46,14 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     bool locked = g->threadsafe && !g->has_gil;
     if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc, err, errlen) < 0)
         return -1;
+    if (config->tracemalloc) {
+        if (trace_start(&interp->heap, &interp->tracer) < 0) {
+            snprintf(err, errlen, "out of memory for tracemalloc's table");
+            heap_destroy(&interp->heap);
+            return -1;
+        }
+        interp->tracing = true;
+    }
     gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
                                                       : GIL_DEFAULT_INTERVAL_US);
     gil_old_init(&interp->gil, config->check_interval);
@@ -118,6 +126,8 @@ void interp_destroy(interp_t *interp)
     stw_destroy(&interp->stw);
     gil_destroy(&interp->gil);
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&interp->lock));
+    if (interp->tracing)
+        trace_stop(&interp->heap, &interp->tracer);
     heap_destroy(&interp->heap);
 }
 
@@ -233,6 +243,8 @@ void interp_after_fork_child(interp_t *interp, tstate_t *ts)
     gil_reinit_after_fork(&interp->gil, &ts->gil);
     gil_drop(&interp->gil, &ts->gil);
     heap_after_fork_child(&interp->heap);
+    if (interp->tracing)
+        trace_after_fork_child(&interp->tracer);
     if (interp->layout == OBJ_LAYOUT_FT)
         gc_ft_after_fork_child(interp, ts);
 }

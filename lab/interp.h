@@ -29,6 +29,7 @@
 #include "lab/gc_ft.h"
 #include "lab/heap.h"
 #include "lab/object.h"
+#include "lab/tracemalloc.h"
 
 /* Eval-breaker bits (CPython: _PY_GIL_DROP_REQUEST_BIT,
  * _PY_EVAL_EXPLICIT_MERGE_BIT, _PY_GC_SCHEDULED_BIT,
@@ -89,7 +90,8 @@ typedef struct interp_config {
     uint64_t switch_interval_us;
     int check_interval;         /* gil-old: ticks between releases (0: 100) */
     pym_config_t pymalloc;      /* zeros = CPython's geometry */
-    gc_config_t gc;             /* zeros = on, CPython 3.12's thresholds */
+    gc_config_t gc;             /* zeros = on, the modelled build's thresholds */
+    bool tracemalloc;           /* trace requested bytes (lab/tracemalloc.h) */
 } interp_config_t;
 
 struct tstate {
@@ -137,6 +139,8 @@ struct interp {
     obj_layout_t layout;
     bool immortal;
     heap_t heap;
+    bool tracing;                        /* tracemalloc started */
+    tracer_t tracer;
     gil_t gil;
     gc_state_t gc;                       /* the collector's counts and statistics */
     stw_t stw;                           /* stop-the-world pauses */

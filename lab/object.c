@@ -108,6 +108,18 @@ bool obj_is_immortal(const obj_t *o, obj_layout_t layout)
     return __atomic_load_n(&obj_ft(o)->ref_local, __ATOMIC_RELAXED) == OBJ_IMMORTAL_LOCAL;
 }
 
+void obj_set_refcount(obj_t *o, obj_layout_t layout, intptr_t n)
+{
+    if (layout == OBJ_LAYOUT_DEFAULT) {
+        obj_dflt(o)->refcnt = n;
+    } else {
+        obj_head_ft_t *h = obj_ft(o);
+        h->tid = 0;
+        h->ref_local = 0;
+        h->ref_shared = (n << BRC_SHARED_SHIFT) | BRC_MERGED;
+    }
+}
+
 void obj_set_immortal(obj_t *o, obj_layout_t layout)
 {
     if (layout == OBJ_LAYOUT_DEFAULT) {

@@ -36,7 +36,7 @@
  * items in a separate array), so sizes, pymalloc size classes and memory
  * figures are the real ones: an int below 2**30 takes 28 bytes (16 + 8 + 4)
  * in the default build, in a 32-byte block; 44 in the free-threaded build.
- * lab/sizes.c computes every size as sys.getsizeof does.
+ * lab/sizes.h computes every size as sys.getsizeof does.
  *
  * IMMORTAL OBJECTS (PEP 683)
  *
@@ -267,6 +267,12 @@ intptr_t obj_refcount(const obj_t *o, obj_layout_t layout);
 
 /* True if the object is immortal (PEP 683) in `layout`'s encoding. */
 bool obj_is_immortal(const obj_t *o, obj_layout_t layout);
+
+/* Give an object exactly n references, in the free-threaded layout as a
+ * merged count without owner (what _Py_ExplicitMergeRefcount leaves), which
+ * both free-threaded guards count through the shared field. For undoing
+ * obj_set_immortal with the world quiet (one thread). Cannot fail. */
+void obj_set_refcount(obj_t *o, obj_layout_t layout, intptr_t n);
 
 /* Mark an object immortal (_Py_SetImmortal). Cannot fail. */
 void obj_set_immortal(obj_t *o, obj_layout_t layout);

@@ -1036,9 +1036,65 @@ static void print_size(FILE *out, size_t bytes)
         fprintf(out, "%zu KiB", bytes >> 10);
 }
 
-void pym_print_map(const pym_t *pym, FILE *out)
+void pym_walk_pools(const pym_t *pym, pym_pool_fn fn, void *arg)
+{
+    static const pym_pool_state_t states[] = {
+        [POOL_EMPTY] = PYM_POOL_EMPTY, [POOL_USED] = PYM_POOL_USED, [POOL_FULL] = PYM_POOL_FULL};
+
+    for (uint32_t i = 0; i < pym->maxarenas; i++) {
+        const arena_object *ao = &pym->arenas[i];
+        if (!ao->address)
+            continue;
+        uint32_t carved = arena_carved(pym, ao);
+        for (uint32_t k = 0; k < ao->ntotalpools; k++) {
+            pym_pool_info_t info = {.arena = i, .arena_address = ao->address, .pool = k,
+                                    .npools = ao->ntotalpools, .state = PYM_POOL_UNTOUCHED};
+            if (k < carved) {
+                const pool_header *p = arena_pool(pym, ao, k);
+                info.state = states[pool_state(p)];
+                if (info.state != PYM_POOL_EMPTY) {
+                    info.block_size = CLASS_SIZE(p->szidx);
+                    info.blocks_in_use = p->ref;
+                    info.capacity = pym->capacity[p->szidx];
+                }
+            }
+            fn(&info, arg);
+        }
+    }
+}
+
+/* pym_print_map's state while the pools go by. */
+typedef struct map_printer {
+    FILE *out;
+    unsigned nfull, nused, nfree;
+} map_printer_t;
+
+static void print_pool(const pym_pool_info_t *p, void *arg)
 {
     enum { PER_LINE = 64 };
+    static const char chars[] = {
+        [PYM_POOL_UNTOUCHED] = '_', [PYM_POOL_EMPTY] = '.', [PYM_POOL_USED] = '+',
+        [PYM_POOL_FULL] = '#'};
+    map_printer_t *m = arg;
+
+    if (p->pool == 0) {
+        m->nfull = m->nused = m->nfree = 0;
+        fprintf(m->out, "arena %3u %#14" PRIxPTR " |", p->arena, p->arena_address);
+    } else if (p->pool % PER_LINE == 0) {
+        fprintf(m->out, "|\n%*s|", 25, "");
+    }
+    fputc(chars[p->state], m->out);
+    m->nfull += p->state == PYM_POOL_FULL;
+    m->nused += p->state == PYM_POOL_USED;
+    m->nfree += p->state == PYM_POOL_EMPTY || p->state == PYM_POOL_UNTOUCHED;
+    if (p->pool + 1 == p->npools)
+        fprintf(m->out, "| %u full, %u used, %u free\n", m->nfull, m->nused, m->nfree);
+}
+
+void pym_print_map(const pym_t *pym, FILE *out)
+{
+    map_printer_t m = {.out = out};
+
     fprintf(out, "pymalloc map: %" PRIu64 " arena%s of ", pym->arenas_current,
             pym->arenas_current == 1 ? "" : "s");
     print_size(out, pym->arena_size);
@@ -1047,29 +1103,7 @@ void pym_print_map(const pym_t *pym, FILE *out)
     fprintf(out, " each\n"
                  "legend: '#' full  '+' used  '.' empty (initialised)  "
                  "'_' untouched\n");
-    for (uint32_t i = 0; i < pym->maxarenas; i++) {
-        const arena_object *ao = &pym->arenas[i];
-        if (!ao->address)
-            continue;
-        uint32_t carved = arena_carved(pym, ao);
-        unsigned nfull = 0, nused = 0;
-        fprintf(out, "arena %3u %#14" PRIxPTR " |", i, ao->address);
-        for (uint32_t k = 0; k < ao->ntotalpools; k++) {
-            if (k && k % PER_LINE == 0)
-                fprintf(out, "|\n%*s|", 25, "");
-            char ch = '_';
-            if (k < carved) {
-                switch (pool_state(arena_pool(pym, ao, k))) {
-                case POOL_EMPTY: ch = '.'; break;
-                case POOL_USED: ch = '+'; nused++; break;
-                case POOL_FULL: ch = '#'; nfull++; break;
-                }
-            }
-            fputc(ch, out);
-        }
-        fprintf(out, "| %u full, %u used, %u free\n", nfull, nused,
-                ao->nfreepools);
-    }
+    pym_walk_pools(pym, print_pool, &m);
 }
 
 void pym_print_classes(const pym_t *pym, FILE *out)

@@ -104,6 +104,32 @@ uint64_t pym_allocated_blocks(const pym_t *pym);
  * in `err` otherwise. */
 int pym_check(const pym_t *pym, char *err, size_t errlen);
 
+/* One pool, as pym_walk_pools reports it. */
+typedef enum pym_pool_state {
+    PYM_POOL_UNTOUCHED,   /* never carved */
+    PYM_POOL_EMPTY,       /* carved, no block in use */
+    PYM_POOL_USED,        /* some blocks in use, some free */
+    PYM_POOL_FULL,        /* every block in use */
+} pym_pool_state_t;
+
+typedef struct pym_pool_info {
+    uint32_t arena;             /* the arena's slot in the arena table */
+    uintptr_t arena_address;
+    uint32_t pool;              /* the pool's place in its arena, 0 first */
+    uint32_t npools;            /* pools in the arena */
+    pym_pool_state_t state;
+    size_t block_size;          /* its size class; 0 when untouched or empty */
+    uint32_t blocks_in_use;
+    uint32_t capacity;          /* blocks per pool of that class; 0 likewise */
+} pym_pool_info_t;
+
+typedef void (*pym_pool_fn)(const pym_pool_info_t *pool, void *arg);
+
+/* Call fn for every pool of every mapped arena, arenas in slot order and
+ * pools in address order. Walks every arena, as pym_get_stats does; not
+ * for hot paths. Cannot fail. */
+void pym_walk_pools(const pym_t *pym, pym_pool_fn fn, void *arg);
+
 /* Teaching views for `gil-lab heap`: one line per arena with one character
  * per pool, and the size-class table of sys._debugmallocstats(). */
 void pym_print_map(const pym_t *pym, FILE *out);

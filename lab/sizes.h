@@ -24,6 +24,13 @@
 
 #include "lab/object.h"
 
+/* The CPython version whose sizes `layout` models: "3.12" (default
+ * build), "3.13" (free-threaded build). Cannot fail. */
+static inline const char *sizes_cpython_version(obj_layout_t layout)
+{
+    return layout == OBJ_LAYOUT_DEFAULT ? "3.12" : "3.13";
+}
+
 /* sizeof(PyObject) in `layout`. */
 static inline size_t sizes_object(obj_layout_t layout)
 {
@@ -84,11 +91,56 @@ static inline size_t sizes_node_alloc(obj_layout_t layout)
     return sizes_gc_prefix(layout) + sizes_object(layout) + sizeof(node_obj_t) - sizeof(obj_t);
 }
 
+/* A list's item array of `allocated` slots: a separate block
+ * (PyMem_Malloc in list_resize and PyList_New). */
+static inline size_t sizes_list_items(intptr_t allocated)
+{
+    return (size_t)allocated * sizeof(obj_t *);
+}
+
+/* What CPython allocates for that item array: in the free-threaded build
+ * an 8-byte header (_PyListArray's own `allocated`, which lock-free
+ * readers check an index against; Objects/listobject.c
+ * list_allocate_array) comes in front of the slots. The lab's arrays have
+ * no such header in either layout, and sys.getsizeof does not count it.
+ * None for an empty list, which has no array. */
+static inline size_t sizes_list_items_cpython(obj_layout_t layout, intptr_t allocated)
+{
+    if (allocated == 0)
+        return 0;
+    return (layout == OBJ_LAYOUT_FT ? sizeof(intptr_t) : 0) + sizes_list_items(allocated);
+}
+
 /* sys.getsizeof of a list with `allocated` slots: the object, its
  * pre-header and its item array (list.__sizeof__). */
 static inline size_t sizes_list(obj_layout_t layout, intptr_t allocated)
 {
-    return sizes_list_alloc(layout) + (size_t)allocated * sizeof(obj_t *);
+    return sizes_list_alloc(layout) + sizes_list_items(allocated);
+}
+
+/* The slots list_resize gives a list of `size` items that grows to
+ * `newsize` (Objects/listobject.c, 3.9+): newsize + newsize/8 + 6, rounded
+ * down to a multiple of 4, so that appends are amortised O(1); or newsize
+ * rounded up to a multiple of 4 when the growth is bigger than that
+ * over-allocation (list.extend of many items). Appending one item at a time
+ * from [] gives 0, 4, 8, 16, 24, 32, 40, 52, 64, 76, ... */
+static inline size_t sizes_list_grow(intptr_t size, intptr_t newsize)
+{
+    size_t grown = ((size_t)newsize + ((size_t)newsize >> 3) + 6) & ~(size_t)3;
+    if ((size_t)(newsize - size) > grown - (size_t)newsize)
+        grown = ((size_t)newsize + 3) & ~(size_t)3;
+    return grown;
+}
+
+/* The slots of a list made by `n` appends to []: each append that finds
+ * no free slot resizes it. Cannot fail. */
+static inline intptr_t sizes_list_appended(intptr_t n)
+{
+    intptr_t allocated = 0;
+    for (intptr_t size = 0; size < n; size++)
+        if (size == allocated)
+            allocated = (intptr_t)sizes_list_grow(size, size + 1);
+    return allocated;
 }
 
 #endif

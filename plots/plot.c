@@ -11,44 +11,34 @@
  *                 > chart.png.tmp
  *                2> chart.log.tmp
  *
- * and the same with term='svg'. Why this shape:
+ * and the same with term='svg' (plots/gnuplot.c runs gnuplot and checks
+ * each picture: why the script comes on stdin and the picture goes to
+ * stdout is explained there). The two pictures are temporaries the lab
+ * created exclusively in the folder (report/outdir.c), renamed into place
+ * together, or neither: no chart beats a broken one.
  *
- *   - the script is compiled into the binary (the build turns plots/bars.gp
- *     into plot_script[]) and reaches gnuplot, after a first line that sets
- *     its variables, through an anonymous memory file on its standard input,
- *     so a moved or installed binary draws the same chart and no path of the
- *     build machine is baked in (not `gnuplot -e <variables> -`: gnuplot
- *     5.4 then rejects the script's multi-line { } blocks);
- *   - gnuplot writes its picture to standard output, a temporary the lab
- *     created exclusively in the folder (report/outdir.c): it never opens an
- *     output name of its own, so a link planted in the folder cannot make it
- *     write elsewhere;
- *   - gnuplot exits 0 after writing a truncated PNG or an empty SVG on a
- *     full disk, so its exit status proves nothing. Each picture is checked
- *     before it is renamed into place: not empty, fsync succeeds, a PNG ends
- *     with its IEND chunk, an SVG with </svg>. Both pictures are renamed
- *     together, or neither: no chart beats a broken one.
+ * The same machinery (plot_draw) draws throughput.png (the bars again, as
+ * single ÷ row), latency.png (plots/latency.gp) and the GIL timelines
+ * (plots/timeline.gp, data from report/trace.c).
  *
  * The only free text that reaches gnuplot's parser is the title and the
  * footer, passed as single-quoted gnuplot strings with quotes doubled and
  * control characters blanked. gnuplot's messages go to chart.log, kept only
  * when not empty.
  */
-#define _GNU_SOURCE /* memfd_create */
+#define _GNU_SOURCE /* fdopendir of an openat descriptor */
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "build_info.h"
 #include "gil/gil.h"
+#include "plots/gnuplot.h"
 #include "report/report.h"
 
 /* plots/bars.gp, timeline.gp and latency.gp, embedded by the build
@@ -211,23 +201,6 @@ static int write_throughput(FILE *f, const rep_doc_t *doc)
     return write_bars(f, doc, true);
 }
 
-/* src as a gnuplot single-quoted string: quotes doubled, control characters
- * blanked, truncated to fit cap (cap >= 3). */
-static void gp_quote(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-
-    dst[n++] = '\'';
-    for (; *src && n + 3 < cap; src++) {
-        unsigned char c = (unsigned char)*src;
-        if (c == '\'')
-            dst[n++] = '\'';
-        dst[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-    }
-    dst[n++] = '\'';
-    dst[n] = '\0';
-}
-
 /* Append ", " (unless first) and the formatted item to buf. Cannot fail
  * (truncates). */
 static void __attribute__((format(printf, 4, 5)))
@@ -302,170 +275,6 @@ static void chart_variables(const rep_doc_t *doc, const plot_layout_t *L, char *
              L->nseries, L->nclusters, L->runs, L->unit.name, L->unit.decimals, q1, q2, q3);
 }
 
-/* Run gnuplot in the folder: script on stdin, picture to out, messages to
- * log. Returns 0, 1 when gnuplot is not installed, or -1; err says why. */
-static int run_gnuplot(int dirfd, int script, int out, int log, const char *log_name, char *err,
-                       size_t errlen)
-{
-    char prog[] = "gnuplot", from_stdin[] = "-";
-    char *argv[] = {prog, from_stdin, NULL};
-    int status, child_errno = 0, fds[2];
-    ssize_t got;
-    pid_t pid;
-
-    if (lseek(script, 0, SEEK_SET) < 0 || pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
-        return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* Child: only async-signal-safe calls until exec. The lab ignores
-         * SIGPIPE; gnuplot gets the default it expects. The close-on-exec
-         * pipe reports why exec failed, or closes silently when it worked. */
-        close(fds[0]);
-        signal(SIGPIPE, SIG_DFL);
-        if (fchdir(dirfd) == 0 && dup2(script, 0) >= 0 && dup2(out, 1) >= 0 && dup2(log, 2) >= 0)
-            execvp(prog, argv);
-        child_errno = errno;
-        if (write(fds[1], &child_errno, sizeof child_errno) < 0)
-            _exit(126);
-        _exit(127);
-    }
-    close(fds[1]);
-    do
-        got = read(fds[0], &child_errno, sizeof child_errno);
-    while (got < 0 && errno == EINTR);
-    close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            snprintf(err, errlen, "waiting for gnuplot: %s", strerror(errno));
-            return -1;
-        }
-    }
-    if (got == (ssize_t)sizeof child_errno) {
-        if (child_errno == ENOENT) {
-            snprintf(err, errlen, "gnuplot not found (install gnuplot-nox)");
-            return 1;
-        }
-        snprintf(err, errlen, "cannot run gnuplot: %s", strerror(child_errno));
-        return -1;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        if (WIFEXITED(status))
-            snprintf(err, errlen, "gnuplot failed (exit %d), see %s", WEXITSTATUS(status), log_name);
-        else
-            snprintf(err, errlen, "gnuplot killed by signal %d", WTERMSIG(status));
-        return -1;
-    }
-    return 0;
-}
-
-/* True when the last `n` bytes of the file, trailing white space
- * dropped, are `tail` (n bytes read, at most 64). */
-static bool ends_with(int fd, off_t size, size_t n, const char *tail, size_t tail_len)
-{
-    unsigned char buf[64];
-    size_t have;
-
-    if (n > sizeof buf || (off_t)n > size || pread(fd, buf, n, size - (off_t)n) != (ssize_t)n)
-        return false;
-    have = n;
-    while (have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == ' ' || buf[have - 1] == '\r' ||
-                        buf[have - 1] == '\t'))
-        have--;
-    return have >= tail_len && memcmp(buf + have - tail_len, tail, tail_len) == 0;
-}
-
-/* A PNG ends with its IEND chunk: length 0, type, CRC. */
-static bool png_complete(int fd, off_t size)
-{
-    static const char iend[] = "\0\0\0\0IEND\xae\x42\x60\x82";
-
-    return ends_with(fd, size, sizeof iend - 1, iend, sizeof iend - 1);
-}
-
-/* An SVG document ends with its root element's closing tag. */
-static bool svg_complete(int fd, off_t size)
-{
-    static const char close_tag[] = "</svg>";
-    size_t n = size < 64 ? (size_t)size : 64;
-
-    return ends_with(fd, size, n, close_tag, sizeof close_tag - 1);
-}
-
-typedef struct chart_format {
-    const char *term;                      /* the scripts' term */
-    const char *marker;                    /* what a complete file ends with */
-    bool (*complete)(int fd, off_t size);
-} chart_format_t;
-
-static const chart_format_t formats[] = {
-    {"png", "IEND end marker", png_complete},
-    {"svg", "closing </svg> tag", svg_complete},
-};
-#define NFORMATS (int)(sizeof formats / sizeof formats[0])
-
-/* What gnuplot wrote into fd is a whole picture, on disk. Returns 0, or -1
- * with the reason in err. */
-static int check_picture(const chart_format_t *fmt, const char *name, int fd, char *err, size_t errlen)
-{
-    struct stat st;
-
-    if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", name, strerror(errno));
-        return -1;
-    }
-    if (st.st_size == 0) {
-        snprintf(err, errlen, "gnuplot wrote an empty %s (is the disk full?)", name);
-        return -1;
-    }
-    if (!fmt->complete(fd, st.st_size)) {
-        snprintf(err, errlen, "gnuplot's %s is truncated (%lld bytes, no %s; is the disk full?)",
-                 name, (long long)st.st_size, fmt->marker);
-        return -1;
-    }
-    return 0;
-}
-
-/* Write all of buf[0..len) to fd. Returns 0, or -1 with errno set. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(fd, (const char *)buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            errno = w < 0 ? errno : EIO;
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    return 0;
-}
-
-/* vars, a newline and the embedded script in an anonymous memory file.
- * Returns its descriptor, or -1 with errno set. */
-static int script_file(const char *vars, const unsigned char *script, size_t script_len)
-{
-    int fd = memfd_create("gil-lab.gp", MFD_CLOEXEC), saved;
-
-    if (fd < 0)
-        return -1;
-    if (write_all(fd, vars, strlen(vars)) == 0 && write_all(fd, "\n", 1) == 0 &&
-        write_all(fd, script, script_len) == 0)
-        return fd;
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return -1;
-}
-
 /* Keep gnuplot's log when it said anything, else drop it. */
 static void finish_log(rep_file_t *log)
 {
@@ -478,48 +287,35 @@ static void finish_log(rep_file_t *log)
         rep_file_discard(log, 1);
 }
 
-/* Draw one chart: its data, then each format through gnuplot into a
- * temporary, checked, and all renamed together. */
+/* Draw one chart: its data, then each format through gnuplot
+ * (plots/gnuplot.c) into a temporary, and all renamed together. */
 static plot_status_t plot_draw(const rep_outdir_t *d, const plot_job_t *job, const rep_doc_t *doc,
                                char *err, size_t errlen)
 {
-    char names[NFORMATS][128], log_name[128], term_vars[4200];
-    rep_file_t pictures[NFORMATS], log = {.fd = -1};
+    char names[GP_NFORMATS][128], log_name[128], vars[4200];
+    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
     plot_status_t status = PLOT_FAILED;
-    int rc;
 
-    for (int k = 0; k < NFORMATS; k++) {
+    for (int k = 0; k < GP_NFORMATS; k++) {
         pictures[k] = (rep_file_t){.fd = -1};
-        snprintf(names[k], sizeof names[k], "%s.%s", job->base, formats[k].term);
+        snprintf(names[k], sizeof names[k], "%s.%s", job->base, gp_formats[k].term);
     }
     snprintf(log_name, sizeof log_name, "%s.log", job->base);
+    snprintf(vars, sizeof vars, "%s; data='%s'", job->vars, job->data.name);
     if (rep_write_files(d, &job->data, 1, doc, err, errlen) < 0 ||
         rep_file_create(&log, d, log_name, err, errlen) < 0)
         goto done;
-    for (int k = 0; k < NFORMATS; k++) {
-        int script;
-        snprintf(term_vars, sizeof term_vars, "%s; data='%s'; term='%s'", job->vars, job->data.name,
-                 formats[k].term);
-        script = script_file(term_vars, job->script, job->script_len);
-        if (script < 0) {
-            snprintf(err, errlen, "cannot hand gnuplot its script: %s", strerror(errno));
+    for (int k = 0; k < GP_NFORMATS; k++) {
+        if (rep_file_create(&pictures[k], d, names[k], err, errlen) < 0)
             goto done;
-        }
-        rc = rep_file_create(&pictures[k], d, names[k], err, errlen) < 0
-                 ? -1
-                 : run_gnuplot(d->fd, script, pictures[k].fd, log.fd, log_name, err, errlen);
-        close(script);
-        if (rc != 0) {
-            status = rc > 0 ? PLOT_NO_GNUPLOT : PLOT_FAILED;
-            goto done;
-        }
-        if (check_picture(&formats[k], names[k], pictures[k].fd, err, errlen) < 0)
+        status = gp_draw(d->fd, vars, job->script, job->script_len, &gp_formats[k], pictures[k].fd, names[k],
+                         log.fd, log_name, err, errlen);
+        if (status != PLOT_DRAWN)
             goto done;
     }
-    if (rep_file_commit(pictures, NFORMATS, err, errlen) == 0)
-        status = PLOT_DRAWN;
+    status = rep_file_commit(pictures, GP_NFORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
 done:
-    rep_file_discard(pictures, NFORMATS);
+    rep_file_discard(pictures, GP_NFORMATS);
     finish_log(&log);
     return status;
 }
@@ -663,11 +459,11 @@ plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *er
     return plot_draw(d, &job, doc, err, errlen);
 }
 
-/* Whether a folder entry is a chart or trace file this module writes:
- * chart.*, latency.*, throughput.*, timeline*.* and trace-N.json. */
+/* Whether a folder entry is a chart, trace or memory file a run writes:
+ * chart.*, latency.*, throughput.*, timeline*.*, trace-N.json, memory.*. */
 static bool is_chart_file(const char *name)
 {
-    static const char *const prefixes[] = {"chart.", "latency.", "throughput.", "timeline", "trace-"};
+    static const char *const prefixes[] = {"chart.", "latency.", "throughput.", "timeline", "trace-", "memory."};
     for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
         if (strncmp(name, prefixes[k], strlen(prefixes[k])) == 0)
             return true;

@@ -179,8 +179,14 @@ static void write_benchmark(FILE *f, const rep_row_t *r)
     putc('{', f);
     for (int p = 0; p < spec->workload->nparams; p++) {
         fputs(p ? ", " : "", f);
-        rep_json_string(f, spec->workload->params[p].name);
-        fprintf(f, ": %lld", (long long)spec->params[p]);
+        const wl_param_t *pr = &spec->workload->params[p];
+        rep_json_string(f, pr->name);
+        if (pr->choices != NULL) {
+            fputs(": ", f);
+            rep_json_string(f, pr->choices[spec->params[p]]);
+        } else {
+            fprintf(f, ": %lld", (long long)spec->params[p]);
+        }
     }
     putc('}', f);
     json_key(f, false, in, "repeats");

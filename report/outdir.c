@@ -231,6 +231,23 @@ fail:
     return -1;
 }
 
+int rep_outdir_open_existing(rep_outdir_t *d, const char *dir, char *err, size_t errlen)
+{
+    d->lock_fd = -1;
+    d->created = d->root_created = false;
+    if (snprintf(d->path, sizeof d->path, "%s", dir) >= (int)sizeof d->path) {
+        d->fd = -1;
+        snprintf(err, errlen, "folder name too long: '%.64s...'", dir);
+        return -1;
+    }
+    d->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d->fd < 0) {
+        snprintf(err, errlen, "cannot open folder '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 void rep_outdir_close(rep_outdir_t *d, bool discard)
 {
     if (!d)

@@ -269,6 +269,11 @@ int rep_timeline_data(FILE *f, const rep_doc_t *doc);
 
 /* The lanes rep_timeline_data draws. Cannot fail. */
 int rep_timeline_lanes(const rep_doc_t *doc);
+/* memtrace.c: memory.csv, every row's memory trace (--memory-trace).
+ * Returns 0, or -1 on a stream error. */
+int rep_memtrace_csv(FILE *f, const rep_doc_t *doc);
+/* Whether any row of doc has a memory trace. */
+bool rep_has_memtrace(const rep_doc_t *doc);
 
 /* csv.c: the header line. Cannot fail (stream errors show in ferror). */
 void rep_csv_header(FILE *f);
@@ -311,6 +316,12 @@ typedef struct rep_outdir {
  * (nothing is left behind). */
 int rep_outdir_open(rep_outdir_t *d, const char *explicit_dir, const char *workload, char *err,
                     size_t errlen);
+
+/* Open an existing folder to write one file into, as a command that owns
+ * no results folder does (gil-lab heap --picture): neither created nor
+ * locked nor probed; the file still goes through rep_file_create and
+ * rep_file_commit. Returns 0, or -1 with a one-line reason in err. */
+int rep_outdir_open_existing(rep_outdir_t *d, const char *dir, char *err, size_t errlen);
 
 /* Release the lock and the descriptors. With discard, a folder this run
  * created is removed again when it holds nothing but the lock file (and
@@ -382,6 +393,11 @@ typedef enum plot_status {
  * returned status. */
 plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
+/* Draw memory.png and memory.svg (plots/memory.gp) from the rows' memory
+ * traces, as plot_chart draws its chart; gnuplot's messages go to
+ * memory.log. PLOT_FAILED when no row was traced. */
+plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
 /* Draw a GIL timeline (plots/timeline.gp) of doc's traced rows within its
  * window: timeline-<index>.png/.svg and .dat for a one-row doc (index > 0),
  * timeline.png/.svg/.dat with every traced row's lanes stacked, on the
@@ -403,9 +419,10 @@ plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *er
  * otherwise. */
 plot_status_t plot_throughput(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
-/* Remove every chart and trace file (chart.*, latency.*, throughput.*,
- * timeline*, trace-N.json, and their temporaries) from the folder, so that no chart of an earlier run
- * stays beside new results. Returns 0, or -1 with the reason in err. */
+/* Remove every chart, trace and memory file (chart.*, latency.*,
+ * throughput.*, timeline*, trace-N.json, memory.*, and their temporaries)
+ * from the folder, so that no chart of an earlier run stays beside new
+ * results. Returns 0, or -1 with the reason in err. */
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
 
 #endif

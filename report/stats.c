@@ -210,8 +210,10 @@ static void describe(rep_row_t *r)
              heap_kind_name(spec->allocator), spec->workers, (long long)spec->size);
     r->params[0] = '\0';
     for (p = 0; p < wl->nparams && used < sizeof r->params; p++) {
-        int w = snprintf(r->params + used, sizeof r->params - used, "%s%s=%lld",
-                         p ? " " : "", wl->params[p].name, (long long)spec->params[p]);
+        char value[64];
+        wl_param_format(&wl->params[p], spec->params[p], value, sizeof value);
+        int w = snprintf(r->params + used, sizeof r->params - used, "%s%s=%s", p ? " " : "", wl->params[p].name,
+                         value);
         if (w < 0)
             break;
         used += (size_t)w;
@@ -340,6 +342,17 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(gc_unreachable, false, MED(gc_unreachable))                              \
     X(gc, true, v_str(SPEC->gc.disabled ? "off" : "on"))                       \
     X(gc_thresholds, true, v_str(r->gc_thresholds))                            \
+    X(traced_peak_bytes, false, MED(traced_peak_bytes))                        \
+    X(traced_peak_blocks, false, MED(traced_peak_blocks))                      \
+    X(pss_sum_kib, false, MED(pss_sum_kib))                                    \
+    X(smaps_pss_before_kib, false, MED(smaps_pss_before_kib))                  \
+    X(smaps_pss_after_kib, false, MED(smaps_pss_after_kib))                    \
+    X(smaps_private_dirty_before_kib, false, MED(smaps_private_dirty_before_kib)) \
+    X(smaps_private_dirty_after_kib, false, MED(smaps_private_dirty_after_kib))   \
+    X(smaps_shared_clean_before_kib, false, MED(smaps_shared_clean_before_kib))   \
+    X(smaps_shared_clean_after_kib, false, MED(smaps_shared_clean_after_kib))     \
+    X(smaps_shared_dirty_before_kib, false, MED(smaps_shared_dirty_before_kib))   \
+    X(smaps_shared_dirty_after_kib, false, MED(smaps_shared_dirty_after_kib))     \
     X(check_interval, true, v_check_interval(SPEC))                            \
     X(blocking_calls, false, MED(blocking_calls))                              \
     X(blocked_s, false, MED(blocked_s))                                        \

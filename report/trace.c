@@ -152,7 +152,7 @@ static void lane_label(const run_spec_t *spec, uint32_t lane, char *buf, size_t 
 int rep_trace_json(FILE *f, const rep_doc_t *doc)
 {
     const rep_row_t *r = &doc->rows[0];
-    const run_trace_t *t = r->run->trace;
+    const run_trace_t *t = r->run->gil_trace;
     json_ctx_t j = {.f = f, .first = true};
     char label[64];
 
@@ -214,8 +214,8 @@ int rep_timeline_lanes(const rep_doc_t *doc)
 {
     int n = 0;
     for (int i = 0; i < doc->nrows; i++)
-        if (doc->rows[i].run->trace != NULL)
-            n += doc->rows[i].run->trace->nlanes;
+        if (doc->rows[i].run->gil_trace != NULL)
+            n += doc->rows[i].run->gil_trace->nlanes;
     return n;
 }
 
@@ -226,7 +226,7 @@ static void dat_block(FILE *f, const rep_doc_t *doc, int kind)
     fprintf(f, "\"%s\"\n", kind >= 0 ? rep_span_name((rep_span_kind_t)kind) : "drop request");
     fputs("-1 0 0\n", f);   /* gnuplot needs one row in every block */
     for (int r = 0; r < doc->nrows; r++) {
-        const run_trace_t *t = doc->rows[r].run->trace;
+        const run_trace_t *t = doc->rows[r].run->gil_trace;
         if (t == NULL)
             continue;
         d.t0 = t->t0_ns;
@@ -255,7 +255,7 @@ int rep_timeline_data(FILE *f, const rep_doc_t *doc)
     fputs("\"lanes\"\n", f);
     for (int r = 0; r < doc->nrows; r++) {
         const rep_row_t *row = &doc->rows[r];
-        const run_trace_t *t = row->run->trace;
+        const run_trace_t *t = row->run->gil_trace;
         for (int i = 0; t != NULL && i < t->nlanes; i++) {
             char label[96], lane[128];
             lane_label(&row->run->spec, t->lanes[i].lane, label, sizeof label);

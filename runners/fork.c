@@ -56,7 +56,19 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
     uint64_t switches_before = gil_switches(&interp->gil);
     gc_mark_t gc_before;
     gc_mark(&interp->gc, &gc_before);
-    int rc = worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r);
+    if (interp->tracing)
+        trace_reset_peak(&interp->tracer);
+    int rc = worker_smaps(ctx->spec, &r->smaps_before, r->error, sizeof r->error);
+    if (rc == 0)
+        rc = worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r);
+    if (rc == 0)
+        rc = worker_smaps(ctx->spec, &r->smaps_after, r->error, sizeof r->error);
+    if (interp->tracing) {
+        size_t peak, peak_blocks;
+        trace_get(&interp->tracer, NULL, &peak, NULL, &peak_blocks);
+        r->traced_peak_bytes = (double)peak;
+        r->traced_peak_blocks = (double)peak_blocks;
+    }
     r->gil_switches = gil_switches(&interp->gil) - switches_before;
     gc_summarize(&interp->gc, &gc_before, &r->gc);
     if (rc == 0) {
@@ -126,7 +138,10 @@ void fork_worker_main(run_ctx_t *ctx, int index, int task_fd, int result_fd, boo
         msg.result.index = index;
         fork_task(ctx, share, &msg.result);
         fork_send(result_fd, FORK_MSG_RESULT, &msg);
-        if (!pool)
+        /* A `processes` worker ends with its task, unless the repeat
+         * process wants to read its Pss first (--pss): then it waits for
+         * the task pipe to close, as a pool's worker does. */
+        if (!pool && !ctx->spec->pss)
             break;
     }
     _exit(0);   /* processes: one task; pool: the task pipe was closed */

@@ -26,6 +26,7 @@
 #include "lab/code.h"
 #include "lab/interp.h"
 #include "runners/runner.h"
+#include "runners/smaps.h"
 
 /* Resource usage, from getrusage. */
 typedef struct usage {
@@ -54,6 +55,10 @@ typedef struct worker_result {
     gc_summary_t gc;              /* forked: the child's collections */
     int64_t gc_unreachable;       /* forked, collector off: cycles left */
     usage_t usage;                /* forked: the child's own resource usage */
+    double traced_peak_bytes;     /* forked, --tracemalloc: the child's peak */
+    double traced_peak_blocks;
+    smaps_t smaps_before;         /* workload_t.smaps: around the run */
+    smaps_t smaps_after;
     int index;                    /* forked: which worker (one shared pipe) */
     int stopped;                  /* a background worker stopped by the runner */
     char error[TSTATE_ERROR_LEN]; /* empty when the worker succeeded */
@@ -123,6 +128,7 @@ typedef struct run_ctx {
     pin_t *pin;                   /* NULL when not pinning */
     worker_result_t *results;     /* spec->workers slots */
     parked_t *parked;             /* threads: workers waiting to exit */
+    memtrace_sampler_t *sampler;  /* --memory-trace: forked workers join it */
     char *err;
     size_t errlen;
 } run_ctx_t;
@@ -140,6 +146,9 @@ void run_workers_started(run_ctx_t *ctx);
  * stream. (Stopping the background workers is each mode's business: they
  * are threads or processes.) */
 void run_lead_finished(run_ctx_t *ctx);
+/* The process's memory before or after a run, for a workload that asks
+ * (workload_t.smaps). Returns 0, or -1 with a reason in err. */
+int worker_smaps(const run_spec_t *spec, smaps_t *out, char *err, size_t errlen);
 
 /* Mode runners: fill ctx->results and the timing fields of `sample` (wall,
  * usage, start-up). Return 0, or -1 with ctx->err set. */

@@ -140,6 +140,30 @@ static int crew_collect(crew_t *c, fork_msg_kind_t kind)
     return -1;
 }
 
+/* --pss: with every worker done but still alive (waiting for the task
+ * pipe to close), read each one's Pss and the repeat process's own at the
+ * same moment, so that the pages they share are divided among all of
+ * them once. Inside the timed region: --pss costs a page-table walk per
+ * process (the README says so). Returns 0, or -1 with ctx->err set. */
+static int crew_pss(crew_t *c, run_sample_t *sample)
+{
+    smaps_t m;
+    if (smaps_read(0, &m) < 0) {
+        snprintf(c->ctx->err, c->ctx->errlen, "--pss: cannot read /proc/self/smaps_rollup: %s", strerror(errno));
+        return -1;
+    }
+    sample->pss_sum_kib = m.pss_kib;
+    for (int i = 0; i < c->forked; i++) {
+        if (smaps_read(c->pids[i], &m) < 0) {
+            snprintf(c->ctx->err, c->ctx->errlen, "--pss: cannot read the smaps_rollup of worker %d (pid %d): %s",
+                     i, (int)c->pids[i], strerror(errno));
+            return -1;
+        }
+        sample->pss_sum_kib += m.pss_kib;
+    }
+    return 0;
+}
+
 /* Close the task pipe (the pool's close()) and reap every worker (join()).
  * With `kill`, stop them first: the run has failed. Returns 0, or -1 with
  * ctx->err set when a worker did not exit cleanly (err is kept if set). */
@@ -209,6 +233,8 @@ static int crew_fork(crew_t *c)
             fork_worker_main(c->ctx, c->first + c->forked, task[0], result[1], c->pool);
         }
         c->pids[c->forked] = pid;
+        if (c->ctx->sampler != NULL)
+            memtrace_add_child(c->ctx->sampler, pid);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -290,6 +316,8 @@ static int run_forked(run_ctx_t *ctx, run_sample_t *sample, bool pool)
         rc = run_lead_here(&c);
     if (rc == 0)
         rc = crew_collect(&c, FORK_MSG_RESULT);
+    if (rc == 0 && ctx->spec->pss)
+        rc = crew_pss(&c, sample);
     int joined = crew_join(&c, rc < 0);
     uint64_t t1 = clock_now_ns();
     usage_get(&self1, 0);

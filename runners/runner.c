@@ -136,6 +136,12 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
         snprintf(err, errlen, "repeats must be at least 1 and warm-ups at least 0");
         return -1;
     }
+    if (spec->sample_interval_us != 0 && (spec->sample_interval_us < MEMTRACE_MIN_INTERVAL_US ||
+                                          spec->sample_interval_us > MEMTRACE_MAX_INTERVAL_US)) {
+        snprintf(err, errlen, "sample interval must be between %u and %u us", MEMTRACE_MIN_INTERVAL_US,
+                 MEMTRACE_MAX_INTERVAL_US);
+        return -1;
+    }
     if (spec->switch_interval_us < 1 || spec->switch_interval_us > RUN_MAX_SWITCH_US) {
         snprintf(err, errlen, "switch interval must be between 1 and %u us", RUN_MAX_SWITCH_US);
         return -1;
@@ -250,6 +256,20 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
     s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
 }
 
+/* Add a process's memory before and after its run, weighted (forked: 1/W
+ * each, for the workers' mean). */
+static void run_add_smaps(run_sample_t *s, const smaps_t *before, const smaps_t *after, double weight)
+{
+    s->smaps_pss_before_kib += weight * before->pss_kib;
+    s->smaps_pss_after_kib += weight * after->pss_kib;
+    s->smaps_private_dirty_before_kib += weight * before->private_dirty_kib;
+    s->smaps_private_dirty_after_kib += weight * after->private_dirty_kib;
+    s->smaps_shared_clean_before_kib += weight * before->shared_clean_kib;
+    s->smaps_shared_clean_after_kib += weight * after->shared_clean_kib;
+    s->smaps_shared_dirty_before_kib += weight * before->shared_dirty_kib;
+    s->smaps_shared_dirty_after_kib += weight * after->shared_dirty_kib;
+}
+
 /* Fold the workers' results into the sample: sums, the workers' spread,
  * and the memory of every process of the run. */
 static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
@@ -282,6 +302,9 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         s->gil_switch_wait_s += (double)r->gil.switch_wait_ns / 1e9;
         s->gil_futile_wakeups += (double)r->gil.futile_wakeups;
         if (forked) {
+            s->traced_peak_bytes += r->traced_peak_bytes;
+            s->traced_peak_blocks += r->traced_peak_blocks;
+            run_add_smaps(s, &r->smaps_before, &r->smaps_after, 1.0 / w);
             s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
             s->rss_sum_kib += (double)r->usage.max_rss_kib;
             run_fold_gc(s, &r->gc);
@@ -322,6 +345,15 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->trace_events = s->trace_dropped = NAN;
     if (!spec->gc.disabled)
         s->gc_unreachable = NAN;
+    if (!spec->tracemalloc && !spec->memory_trace)
+        s->traced_peak_bytes = s->traced_peak_blocks = NAN;
+    if (!spec->pss)
+        s->pss_sum_kib = NAN;
+    if (!spec->workload->smaps)
+        s->smaps_pss_before_kib = s->smaps_pss_after_kib = s->smaps_private_dirty_before_kib =
+            s->smaps_private_dirty_after_kib = s->smaps_shared_clean_before_kib =
+                s->smaps_shared_clean_after_kib = s->smaps_shared_dirty_before_kib =
+                    s->smaps_shared_dirty_after_kib = NAN;
 }
 
 /* Build the interpreter of one repeat and its globals; take the leak
@@ -336,6 +368,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .switch_interval_us = spec->switch_interval_us,
         .check_interval = spec->check_interval,
         .gc = spec->gc,
+        .tracemalloc = spec->tracemalloc || spec->memory_trace,
     };
     if (interp_init(ctx->interp, &cfg, ctx->err, ctx->errlen) < 0)
         return -1;
@@ -372,7 +405,12 @@ static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t
 {
     interp_t *interp = ctx->interp;
     tstate_t *ts = ctx->main_ts;
+    const workload_t *wl = ctx->spec->workload;
     interp->ops->attach(ts);
+    if (wl->teardown != NULL && wl->teardown(ts, ctx->spec->params) < 0 && rc == 0) {
+        snprintf(ctx->err, ctx->errlen, "tearing down %s: %s", wl->name, ts->error);
+        rc = -1;
+    }
     interp_clear_globals(ts);
     sample->gc_unreachable = (double)interp_finalize(ts);
     interp->ops->detach(ts);
@@ -427,6 +465,68 @@ static int run_mode(run_ctx_t *ctx, run_sample_t *sample)
     }
 }
 
+/* The mode, and around it the memory figures of a run whose workers all
+ * live in this process (single, threads): the tracer's peak, the smaps a
+ * workload asks for, the Pss (--pss), all read outside the timed region.
+ * Forked workers read their own (fork.c, processes.c). */
+static int run_in_process(run_ctx_t *ctx, run_sample_t *sample)
+{
+    const run_spec_t *spec = ctx->spec;
+    interp_t *interp = ctx->interp;
+    smaps_t before = {0}, after = {0};
+    if (interp->tracing)
+        trace_reset_peak(&interp->tracer);
+    if (worker_smaps(spec, &before, ctx->err, ctx->errlen) < 0)
+        return -1;
+    if (run_mode(ctx, sample) < 0)
+        return -1;
+    if (worker_smaps(spec, &after, ctx->err, ctx->errlen) < 0)
+        return -1;
+    run_add_smaps(sample, &before, &after, 1.0);
+    if (interp->tracing) {
+        size_t peak, peak_blocks;
+        trace_get(&interp->tracer, NULL, &peak, NULL, &peak_blocks);
+        sample->traced_peak_bytes = (double)peak;
+        sample->traced_peak_blocks = (double)peak_blocks;
+    }
+    if (spec->pss) {
+        smaps_t self;
+        if (smaps_read(0, &self) < 0) {
+            snprintf(ctx->err, ctx->errlen, "--pss: cannot read /proc/self/smaps_rollup: %s", strerror(errno));
+            return -1;
+        }
+        sample->pss_sum_kib = self.pss_kib;
+    }
+    return 0;
+}
+
+/* The run, sampled over time when asked (--memory-trace): the trace goes
+ * to *trace. */
+static int run_measured(run_ctx_t *ctx, run_sample_t *sample, memtrace_t *trace)
+{
+    const run_spec_t *spec = ctx->spec;
+    bool forked = spec->mode == RUN_MODE_processes || spec->mode == RUN_MODE_pool;
+    gc_mark_t gc_before;
+    if (spec->memory_trace) {
+        uint64_t interval = spec->sample_interval_us ? spec->sample_interval_us : MEMTRACE_DEFAULT_INTERVAL_US;
+        gc_mark(&ctx->interp->gc, &gc_before);
+        /* Forked workers' heaps are their own: only their RSS is sampled. */
+        tracer_t *tracer = ctx->interp->tracing && !forked ? &ctx->interp->tracer : NULL;
+        ctx->sampler = memtrace_start(tracer, interval, ctx->err, ctx->errlen);
+        if (ctx->sampler == NULL)
+            return -1;
+    }
+    int rc = forked ? run_mode(ctx, sample) : run_in_process(ctx, sample);
+    if (ctx->sampler != NULL) {
+        if (memtrace_stop(ctx->sampler, &ctx->interp->gc, &gc_before, trace) < 0 && rc == 0) {
+            snprintf(ctx->err, ctx->errlen, "out of memory for the memory trace");
+            rc = -1;
+        }
+        ctx->sampler = NULL;
+    }
+    return rc;
+}
+
 /* What one repeat needs: the spec and the row's code, built once. */
 typedef struct repeat_job {
     const run_spec_t *spec;
@@ -437,12 +537,14 @@ typedef struct repeat_job {
 } repeat_job_t;
 
 /* What one repeat measured, beside the sample: the client's latency
- * histogram and the GIL trace (spec->workers buffers, or NULL). */
+ * histogram, the GIL trace (spec->workers buffers, or NULL) and the memory
+ * trace (--memory-trace). */
 typedef struct repeat_out {
     run_sample_t sample;
     run_hist_t hist;
     trace_buf_t *trace;
     uint64_t t0_ns;
+    memtrace_t memtrace;
 } repeat_out_t;
 
 /* Preallocated, zero-filled (so that no page fault waits inside the timed
@@ -527,7 +629,7 @@ static int run_repeat(const repeat_job_t *job, repeat_out_t *out, char *err, siz
     gc_mark(&ctx.interp->gc, &gc_before);
     ctx.main_ts->gil.trace = ctx.trace;
     out->t0_ns = clock_now_ns();
-    rc = run_mode(&ctx, &out->sample);
+    rc = run_measured(&ctx, &out->sample, &out->memtrace);
     ctx.main_ts->gil.trace = NULL;
     out->sample.gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
     gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
@@ -556,10 +658,12 @@ out:
     return rc;
 }
 
-/* What a repeat process sends back; with a trace, each traced lane follows
- * as a trace_lane_wire_t and its events. */
+/* What a repeat process sends back; then, when traced, its memory trace
+ * (memtrace_write) and each GIL-traced lane as a trace_lane_wire_t and its
+ * events. */
 typedef struct repeat_msg {
     int rc;
+    bool traced;
     int trace_lanes;
     uint64_t t0_ns;
     run_sample_t sample;
@@ -584,8 +688,9 @@ static void repeat_process_main(const repeat_job_t *job, int fd)
     msg.sample = out.sample;
     msg.hist = out.hist;
     msg.t0_ns = out.t0_ns;
+    msg.traced = msg.rc == 0 && job->spec->memory_trace;
     msg.trace_lanes = msg.rc == 0 && job->send_trace && out.trace != NULL ? job->spec->workers : 0;
-    int ok = pipe_write_all(fd, &msg, sizeof msg) == 0;
+    int ok = pipe_write_all(fd, &msg, sizeof msg) == 0 && (!msg.traced || memtrace_write(fd, &out.memtrace) == 0);
     for (int i = 0; ok && i < msg.trace_lanes; i++) {
         trace_lane_wire_t w = {out.trace[i].lane, out.trace[i].count, out.trace[i].dropped};
         ok = pipe_write_all(fd, &w, sizeof w) == 0 &&
@@ -632,9 +737,10 @@ fail:
 }
 
 /* Fork a repeat process and wait for what it measured: the sample, the
- * latency histogram, and (job->send_trace) the trace into *trace. */
+ * latency histogram, the memory trace (--memory-trace) and
+ * (job->send_trace) the GIL trace into *trace. */
 static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, run_hist_t *hist,
-                               run_trace_t **trace, char *err, size_t errlen)
+                               memtrace_t *memtrace, run_trace_t **trace, char *err, size_t errlen)
 {
     int fds[2];
     pid_t parent = getpid();
@@ -659,6 +765,8 @@ static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, ru
     close(fds[1]);
     repeat_msg_t *msg = malloc(sizeof *msg);
     int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
+    if (got && msg->traced)
+        got = memtrace_read(fds[0], memtrace) == 0;
     if (got && msg->rc == 0 && msg->trace_lanes > 0 &&
         (*trace = run_trace_read(fds[0], msg->trace_lanes, msg->t0_ns)) == NULL)
         got = 0;
@@ -752,6 +860,7 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
     const run_spec_t *spec = &s->row->spec;
     run_sample_t sample;
     run_hist_t hist;
+    memtrace_t memtrace = {0};
     run_trace_t *trace = NULL;
     err[0] = '\0';
     if (s->done >= s->total)
@@ -763,15 +872,20 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
         .pin = s->pin,
         .send_trace = s->done == spec->warmup,   /* the first timed repeat's */
     };
-    if (run_repeat_isolated(&job, &sample, &hist, &trace, err, errlen) < 0)
+    if (run_repeat_isolated(&job, &sample, &hist, &memtrace, &trace, err, errlen) < 0)
         return -1;
+    /* The first timed repeat's traces are the row's, as mprof plots one run. */
+    if (s->done == spec->warmup)
+        s->row->trace = memtrace;
+    else
+        memtrace_free(&memtrace);
     if (s->done >= spec->warmup) {
         s->row->samples[s->row->nsamples++] = sample;
         for (int b = 0; b < RUN_HIST_BUCKETS; b++)
             s->row->latency.count[b] += hist.count[b];
     }
     if (trace != NULL)
-        s->row->trace = trace;
+        s->row->gil_trace = trace;
     s->done++;
     return s->done < s->total ? 1 : 0;
 }
@@ -812,6 +926,7 @@ void run_row_free(run_row_t *row)
     free(row->samples);
     row->samples = NULL;
     row->nsamples = 0;
-    run_trace_free(row->trace);
-    row->trace = NULL;
+    run_trace_free(row->gil_trace);
+    row->gil_trace = NULL;
+    memtrace_free(&row->trace);
 }

@@ -30,6 +30,7 @@
 #include "gil/trace.h"
 #include "lab/gc.h"
 #include "lab/heap.h"
+#include "runners/memtrace.h"
 #include "workloads/workload.h"
 
 /* X(name, description) — the single list behind the enum, the names, the
@@ -74,7 +75,11 @@ typedef struct run_spec {
     uint32_t trace_events;           /* GIL trace: events per thread, 0 = off */
     run_pin_t pin;
     bool immortal;                   /* PEP 683 immortal small ints/singletons */
-    gc_config_t gc;                  /* the cycle collector (zeros: on, 700/10/10) */
+    gc_config_t gc;                  /* the cycle collector (zeros: on, the build's thresholds) */
+    bool tracemalloc;                /* trace requested bytes (lab/tracemalloc.h) */
+    bool pss;                        /* read every process's Pss at the end of the run */
+    bool memory_trace;               /* sample memory over time (runners/memtrace.h) */
+    uint64_t sample_interval_us;     /* its interval (0: the default) */
     int warmup;
     int repeats;
 } run_spec_t;
@@ -120,7 +125,20 @@ typedef struct run_spec {
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \
-    X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */     \
+    X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */      \
+    X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
+                                  peak (forked: the processes' peaks added) */  \
+    X(traced_peak_blocks, NUM)                                                 \
+    X(pss_sum_kib, NUM)        /* --pss: Pss added over the run's processes */ \
+    X(smaps_pss_before_kib, NUM)   /* cow: each worker before and after its    \
+                                      run (forked: the workers' mean) */        \
+    X(smaps_pss_after_kib, NUM)                                                \
+    X(smaps_private_dirty_before_kib, NUM)                                     \
+    X(smaps_private_dirty_after_kib, NUM)                                      \
+    X(smaps_shared_clean_before_kib, NUM)                                      \
+    X(smaps_shared_clean_after_kib, NUM)                                       \
+    X(smaps_shared_dirty_before_kib, NUM)                                      \
+    X(smaps_shared_dirty_after_kib, NUM)                                       \
     X(blocking_calls, NUM)     /* CALL_BLOCKING calls, over the workers */     \
     X(blocked_s, SEC)          /* time inside them (GIL released), summed */   \
     X(gil_switch_wait_s, SEC)  /* forced switching: droppers awaiting a taker */\
@@ -184,8 +202,9 @@ typedef struct run_row {
     run_spec_t spec;
     int nsamples;                   /* == spec.repeats on success */
     run_sample_t *samples;          /* owned; free with run_row_free */
+    memtrace_t trace;               /* --memory-trace: the first timed repeat's */
     run_hist_t latency;             /* client workloads: every timed repeat's */
-    run_trace_t *trace;             /* spec.trace_events: the first timed
+    run_trace_t *gil_trace;         /* spec.trace_events: the first timed
                                        repeat's GIL trace; owned */
 } run_row_t;
 

@@ -3,11 +3,24 @@
  * run the bytecode, drop the result, detach. The clock is read once before
  * and once after: nothing in between is instrumented beyond what the guard
  * itself counts. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lab/clock.h"
 #include "runners/internal.h"
+
+int worker_smaps(const run_spec_t *spec, smaps_t *out, char *err, size_t errlen)
+{
+    if (!spec->workload->smaps)
+        return 0;
+    if (smaps_read(0, out) == 0)
+        return 0;
+    snprintf(err, errlen, "%s needs /proc/self/smaps_rollup (Linux 4.14+), which cannot be read: %s",
+             spec->workload->name, strerror(errno));
+    return -1;
+}
 
 int64_t worker_share(const run_spec_t *spec, int i)
 {

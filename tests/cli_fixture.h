@@ -281,6 +281,37 @@ static inline char *slurp(const char *path)
     return text;
 }
 
+/* The file at path starts with magic[0..n), n <= 16 (a PNG's signature). */
+static inline bool file_starts_with(const char *path, const char *magic, size_t n)
+{
+    char buf[16] = {0};
+    FILE *f = fopen(path, "rb");
+    bool ok = f && fread(buf, 1, n, f) == n && memcmp(buf, magic, n) == 0;
+
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+/* The file at path ends with tail[0..n), trailing blanks and newlines
+ * dropped, n <= 64 (a PNG's IEND chunk, an SVG's </svg>). */
+static inline bool file_ends_with(const char *path, const char *tail, size_t n)
+{
+    unsigned char buf[64];
+    FILE *f = fopen(path, "rb");
+    long size = -1;
+    size_t got = 0;
+
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= (long)n &&
+        fseek(f, size > 64 ? size - 64 : 0, SEEK_SET) == 0)
+        got = fread(buf, 1, sizeof buf, f);
+    if (f)
+        fclose(f);
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
+        got--;
+    return got >= n && memcmp(buf + got - n, tail, n) == 0;
+}
+
 /* Occurrences of needle in haystack. */
 static inline int count_of(const char *haystack, const char *needle)
 {

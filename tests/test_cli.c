@@ -30,7 +30,11 @@
     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,gc_collections_2,"  \
     "gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,gc_uncollectable,"  \
     "gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,gc_pause_max_s,gc_unreachable,gc,"  \
-    "gc_thresholds,check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"    \
+    "gc_thresholds,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
+    "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"  \
+    "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
+    "smaps_shared_dirty_after_kib,"  \
+    "check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"    \
     "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,"    \
     "requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s," \
     "server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s"
@@ -112,6 +116,7 @@ Test(cli, bad_params)
     BAD_RUN("-P", "novalue");
     BAD_RUN("-P", "=1");
 }
+
 
 /* Find a workload parameter in `gil-lab list` ("-P NAME=N ... range MIN..MAX)")
  * and give it a value just out of bounds. */
@@ -329,7 +334,8 @@ Test(cli, help_everywhere)
 {
     static const char *const cmds[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"},
+        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         result_t r = cli_run(NULL, cmds[k]);
@@ -523,13 +529,16 @@ static void scan_help(doc_commands_t *d, char *text, const char *where)
 }
 
 /* Run one documented line; `run` lines get options appended that shrink
- * the work (the last value of an option counts). */
+ * the work (the last value of an option counts), the size only when the
+ * line does not set one (cow's -n counts passes over a whole heap, few
+ * already). */
 static void run_documented(const char *line, const char *where, int index)
 {
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
+    const cli_opts_t in_tmp = {.cwd = tmpdir};
     int n = 0;
-    bool is_run, help = false;
+    bool is_run, help = false, sized = false;
     result_t r;
 
     snprintf(copy, sizeof copy, "%s", line);
@@ -537,6 +546,7 @@ static void run_documented(const char *line, const char *where, int index)
     for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         cr_assert_lt(n, CLI_MAX_ARGS - 12);
         help |= strcmp(w, "--help") == 0;
+        sized |= strcmp(w, "-n") == 0;
         args[n++] = w;
     }
     is_run = n > 0 && strcmp(args[0], "run") == 0;
@@ -544,13 +554,13 @@ static void run_documented(const char *line, const char *where, int index)
     if (is_run && !help) {
         static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
                                              "--no-plot", "-o"};
-        for (size_t k = 0; k < sizeof shrink / sizeof shrink[0]; k++)
+        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0]; k++)
             args[n++] = shrink[k];
         args[n++] = path_in_tmp(out);
     }
     args[n] = NULL;
     cr_log_info("%s: %s", where, line);
-    r = cli_run(NULL, args);
+    r = cli_run(&in_tmp, args);   /* a picture a line names lands in tmpdir */
     cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
     result_free(&r);
 }
@@ -559,7 +569,8 @@ Test(cli, every_documented_command_runs)
 {
     static const char *const helps[][3] = {
         {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"},
+        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
+        {"refs", "--help"},
     };
     static doc_commands_t d;
     const char *source = getenv("GL_SOURCE_DIR");
@@ -643,6 +654,31 @@ Test(cli, table_run)
     cr_expect_not_null(strstr(r.out, "Summary"));
     cr_expect(exists(path_in_tmp("out/results.csv")));
     result_free(&r);
+}
+
+/* A parameter with named values takes one of them, nothing else (not even
+ * its index), and says which. */
+Test(cli, named_param_values)
+{
+    USAGE_SAYS(RUN("run", "-w", "cow", "-P", "heap=nope"), "-P heap", "'nope' is not one of plain|frozen|immortal");
+    USAGE_SAYS(RUN("run", "-w", "alloc", "-P", "form=1"), "'1' is not one of churn|list|gen");
+    result_t r = RUN("list");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "-P form=churn|list|gen") != NULL, "list names the values: %s", r.out);
+    cr_assert(strstr(r.out, "(default churn)") != NULL);
+    result_free(&r);
+    r = RUN("dis", "alloc", "-P", "form=gen");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "squares_gen") != NULL, "%s", r.out);
+    result_free(&r);
+}
+
+/* The sampling interval is checked like every count. */
+Test(cli, sample_interval_bounds)
+{
+    USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "0"), "--sample-interval");
+    USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "1001"), "--sample-interval");
+    USAGE_SAYS(RUN("run", "--sample-interval", "5ms"), "--sample-interval");
 }
 
 /* ------------------------------------------------------------------------

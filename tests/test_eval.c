@@ -889,6 +889,8 @@ Test(eval, workloads_run_under_every_guard)
         default_params(wl, params);
         if (wl == &wl_alloc)
             params[0] = 100;   /* k: 30 rounds of 100 */
+        if (wl == &wl_cow)
+            params[wl_param_find(wl, "objects")] = 100;   /* 3000 passes over 100 */
         if (wl == &wl_io)
             params[0] = 1;     /* block_us: 3000 sleeps of 1 us */
         code_t c;

@@ -100,17 +100,6 @@ static int json_rows(const char *dir)
     return count_in(dir, "results.json", "\"name\": ");
 }
 
-static bool file_starts_with(const char *path, const char *magic, size_t n)
-{
-    char buf[16] = {0};
-    FILE *f = fopen(path, "rb");
-    bool ok = f && fread(buf, 1, n, f) == n && memcmp(buf, magic, n) == 0;
-
-    if (f)
-        fclose(f);
-    return ok;
-}
-
 static off_t file_size(const char *path)
 {
     struct stat st;

@@ -658,3 +658,55 @@ Test(pymalloc, print_views)
     pym_free(pym, x);
     free_all_and_delete(pym, v, n);
 }
+
+/* pym_walk_pools' totals, as pym_get_stats counts them. */
+typedef struct walk_totals {
+    uint64_t pools[4], blocks, bytes, calls;
+    uint32_t last_arena, last_pool;
+    bool ordered;
+} walk_totals_t;
+
+static void count_pool(const pym_pool_info_t *p, void *arg)
+{
+    walk_totals_t *t = arg;
+    if (t->calls > 0 && !(p->arena > t->last_arena ||
+                          (p->arena == t->last_arena && p->pool == t->last_pool + 1)))
+        t->ordered = false;
+    t->last_arena = p->arena;
+    t->last_pool = p->pool;
+    t->calls++;
+    t->pools[p->state]++;
+    t->blocks += p->blocks_in_use;
+    t->bytes += p->blocks_in_use * p->block_size;
+    if (p->state == PYM_POOL_FULL)
+        cr_assert_eq(p->blocks_in_use, p->capacity, "a full pool's blocks are all in use");
+    if (p->state == PYM_POOL_USED)
+        cr_assert(p->blocks_in_use > 0 && p->blocks_in_use < p->capacity);
+    if (p->state == PYM_POOL_EMPTY || p->state == PYM_POOL_UNTOUCHED)
+        cr_assert(p->blocks_in_use == 0 && p->block_size == 0 && p->capacity == 0);
+}
+
+Test(pymalloc, walk_pools_agrees_with_the_stats)
+{
+    pym_t *pym = make(256 * KiB, 4 * KiB);
+    size_t n;
+    void **v = fill_arenas(pym, 2, &n);
+    void *x = pym_malloc(pym, 48);
+    for (size_t i = 0; i < n; i += 3)   /* holes: some pools become used, some empty */
+        pym_free(pym, v[i]), v[i] = NULL;
+    pym_stats_t st = stats_of(pym);
+    walk_totals_t t = {.ordered = true};
+
+    pym_walk_pools(pym, count_pool, &t);
+    cr_assert(t.ordered, "arenas in slot order, pools in address order");
+    cr_assert_eq(t.calls, st.arenas_current * (256 / 4), "every pool of every arena, once");
+    cr_assert_eq(t.pools[PYM_POOL_FULL], st.pools_full);
+    cr_assert_eq(t.pools[PYM_POOL_USED], st.pools_used);
+    cr_assert_eq(t.pools[PYM_POOL_EMPTY], st.pools_empty);
+    cr_assert_eq(t.pools[PYM_POOL_UNTOUCHED], st.pools_untouched);
+    cr_assert_eq(t.blocks, st.blocks_in_use);
+    cr_assert_eq(t.bytes, st.bytes_in_use);
+
+    pym_free(pym, x);
+    free_all_and_delete(pym, v, n);
+}

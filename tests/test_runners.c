@@ -658,6 +658,8 @@ Test(runners, equal_work_in_every_mode)
                 spec.repeats = 1;
                 if (wl == &wl_alloc)
                     spec.params[0] = 1000;   /* 30 lists: 15 or 7-8 per worker */
+                if (wl == &wl_cow)
+                    spec.params[wl_param_find(wl, "objects")] = 10;   /* passes over 10 objects */
                 if (wl == &wl_io)
                     spec.params[0] = 1;      /* block_us */
                 run_row_t row;

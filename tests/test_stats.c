@@ -122,7 +122,7 @@ Test(outliers, identical_runs_have_none)
  * Rows: medians, speedup, names
  */
 
-static const wl_param_t fake_params[] = {{"k", "items", 10, 1, 100}};
+static const wl_param_t fake_params[] = {{.name = "k", .help = "items", .def = 10, .min = 1, .max = 100}};
 static const workload_t fake_wl = {.name = "countdown", .description = "test",
                                    .default_size = 1000, .min_size = 1, .max_size = 1000000,
                                    .params = fake_params, .nparams = 1};
@@ -333,7 +333,12 @@ Test(csv, header_is_the_contract)
                      "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,"
                      "gc_collections_2,gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,"
                      "gc_uncollectable,gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,"
-                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,check_interval,blocking_calls,"
+                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,traced_peak_bytes,"
+                     "traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,smaps_pss_after_kib,"
+                     "smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"
+                     "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,"
+                     "smaps_shared_dirty_before_kib,smaps_shared_dirty_after_kib,check_interval,"
+                     "blocking_calls,"
                      "blocked_s,gil_switch_wait_s,gil_futile_wakeups,gil_share_min,gil_share_max,"
                      "gil_jain,starved_workers,requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,"
                      "lat_p999_s,lat_max_s,server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,"

@@ -49,8 +49,8 @@ static void run_traced(const run_spec_t *spec, run_row_t *row)
 {
     char err[400] = "";
     cr_assert_eq(run_row(spec, row, NULL, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_not_null(row->trace, "a traced row keeps its first timed repeat's trace");
-    cr_assert_eq(row->trace->nlanes, spec->workers, "one lane per worker");
+    cr_assert_not_null(row->gil_trace, "a traced row keeps its first timed repeat's trace");
+    cr_assert_eq(row->gil_trace->nlanes, spec->workers, "one lane per worker");
 }
 
 /* Every lane in time order, TAKE/DROP and BLOCK_BEGIN/END alternating. */
@@ -120,8 +120,8 @@ Test(trace, countdown_threads_under_both_gils)
         run_spec_t spec = traced(&wl_countdown, RUN_MODE_threads, guards[g], 3, 600000);
         run_row_t row;
         run_traced(&spec, &row);
-        check_lanes(row.trace);
-        check_one_holder(row.trace);
+        check_lanes(row.gil_trace);
+        check_one_holder(row.gil_trace);
         for (int i = 0; i < row.nsamples; i++) {
             cr_assert_gt(row.samples[i].trace_events, 0);
             cr_assert_eq(row.samples[i].trace_dropped, 0, "65536 events are plenty here");
@@ -136,10 +136,10 @@ Test(trace, convoy_shows_blocking_and_one_holder)
     spec.params[0] = 1;   /* cpu_threads */
     run_row_t row;
     run_traced(&spec, &row);
-    check_lanes(row.trace);
-    check_one_holder(row.trace);
+    check_lanes(row.gil_trace);
+    check_one_holder(row.gil_trace);
     uint32_t begins = 0;
-    const run_trace_lane_t *server = &row.trace->lanes[0];
+    const run_trace_lane_t *server = &row.gil_trace->lanes[0];
     for (uint32_t k = 0; k < server->count; k++)
         begins += server->events[k].kind == TRACE_BLOCK_BEGIN;
     if (row.samples[0].trace_dropped == 0)
@@ -154,9 +154,9 @@ Test(trace, a_full_buffer_counts_what_it_dropped)
     spec.trace_events = 8;
     run_row_t row;
     run_traced(&spec, &row);
-    for (int i = 0; i < row.trace->nlanes; i++) {
-        cr_assert_eq(row.trace->lanes[i].count, 8, "a full buffer keeps its first events");
-        cr_assert_gt(row.trace->lanes[i].dropped, 0, "and counts the rest");
+    for (int i = 0; i < row.gil_trace->nlanes; i++) {
+        cr_assert_eq(row.gil_trace->lanes[i].count, 8, "a full buffer keeps its first events");
+        cr_assert_gt(row.gil_trace->lanes[i].dropped, 0, "and counts the rest");
     }
     cr_assert_gt(row.samples[0].trace_dropped, 0);
     run_row_free(&row);
@@ -169,7 +169,7 @@ Test(trace, off_records_nothing)
     run_row_t row;
     char err[300] = "";
     cr_assert_eq(run_row(&spec, &row, NULL, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_null(row.trace);
+    cr_assert_null(row.gil_trace);
     cr_assert(isnan(row.samples[0].trace_events) && isnan(row.samples[0].trace_dropped));
     run_row_free(&row);
 }
@@ -322,10 +322,10 @@ Test(trace, collections_happen_holding_the_gil)
     run_spec_t spec = traced(&wl_cycles, RUN_MODE_threads, GUARD_gil, 2, 200000);
     run_row_t row;
     run_traced(&spec, &row);
-    check_one_holder(row.trace);
+    check_one_holder(row.gil_trace);
     int collections = 0;
-    for (int i = 0; i < row.trace->nlanes; i++) {
-        const run_trace_lane_t *l = &row.trace->lanes[i];
+    for (int i = 0; i < row.gil_trace->nlanes; i++) {
+        const run_trace_lane_t *l = &row.gil_trace->lanes[i];
         uint64_t began = 0;
         for (uint32_t k = 0; k < l->count; k++) {
             if (l->events[k].kind == TRACE_GC_BEGIN)

@@ -37,31 +37,11 @@
 enum { CYCLES_CYCLE, CYCLES_PAYLOAD };
 
 static const wl_param_t cycles_params[] = {
-    [CYCLES_CYCLE] = {"cycle", "nodes per ring (1: a node that refers to itself)", 2, 1, 1000000},
-    [CYCLES_PAYLOAD] = {"payload", "ints in the list each ring's first node carries", 0, 0, 100000},
+    [CYCLES_CYCLE] = {.name = "cycle", .help = "nodes per ring (1: a node that refers to itself)", .def = 2,
+                      .min = 1, .max = 1000000},
+    [CYCLES_PAYLOAD] = {.name = "payload", .help = "ints in the list each ring's first node carries", .def = 0,
+                        .min = 0, .max = 100000},
 };
-
-/* The loop `while v < limit: <body>; v += 1`, v starting at `start`:
- * emits the head and returns the exit jump to patch; loop_end closes it. */
-static int cycles_loop_begin(code_t *c, int v, int64_t start, int64_t limit, int *head)
-{
-    code_emit(c, OP_LOAD_CONST, code_const(c, start));
-    code_emit(c, OP_STORE_FAST, v);
-    *head = code_emit(c, OP_LOAD_FAST, v);
-    code_emit(c, OP_LOAD_CONST, code_const(c, limit));
-    code_emit(c, OP_COMPARE_OP, CMP_LT);
-    return code_emit(c, OP_POP_JUMP_IF_FALSE, 0);
-}
-
-static void cycles_loop_end(code_t *c, int v, int head, int exit_jump)
-{
-    code_emit(c, OP_LOAD_FAST, v);
-    code_emit(c, OP_LOAD_CONST, code_const(c, 1));
-    code_emit(c, OP_BINARY_OP, BINOP_INPLACE_ADD);
-    code_emit(c, OP_STORE_FAST, v);
-    code_emit(c, OP_JUMP_BACKWARD, head);
-    code_patch(c, exit_jump, c->ninstrs);
-}
 
 static int cycles_build(code_t *c, const int64_t *params)
 {
@@ -74,8 +54,7 @@ static int cycles_build(code_t *c, const int64_t *params)
     int n = code_local(c, "n"), first = code_local(c, "first"), last = code_local(c, "last");
     int i = code_local(c, "i"), node = code_local(c, "node"), j = code_local(c, "j");
     int node_class = code_global(c, "Node");
-    code_loop_t outer;
-    int head, exit_jump;
+    code_loop_t outer, ring, items;
 
     code_countdown_begin(c, n, &outer);
     code_emit(c, OP_LOAD_GLOBAL, node_class);
@@ -83,7 +62,7 @@ static int cycles_build(code_t *c, const int64_t *params)
     code_emit(c, OP_STORE_FAST, first);
     code_emit(c, OP_LOAD_FAST, first);
     code_emit(c, OP_STORE_FAST, last);
-    exit_jump = cycles_loop_begin(c, i, 1, params[CYCLES_CYCLE], &head);
+    code_upto_begin(c, i, 1, OP_LOAD_CONST, code_const(c, params[CYCLES_CYCLE]), &ring);
     code_emit(c, OP_LOAD_GLOBAL, node_class);
     code_emit(c, OP_CALL, 0);
     code_emit(c, OP_STORE_FAST, node);
@@ -92,17 +71,17 @@ static int cycles_build(code_t *c, const int64_t *params)
     code_emit(c, OP_STORE_ATTR, NODE_SLOT_next);
     code_emit(c, OP_LOAD_FAST, node);
     code_emit(c, OP_STORE_FAST, last);
-    cycles_loop_end(c, i, head, exit_jump);
+    code_upto_end(c, i, &ring);
     code_emit(c, OP_LOAD_FAST, first);
     code_emit(c, OP_LOAD_FAST, last);
     code_emit(c, OP_STORE_ATTR, NODE_SLOT_next);
     code_emit(c, OP_BUILD_LIST, 0);
-    exit_jump = cycles_loop_begin(c, j, 0, params[CYCLES_PAYLOAD], &head);
+    code_upto_begin(c, j, 0, OP_LOAD_CONST, code_const(c, params[CYCLES_PAYLOAD]), &items);
     code_emit(c, OP_LOAD_FAST, j);
     code_emit(c, OP_LOAD_CONST, code_const(c, 1000));
     code_emit(c, OP_BINARY_OP, BINOP_ADD);
     code_emit(c, OP_LIST_APPEND, 1);
-    cycles_loop_end(c, j, head, exit_jump);
+    code_upto_end(c, j, &items);
     code_emit(c, OP_LOAD_FAST, first);
     code_emit(c, OP_STORE_ATTR, NODE_SLOT_data);
     return code_countdown_end(c, n, params[CYCLES_CYCLE], &outer);

@@ -1,4 +1,5 @@
 /* workloads/registry.c: the table of workloads, generated from WL_LIST. */
+#include <stdio.h>
 #include <string.h>
 
 #include "workloads/workload.h"
@@ -60,4 +61,31 @@ int wl_workers(const workload_t *wl, int64_t *params, int requested, int single)
     if (single)
         params[wl->background_param] = 0;
     return 1 + (int)params[wl->background_param];
+}
+
+int wl_param_choice(const wl_param_t *p, const char *text)
+{
+    for (int i = 0; p->choices != NULL && p->choices[i] != NULL; i++)
+        if (strcmp(p->choices[i], text) == 0)
+            return i;
+    return -1;
+}
+
+int wl_param_format(const wl_param_t *p, int64_t v, char *buf, size_t len)
+{
+    if (p->choices != NULL && v >= p->min && v <= p->max)
+        return snprintf(buf, len, "%s", p->choices[v]);
+    return snprintf(buf, len, "%lld", (long long)v);
+}
+
+void wl_param_choices(const wl_param_t *p, char *buf, size_t len)
+{
+    size_t used = 0;
+    snprintf(buf, len, "N");
+    for (int i = 0; p->choices != NULL && p->choices[i] != NULL && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? "|" : "", p->choices[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }

@@ -25,7 +25,7 @@
 enum { SHARED_LENGTH };
 
 static const wl_param_t shared_params[] = {
-    [SHARED_LENGTH] = {"length", "items in the shared list", 64, 1, 1000000},
+    [SHARED_LENGTH] = {.name = "length", .help = "items in the shared list", .def = 64, .min = 1, .max = 1000000},
 };
 
 static int shared_build(code_t *c, const int64_t *params)

@@ -8,6 +8,7 @@
 #ifndef GL_WORKLOAD_H
 #define GL_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,11 +18,14 @@ typedef struct code code_t;
 
 #define WL_MAX_PARAMS 4
 
-/* A bounded integer parameter, settable with -P name=value. */
+/* A parameter, settable with -P name=value: a bounded integer, or one of
+ * a few named values (`choices`: NULL-terminated names of the values 0, 1,
+ * ...; then min is 0 and max the last index). */
 typedef struct wl_param {
     const char *name;
     const char *help;
     int64_t def, min, max;
+    const char *const *choices;
 } wl_param_t;
 
 /* A client outside the interpreter (runners/client.h) that exchanges
@@ -66,10 +70,18 @@ typedef struct workload {
     /* Optional (convoy): a client talks to worker 0 (wl_client_t); fill
      * *client from the parameters and the size. */
     void (*client)(const int64_t *params, int64_t size, wl_client_t *client);
+    /* Optional: undo before the globals are dropped what setup did that
+     * the interpreter cannot undo itself (cow: objects made immortal are
+     * made mortal again, so that the leak check sees them freed). Returns
+     * 0, or -1 with ts->error set. */
+    int (*teardown)(tstate_t *ts, const int64_t *params);
+    /* Each worker's memory is read from /proc/PID/smaps_rollup before and
+     * after its run (the copy-on-write figures, runners/smaps.h). */
+    bool smaps;
 } workload_t;
 
 /* X(name): the registered workloads, in the order `gil-lab list` prints. */
-#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(cycles) X(io) X(convoy)
+#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(cycles) X(cow) X(io) X(convoy)
 
 #define X(name) extern const workload_t wl_##name;
 WL_LIST(X)
@@ -83,6 +95,15 @@ const workload_t *wl_at(size_t i);
 const workload_t *wl_find(const char *name);
 /* Index of a parameter by name in `wl`; -1 when unknown. */
 int wl_param_find(const workload_t *wl, const char *name);
+/* The value a choice name means for a parameter with choices; -1 when the
+ * name is none of them (or the parameter has none). */
+int wl_param_choice(const wl_param_t *p, const char *text);
+/* Write value v of p as the user writes it (its choice name, or the
+ * integer) into buf; returns what snprintf returns. */
+int wl_param_format(const wl_param_t *p, int64_t v, char *buf, size_t len);
+/* "plain|frozen|immortal": p's choices joined for messages and help
+ * ("N" for an integer parameter). Cannot fail (truncates). */
+void wl_param_choices(const wl_param_t *p, char *buf, size_t len);
 
 /* How a size becomes work. The whole pieces a size needs (its units,
  * rounded up: the work really done is wl_pieces * unit, the same in every
