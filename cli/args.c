@@ -32,7 +32,7 @@ enum {
     OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT,
     OPT_INTERLEAVE, OPT_SEQUENTIAL, OPT_BASELINE, OPT_SCALING, OPT_MIN_TIME, OPT_RESUME,
     OPT_MARKDOWN, OPT_GC, OPT_GC_THRESHOLDS, OPT_TRACEMALLOC, OPT_PSS, OPT_MEMORY_TRACE,
-    OPT_SAMPLE_INTERVAL,
+    OPT_SAMPLE_INTERVAL, OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +64,9 @@ static const struct option long_options[] = {
     {"min-time", required_argument, NULL, OPT_MIN_TIME},
     {"resume", required_argument, NULL, OPT_RESUME},
     {"export-markdown", required_argument, NULL, OPT_MARKDOWN},
+    {"check-interval", required_argument, NULL, OPT_CHECK},
+    {"trace", optional_argument, NULL, OPT_TRACE},
+    {"trace-window", required_argument, NULL, OPT_TRACE_WINDOW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -123,6 +126,7 @@ static void set_defaults(cli_run_args_t *a)
     a->warmup = 1;
     a->switch_us[a->nswitch++] = GIL_DEFAULT_INTERVAL_US;
     a->gc_off[a->ngc++] = 0;   /* on */
+    a->trace_len_ms = CLI_DEFAULT_TRACE_WINDOW_MS;
     a->pin = RUN_PIN_NONE;
     a->immortal = true;
     a->format = CLI_FORMAT_TABLE;
@@ -398,6 +402,26 @@ static int seconds_option(const char *s, double *out, char *err, size_t errlen)
     return 0;
 }
 
+/* --trace-window [FROM:]LEN, in milliseconds into the traced repeat. */
+static int trace_window(cli_run_args_t *a, const char *arg, char *err, size_t errlen)
+{
+    const char *colon = strchr(arg, ':');
+    char from[32];
+
+    a->trace_from_ms = 0;
+    if (colon) {
+        if ((size_t)(colon - arg) >= sizeof from)
+            return fail(err, errlen, "--trace-window", "expected [FROM:]LENGTH in milliseconds");
+        memcpy(from, arg, (size_t)(colon - arg));
+        from[colon - arg] = '\0';
+        if (int_option(from, 0, CLI_MAX_TRACE_WINDOW_MS, &a->trace_from_ms, "--trace-window", err,
+                       errlen) < 0)
+            return -1;
+        arg = colon + 1;
+    }
+    return int_option(arg, 1, CLI_MAX_TRACE_WINDOW_MS, &a->trace_len_ms, "--trace-window", err, errlen);
+}
+
 /* Apply one option of the second pass. Returns 0, or -1 with err set. */
 static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, size_t errlen)
 {
@@ -419,6 +443,15 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
                                    "-a/--allocator", err, errlen);
         return a->nallocators < 0 ? -1 : 0;
     case 'j':
+        for (int w = 0; w < a->nworkloads; w++) {
+            const workload_t *wl = a->workloads[w];
+            if (wl->build_background != NULL) {
+                snprintf(why, sizeof why, "%s has one server and -P %s CPU-bound workers; -j does not apply",
+                         wl->name, wl->params[wl->background_param].name);
+                return fail(err, errlen, "-j/--workers", why);
+            }
+        }
+        a->workers_given = true;
         a->nworkers = cli_parse_int_list(arg, 1, RUN_MAX_WORKERS, a->workers,
                                          CLI_MAX_WORKER_COUNTS, why, sizeof why);
         return a->nworkers < 0 ? fail(err, errlen, "-j/--workers", why) : 0;
@@ -445,6 +478,19 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         a->nswitch = k;
         return 0;
     }
+    case OPT_CHECK:
+        if (int_option(arg, 1, RUN_MAX_CHECK_INTERVAL, &v, "--check-interval", err, errlen) < 0)
+            return -1;
+        a->check_interval = (int)v;
+        return 0;
+    case OPT_TRACE:
+        v = CLI_DEFAULT_TRACE_EVENTS;
+        if (arg && int_option(arg, 1, RUN_MAX_TRACE_EVENTS, &v, "--trace", err, errlen) < 0)
+            return -1;
+        a->trace_events = (uint32_t)v;
+        return 0;
+    case OPT_TRACE_WINDOW:
+        return trace_window(a, arg, err, errlen);
     case OPT_PIN:
         if ((k = one_name(arg, &pin_names, "--pin", err, errlen)) < 0)
             return -1;
@@ -607,8 +653,10 @@ void cli_args_usage(FILE *f)
             "  -g, --guard LIST         %s (default gil)\n"
             "  -a, --allocator LIST     %s\n"
             "                           (default: each guard's own, see gil-lab list)\n"
-            "  -j, --workers LIST       worker counts, 1 to %d (default 2)\n"
-            "  -n, --size LIST          iterations (default: each workload's); 50M, 2e6,\n"
+            "  -j, --workers LIST       worker counts, 1 to %d (default 2; convoy: 1 +\n"
+            "                           -P cpu_threads, no -j)\n"
+            "  -n, --size LIST          iterations (default: each workload's; io: blocking\n"
+            "                           calls, convoy: ms of client traffic); 50M, 2e6,\n"
             "                           50_000_000, 1k, 1G; split over the workers, or each\n"
             "                           worker's own with --scaling weak\n"
             "  -P, --param NAME=LIST    a workload parameter's values, one -P per parameter\n"
@@ -633,6 +681,8 @@ void cli_args_usage(FILE *f)
             "      --baseline ROW       what speedups are against: mode, guard, allocator,\n"
             "                           workload or j:N joined by '/' (default single, the\n"
             "                           same guard's); e.g. single/gil\n"
+            "      --check-interval N   gil-old: ticks between releases, 1 to %d (default %d,\n"
+            "                           as sys.getcheckinterval() before 3.2)\n"
             "      --pin none|cores     bind worker i to core i mod cores (default none)\n"
             "      --no-immortal        count references on small ints and singletons too\n"
             "                           (before PEP 683)\n"
@@ -664,6 +714,14 @@ void cli_args_usage(FILE *f)
             "      --export-markdown FILE  the summary as a Markdown table\n"
             "      --no-plot            do not run gnuplot (an earlier run's charts in the\n"
             "                           folder are removed all the same)\n"
+            "      --trace[=EVENTS]     record the GIL's events per thread (default %d\n"
+            "                           each) and write trace-N.json (Chrome Trace Event\n"
+            "                           format: Perfetto, chrome://tracing) and the\n"
+            "                           timeline chart timeline-N.png/.svg for row N, from\n"
+            "                           its first timed repeat; threads of the repeat\n"
+            "                           process only (forked workers have their own GIL)\n"
+            "      --trace-window [FROM:]MS  the span the timeline shows, in ms from the\n"
+            "                           start of the repeat (default 0:%d)\n"
             "  -h, --help               this help\n"
             "\n"
             "An option given twice takes its last value, and every value given is checked:\n"
@@ -676,7 +734,8 @@ void cli_args_usage(FILE *f)
             "interrupted (after the current row, or the current round when interleaved).\n"
             "After 1 and 130 the files keep every row that has all its repeats.\n",
             workloads, modes, guards, heaps, RUN_MAX_WORKERS, RUN_MAX_SWITCH_US,
-            GIL_DEFAULT_INTERVAL_US, CLI_MAX_REPEATS, CLI_MAX_WARMUP);
+            GIL_DEFAULT_INTERVAL_US, CLI_MAX_REPEATS, CLI_MAX_WARMUP, RUN_MAX_CHECK_INTERVAL,
+            GIL_OLD_DEFAULT_CHECK_INTERVAL, CLI_DEFAULT_TRACE_EVENTS, CLI_DEFAULT_TRACE_WINDOW_MS);
 }
 
 const cli_names_t *cli_guard_names(void)

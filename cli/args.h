@@ -19,6 +19,10 @@
 #define CLI_MAX_WARMUP 1000
 #define CLI_MAX_PARAM_NAMES 8      /* distinct -P names */
 #define CLI_MAX_MIN_TIME_S 3600
+#define CLI_DEFAULT_TRACE_EVENTS 262144  /* --trace: events per thread (4 MiB) */
+#define CLI_DEFAULT_TRACE_WINDOW_MS 100  /* --trace-window: the chart's span */
+#define CLI_MAX_TRACE_WINDOW_MS 3600000
+#define CLI_MAX_STACKED_LANES 24         /* timeline.png: more would not read */
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 
@@ -50,6 +54,11 @@ typedef struct cli_run_args {
     int nswitch;
     int repeats;
     int warmup;
+    bool workers_given;               /* -j appeared (convoy sets its own) */
+    int check_interval;               /* gil-old: ticks (0: 100) */
+    uint32_t trace_events;            /* --trace: events per thread, 0 = off */
+    int64_t trace_from_ms;            /* --trace-window FROM:LEN (ms into the repeat) */
+    int64_t trace_len_ms;
     run_pin_t pin;
     bool immortal;
     gc_config_t gc;                   /* --gc-thresholds (disabled: from gc_off) */

@@ -438,8 +438,60 @@ static int markdown_fill(FILE *f, const rep_doc_t *doc, const void *arg)
     return rep_markdown_write(f, doc);
 }
 
-/* The run after its rows: charts, Markdown, stdout, last message. Returns
- * the exit status. */
+/* What a chart's status means for the run: a note without gnuplot, exit 1
+ * when it could not be drawn. Returns the status to keep. */
+static int chart_outcome(const sweep_t *sw, plot_status_t chart, const char *what, const char *err,
+                         int status)
+{
+    if (chart == PLOT_NO_GNUPLOT) {
+        cli_error("%s skipped: %s", what, err);
+    } else if (chart == PLOT_FAILED) {
+        cli_error("%s not drawn: %s (in %s/; results.csv and results.json are complete)", what, err,
+                  sw->dir.path);
+        return CLI_EXIT_FAILED;
+    }
+    return status;
+}
+
+/* --trace: for every saved row with a trace, trace-N.json (N counts rows
+ * from 1) and, unless --no-plot, its timeline chart; with several rows,
+ * also their timelines stacked on one chart. Returns the status. */
+static int write_traces(sweep_t *sw, int status)
+{
+    const cli_run_args_t *a = sw->args;
+    char err[PATH_MAX + 256], name[32], what[48];
+
+    if (a->plot && sw->saved > 1 && rep_timeline_lanes(&sw->doc) > 0 &&
+        rep_timeline_lanes(&sw->doc) <= CLI_MAX_STACKED_LANES) {
+        rep_doc_t traced = sw->doc;
+        traced.nrows = sw->saved;
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &traced, 0, err, sizeof err), "timelines", err,
+                               status);
+    }
+
+    for (int i = 0; i < sw->saved; i++) {
+        if (sw->rows[i].run->gil_trace == NULL)
+            continue;
+        rep_doc_t one = sw->doc;
+        one.rows = &sw->rows[i];
+        one.nrows = 1;
+        snprintf(name, sizeof name, "trace-%d.json", i + 1);
+        rep_output_t out = {name, rep_trace_json, NULL};
+        if (rep_write_files(&sw->dir, &out, 1, &one, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            status = CLI_EXIT_FAILED;
+            continue;
+        }
+        if (!a->plot)
+            continue;
+        snprintf(what, sizeof what, "timeline of row %d", i + 1);
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &one, i + 1, err, sizeof err), what, err, status);
+    }
+    return status;
+}
+
+/* The run after its rows: charts, traces, Markdown, stdout, last message.
+ * Returns the exit status. */
 static int finish(sweep_t *sw)
 {
     const cli_run_args_t *a = sw->args;
@@ -448,19 +500,16 @@ static int finish(sweep_t *sw)
 
     if (a->plot) {
         plot_status_t chart = plot_run_charts(&sw->dir, &sw->doc, err, sizeof err);
-        if (chart == PLOT_NO_GNUPLOT) {
-            cli_error("chart skipped: %s", err);
-        } else if (chart == PLOT_FAILED) {
-            cli_error("chart not drawn: %s (in %s/; results.csv and results.json are complete)",
-                      err, sw->dir.path);
-            status = CLI_EXIT_FAILED;
-        }
-        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc) &&
-            plot_memory(&sw->dir, &sw->doc, err, sizeof err) == PLOT_FAILED) {
-            cli_error("memory chart not drawn: %s (in %s/; memory.csv is complete)", err, sw->dir.path);
-            status = CLI_EXIT_FAILED;
+        status = chart_outcome(sw, chart, "chart", err, status);
+        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc))
+            status = chart_outcome(sw, plot_memory(&sw->dir, &sw->doc, err, sizeof err), "memory chart", err,
+                                   status);
+        if (chart != PLOT_NO_GNUPLOT) {
+            status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
+                                   status);
         }
     }
+    status = write_traces(sw, status);
     if (a->markdown && cli_write_file(a->markdown, markdown_fill, &sw->doc, NULL) < 0)
         status = CLI_EXIT_FAILED;
     if (stdout_usable(sw)) {
@@ -622,6 +671,8 @@ int cmd_run(int argc, char **argv)
     if (status != CLI_EXIT_OK)
         return status < 0 ? CLI_EXIT_OK : status;
     sw.specs = specs;
+    sw.doc.window_from_ms = args.trace_from_ms;
+    sw.doc.window_len_ms = args.trace_len_ms;
     if (rep_outdir_open(&sw.dir, args.output, args.workloads[0]->name, err, sizeof err) < 0) {
         cli_error("%s", err);
         status = CLI_EXIT_USAGE;

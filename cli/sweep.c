@@ -38,13 +38,23 @@ static int add_inner(builder_t *b, char *err, size_t errlen)
         int nallocs = a->nallocators ? a->nallocators : 1;
         for (int al = 0; al < nallocs; al++) {
             for (int m = 0; m < b->nmodes; m++) {
-                int nw = b->modes[m] == RUN_MODE_single ? 1 : a->nworkers;
+                const workload_t *wl = b->proto.workload;
+                bool single = b->modes[m] == RUN_MODE_single;
+                int nw = single || wl->build_background ? 1 : a->nworkers;
+                /* A workload that cannot run in a mode at all (convoy in a
+                 * pool) skips it in a sweep of several modes. */
+                if (!run_mode_fits(wl, (run_mode_t)b->modes[m]) && b->nmodes > 1) {
+                    if (g == 0 && al == 0)
+                        cli_error("note: skipping mode %s: %s does not run in it", run_mode_name(b->modes[m]),
+                                  wl->name);
+                    continue;
+                }
                 for (int w = 0; w < nw; w++) {
                     run_spec_t s = b->proto;
                     s.mode = (run_mode_t)b->modes[m];
                     s.guard = guard;
                     s.allocator = (heap_kind_t)allocs[al];
-                    s.workers = s.mode == RUN_MODE_single ? 1 : a->workers[w];
+                    s.workers = wl_workers(wl, s.params, a->workers[w], single);
                     s.size = a->setup.scaling == REP_WEAK && b->size <= INT64_MAX / s.workers
                                  ? b->size * s.workers
                                  : a->setup.scaling == REP_WEAK ? INT64_MAX : b->size;
@@ -139,6 +149,8 @@ int sweep_build(const cli_run_args_t *a, const int64_t *sizes, run_spec_t **out,
             b.proto.pss = a->pss;
             b.proto.memory_trace = a->memory_trace;
             b.proto.sample_interval_us = a->sample_interval_us;
+            b.proto.check_interval = a->check_interval;
+            b.proto.trace_events = a->trace_events;
             b.proto.warmup = a->warmup;
             b.proto.repeats = a->repeats;
             b.size = sizes ? sizes[w] : a->nsizes ? a->sizes[k] : wl->default_size;

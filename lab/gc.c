@@ -212,6 +212,8 @@ static int64_t gc_collect_main(tstate_t *ts, int generation)
 {
     gc_state_t *gc = &ts->interp->gc;
     uint64_t t0 = clock_now_ns();
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_BEGIN, (uint32_t)generation, t0);
 
     /* update collection and allocation counters */
     if (generation + 1 < GC_GENERATIONS)
@@ -248,7 +250,10 @@ static int64_t gc_collect_main(tstate_t *ts, int generation)
     st->collections++;
     st->collected += (uint64_t)collected;
     st->examined += (uint64_t)examined;
-    gc_record_pause(gc, t0, clock_now_ns() - t0, generation);
+    uint64_t t1 = clock_now_ns();
+    gc_record_pause(gc, t0, t1 - t0, generation);
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_END, (uint32_t)generation, t1);
     return collected;
 }
 

@@ -12,11 +12,14 @@
  *                          count (gil/brc.c brc_explicit_merge)
  *   brc_before_merge_item  an owner is about to merge one object from its
  *                          queue (gil/brc.c brc_merge_queue)
+ *   blocking_enter         a thread has detached and is about to make a
+ *                          blocking system call (lab/blocking.c blk_call);
+ *                          called with its tstate
  */
 #ifndef GL_TEST_HOOKS_H
 #define GL_TEST_HOOKS_H
 
-#define GL_TEST_HOOK_LIST(X) X(brc_after_merge) X(brc_before_merge_item)
+#define GL_TEST_HOOK_LIST(X) X(brc_after_merge) X(brc_before_merge_item) X(blocking_enter)
 
 #ifdef GL_TEST_HOOKS
 typedef void (*gl_test_hook_fn)(void *arg);

@@ -52,4 +52,14 @@ plot_status_t gp_draw(int dirfd, const char *prelude, const unsigned char *scrip
                       size_t script_len, const gp_format_t *fmt, int out, const char *name,
                       int log, const char *log_name, char *err, size_t errlen);
 
+/* Draw <stem>.<format> for each format bit set in `formats` (bit k:
+ * gp_formats[k]; PLOT_PNG | PLOT_SVG for a run's charts) from prelude and
+ * script, inside the folder: every picture a temporary, checked, and all
+ * renamed into place together, or none; gnuplot's messages in <stem>.log,
+ * kept only when not empty. Returns the status, with err set unless
+ * PLOT_DRAWN. */
+plot_status_t gp_draw_pictures(const rep_outdir_t *d, const char *stem, const char *prelude,
+                               const unsigned char *script, size_t script_len, unsigned formats, char *err,
+                               size_t errlen);
+
 #endif

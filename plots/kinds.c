@@ -542,6 +542,51 @@ fail:
     return -1;
 }
 
+/* Throughput relative to the baseline (single ÷ row by default), per mode
+ * and worker count, one cluster per workload (and whatever else varies):
+ * side by side, io and countdown show that threads help one and not the
+ * other. */
+static int fill_throughput(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
+{
+    merged_t m;
+    varies_t cluster_parts, series_parts = {.mode = true, .workers = true};
+    char cl[160], se[96], cis[64];
+    double lowest = NAN;
+
+    if (merge(src, NULL, &m, err, errlen) < 0)
+        return -1;
+    cluster_parts = what_varies(&m);
+    cluster_parts.mode = cluster_parts.workers = false;
+    cluster_parts.workload = true;
+    for (int i = 0; i < m.n; i++) {
+        const rep_row_t *r = &m.rows[i];
+        if (r->run->spec.mode == RUN_MODE_single || !isfinite(r->speedup) || r->speedup <= 0)
+            continue;
+        row_label(&m, src, i, cluster_parts, cl, sizeof cl);
+        row_label(&m, src, i, series_parts, se, sizeof se);
+        if (chart_put(c, se, cl, r->speedup, r->speedup_ci.lo, r->speedup_ci.hi, err, errlen) < 0)
+            goto fail;
+        lowest = fmin(lowest, r->speedup_ci.level);
+    }
+    if (c->nseries == 0) {
+        snprintf(err, errlen, "no row with a baseline to compare its throughput with");
+        goto fail;
+    }
+    snprintf(c->unit, sizeof c->unit, "x");
+    c->decimals = 2;
+    c->ref = 1.0;
+    snprintf(c->ylabel, sizeof c->ylabel, "throughput ÷ baseline's, higher is better");
+    ci_words(lowest, cis, sizeof cis);
+    snprintf(c->note, sizeof c->note, "bars: baseline's median ÷ the row's; error bars: %s (Moses); dashed: 1x",
+             cis);
+    default_title(&m, src, "throughput", c->title, sizeof c->title);
+    merged_free(&m);
+    return 0;
+fail:
+    merged_free(&m);
+    return -1;
+}
+
 /* ---- memory ------------------------------------------------------------ */
 
 /* The smallest and largest of one sample field over a row's repeats. */
@@ -751,6 +796,15 @@ static bool workloads_by_guards(const rep_doc_t *doc)
     return workloads && guards;
 }
 
+/* Whether some row beside single has a speedup to show. */
+static bool beside_single(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        if (doc->rows[i].run->spec.mode != RUN_MODE_single && isfinite(doc->rows[i].speedup))
+            return true;
+    return false;
+}
+
 /* Whether every row measured its processes' Pss (--pss). */
 static bool measured_pss(const rep_doc_t *doc)
 {
@@ -788,6 +842,8 @@ const plot_kind_t plot_kinds[] = {
      fill_normalised, workloads_by_guards},
     {"ratio", "ratio", "compare: time ratios of matched rows, with intervals", fill_ratio, NULL},
     {"paired", "paired", "calibrate: CPython's speedups beside the model's", fill_paired, NULL},
+    {"throughput", "throughput", "each mode's throughput relative to its single row, per workload",
+     fill_throughput, beside_single},
     {"memory", "memory-per-mode", "Pss (or RSS) of all a row's processes, per mode", fill_memory,
      measured_pss},
     {"cow", "cow", "MiB each forked reader copied, per heap variant and mode", fill_cow, read_smaps},

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "build_info.h"
 #include "plots/gnuplot.h"
@@ -126,30 +125,12 @@ static void memchart_prelude(FILE *f, const rep_doc_t *doc)
     fprintf(f, "footer = %s\nymax = %.6f\nxmax = %.6f\n", quoted, ymax > 0 ? ymax : 1, xmax > 0 ? xmax : 1);
 }
 
-/* Keep gnuplot's log when it said anything, else drop it. */
-static void memchart_finish_log(rep_file_t *log)
-{
-    struct stat st;
-    char ignored[128];
-
-    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
-        rep_file_commit(log, 1, ignored, sizeof ignored);
-    else
-        rep_file_discard(log, 1);
-}
-
 plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
 {
-    rep_file_t pictures[GP_RUN_FORMATS], log = {.fd = -1};
-    char names[GP_RUN_FORMATS][16];
     plot_status_t status = PLOT_FAILED;
     char *prelude = NULL;
     size_t prelude_len = 0;
 
-    for (int k = 0; k < GP_RUN_FORMATS; k++) {
-        pictures[k] = (rep_file_t){.fd = -1};
-        snprintf(names[k], sizeof names[k], "memory.%s", gp_formats[k].term);
-    }
     if (!rep_has_memtrace(doc)) {
         snprintf(err, errlen, "no row was traced");
         return PLOT_FAILED;
@@ -160,24 +141,11 @@ plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err
         return PLOT_FAILED;
     }
     memchart_prelude(f, doc);
-    if (fclose(f) != 0 || prelude == NULL) {
+    if (fclose(f) != 0 || prelude == NULL)
         snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (rep_file_create(&log, d, "memory.log", err, errlen) < 0)
-        goto done;
-    for (int k = 0; k < GP_RUN_FORMATS; k++) {
-        if (rep_file_create(&pictures[k], d, names[k], err, errlen) < 0)
-            goto done;
-        status = gp_draw(d->fd, prelude, plot_script_memory, plot_script_memory_len, &gp_formats[k], pictures[k].fd,
-                         names[k], log.fd, "memory.log", err, errlen);
-        if (status != PLOT_DRAWN)
-            goto done;
-    }
-    status = rep_file_commit(pictures, GP_RUN_FORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
-done:
-    rep_file_discard(pictures, GP_RUN_FORMATS);
-    memchart_finish_log(&log);
+    else
+        status = gp_draw_pictures(d, "memory", prelude, plot_script_memory, plot_script_memory_len,
+                                  PLOT_PNG | PLOT_SVG, err, errlen);
     free(prelude);
     return status;
 }

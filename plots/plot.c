@@ -35,7 +35,10 @@
  * backslashes blanked). gnuplot's messages go to <stem>.log, kept only
  * when not empty.
  */
+#define _GNU_SOURCE /* fdopendir of an openat descriptor */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,18 +155,6 @@ static void chart_variables(const plot_chart_t *c, const char *stem, const rep_d
              q4, q5, q6);
 }
 
-/* Keep gnuplot's log when it said anything, else drop it. */
-static void finish_log(rep_file_t *log)
-{
-    struct stat st;
-    char ignored[128];
-
-    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
-        rep_file_commit(log, 1, ignored, sizeof ignored);
-    else
-        rep_file_discard(log, 1);
-}
-
 /* <stem>.dat into the folder, through an exclusive temporary. Returns 0,
  * or -1 with the reason in err. */
 static int write_dat(const rep_outdir_t *d, const char *name, const plot_chart_t *c, char *err,
@@ -193,14 +184,10 @@ static int write_dat(const rep_outdir_t *d, const char *name, const plot_chart_t
 plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
                         const plot_opts_t *opts, char *err, size_t errlen)
 {
-    char vars[8192], names[GP_NFORMATS][80], dat[80], logname[80];
-    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
+    char vars[8192], dat[80];
     plot_chart_t *c = calloc(1, sizeof *c);
     plot_status_t status = PLOT_FAILED;
-    int n = 0;
 
-    for (int k = 0; k < GP_NFORMATS; k++)
-        pictures[k] = (rep_file_t){.fd = -1};
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return PLOT_FAILED;
@@ -213,30 +200,14 @@ plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const pl
     if (kind->fill(src, c, err, errlen) < 0)
         goto done;
     snprintf(dat, sizeof dat, "%s.dat", kind->stem);
-    snprintf(logname, sizeof logname, "%s.log", kind->stem);
-    if (write_dat(d, dat, c, err, errlen) < 0 ||
-        rep_file_create(&log, d, logname, err, errlen) < 0)
+    if (write_dat(d, dat, c, err, errlen) < 0)
         goto done;
-    for (int k = 0; k < GP_NFORMATS; k++) {
-        if (!(opts->formats & (1u << k)))   /* PLOT_PNG, PLOT_SVG, PLOT_PDF: gp_formats' order */
-            continue;
-        chart_variables(c, kind->stem, &src->docs[0], opts, gp_formats[k].term, vars, sizeof vars);
-        snprintf(names[n], sizeof names[n], "%s.%s", kind->stem, gp_formats[k].term);
-        if (rep_file_create(&pictures[n], d, names[n], err, errlen) < 0)
-            goto done;
-        n++;
-        status = gp_draw(d->fd, vars, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
-                         c->shape == PLOT_BARS ? plot_script_bars_len : plot_script_lines_len, &gp_formats[k],
-                         pictures[n - 1].fd, names[n - 1], log.fd, logname, err, errlen);
-        if (status != PLOT_DRAWN)
-            goto done;
-        status = PLOT_FAILED;
-    }
-    if (rep_file_commit(pictures, n, err, errlen) == 0)
-        status = PLOT_DRAWN;
+    /* The term line gp_draw adds after these variables is the one that counts. */
+    chart_variables(c, kind->stem, &src->docs[0], opts, "png", vars, sizeof vars);
+    status = gp_draw_pictures(d, kind->stem, vars, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
+                              c->shape == PLOT_BARS ? plot_script_bars_len : plot_script_lines_len, opts->formats,
+                              err, errlen);
 done:
-    rep_file_discard(pictures, n);
-    finish_log(&log);
     free(c);
     return status;
 }
@@ -244,8 +215,11 @@ done:
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
     static const char *const exts[] = {"png", "svg", "pdf", "dat", "log"};
-    /* The memory chart's files, and the data it is drawn from. */
-    static const char *const memory[] = {"memory.png", "memory.svg", "memory.log", "memory.csv"};
+    /* The memory chart's files and the data it is drawn from; the latency
+     * chart's; every trace and timeline (one per row, numbered). */
+    static const char *const memory[] = {"memory.png", "memory.svg", "memory.log", "memory.csv",
+                                         "latency.png", "latency.svg", "latency.dat", "latency.log",
+                                         "timeline.png", "timeline.svg", "timeline.dat", "timeline.log"};
     char name[96];
 
     for (int k = 0; k < plot_nkinds; k++) {
@@ -258,7 +232,24 @@ int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
     for (size_t k = 0; k < sizeof memory / sizeof memory[0]; k++)
         if (rep_outdir_remove(d, memory[k], err, errlen) < 0)
             return -1;
-    return 0;
+    /* Every trace and timeline, numbered by row. */
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int rc = 0;
+
+    if (dir == NULL) {
+        snprintf(err, errlen, "cannot list %s: %s", d->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(dir)) != NULL)
+        if ((strncmp(e->d_name, "trace-", 6) == 0 || strncmp(e->d_name, "timeline-", 9) == 0) &&
+            strstr(e->d_name, ".tmp") == NULL)
+            rc = rep_outdir_remove(d, e->d_name, err, errlen);
+    closedir(dir);
+    return rc;
 }
 
 int plot_parse_formats(const char *s, unsigned *out, char *err, size_t errlen)

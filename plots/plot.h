@@ -124,6 +124,19 @@ plot_status_t plot_run_charts(const rep_outdir_t *d, const rep_doc_t *doc, char 
  * to memory.log. PLOT_FAILED when no row was traced. */
 plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
 
+/* Draw a GIL timeline (plots/timeline.gp) of doc's traced rows within its
+ * window: timeline-<index>.png/.svg and .dat for a one-row doc (index > 0),
+ * timeline.png/.svg/.dat with every traced row's lanes stacked, on the
+ * same window, for index 0 (the gil-old vs gil pair of a sweep)
+ * (plots/gilcharts.c). */
+plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, char *err,
+                            size_t errlen);
+
+/* Draw latency.png/.svg (plots/latency.gp): the latency percentiles of the
+ * rows that have a client, one mark per percentile on a log axis. Nothing
+ * (PLOT_DRAWN) when no row has one (plots/gilcharts.c). */
+plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+
 /* Remove every chart file of every kind (pictures, data, log, temporaries)
  * from the folder, so that no chart of an earlier run stays beside new
  * results. Returns 0, or -1 with the reason in err. */

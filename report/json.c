@@ -21,7 +21,9 @@
  *       then aggregates {... run_type: "aggregate", aggregate_name:
  *                  mean | median | stddev | cv | min | max | mad,
  *                  aggregate_unit: "time" | "percentage"}; the median's
- *                  also carries "row" (every CSV column) and "medians"}
+ *                  also carries "row" (every CSV column), "medians" and,
+ *                  for a workload with a client (convoy), its
+ *                  latency_histogram[{from_s, to_s, count}]}
  *
  * One iteration is one whole run of the workload (Google Benchmark with
  * ->Iterations(1)->Repetitions(R)): real_time is the wall time, cpu_time
@@ -219,6 +221,28 @@ static void write_context(FILE *f, const rep_doc_t *doc)
     fputs("\n  }", f);
 }
 
+/* A client workload's latency histogram over every timed repeat, its
+ * non-empty buckets as {"from_s", "to_s" (null: no upper bound), "count"}. */
+static void write_histogram(FILE *f, const run_row_t *run, const char *in)
+{
+    bool any = false;
+    for (int b = 0; b < RUN_HIST_BUCKETS && !any; b++)
+        any = run->latency.count[b] > 0;
+    if (!any)
+        return;
+    json_key(f, false, in, "latency_histogram");
+    putc('[', f);
+    for (int b = 0, first = 1; b < RUN_HIST_BUCKETS; b++) {
+        if (run->latency.count[b] == 0)
+            continue;
+        fprintf(f, "%s{\"from_s\": %.9g, \"to_s\": ", first ? "" : ", ", run_hist_lower_s(b));
+        json_value(f, (rep_value_t){.type = REP_V_NUM, .d = run_hist_upper_s(b)});
+        fprintf(f, ", \"count\": %llu}", (unsigned long long)run->latency.count[b]);
+        first = 0;
+    }
+    putc(']', f);
+}
+
 /* The members every entry of a row shares: GB's identity, the spec. */
 static void write_identity(FILE *f, const rep_row_t *r, int family, const char *name,
                            const char *run_type)
@@ -333,6 +357,7 @@ static void write_aggregates(FILE *f, const rep_row_t *r, int family)
             write_columns(f, r);
             json_key(f, false, in, "medians");
             write_medians(f, r->med);
+            write_histogram(f, r->run, in);
         }
         fputs("\n    }", f);
     }

@@ -379,6 +379,8 @@ typedef struct rep_doc {
     rep_setup_t setup;    /* baseline, scaling, CPUs: what rep_summarize was given */
     const char *notes;    /* lines about how the sweep was made (--min-time, --resume); NULL */
     const char *implementation;   /* who measured: NULL for gil-lab, "CPython 3.11.7" */
+    int64_t window_from_ms;   /* the GIL timeline's span (--trace-window) */
+    int64_t window_len_ms;
 } rep_doc_t;
 
 /* The name of the row spec describes (rep_row_t.name). Cannot fail
@@ -450,6 +452,45 @@ bool rep_busy_warning(const rep_doc_t *doc, char *buf, size_t len);
  * the results files). Returns 0, or -1 when the stream failed. */
 typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc, const void *arg);
 
+/* ------------------------------------------------------------------------
+ * GIL traces (trace.c): a row's run->trace as spans, Chrome Trace Event
+ * JSON and the timeline chart's data.
+ */
+typedef enum rep_span_kind {
+    REP_SPAN_HOLD, REP_SPAN_WAIT, REP_SPAN_BLOCKED, REP_SPAN_GC, REP_SPAN_COUNT
+} rep_span_kind_t;
+
+typedef struct rep_span {
+    rep_span_kind_t kind;
+    uint32_t lane;
+    uint64_t t0_ns, t1_ns;    /* CLOCK_MONOTONIC, t0 <= t1 */
+    uint32_t arg;             /* BLOCKED: the blocking_t; GC: the generation */
+} rep_span_t;
+
+typedef void (*rep_span_fn)(const rep_span_t *span, void *arg);
+typedef void (*rep_mark_fn)(const trace_event_t *event, void *arg);
+
+/* Walk one lane: on_span for each span as it closes (in the order of
+ * their ends), on_mark for each DROP_REQUEST, forced DROP and EXIT. Either
+ * may be NULL. Cannot fail. */
+void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_fn on_mark, void *arg);
+
+/* "holding the GIL", "waiting for the GIL", "blocked, GIL released",
+ * "collecting cycles". */
+const char *rep_span_name(rep_span_kind_t kind);
+
+/* rep_fill_fn for a one-row doc whose run has a trace: the Chrome Trace
+ * Event document (trace-N.json). -1 on a stream error or without a trace. */
+int rep_trace_json(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* rep_fill_fn: the timeline's data within the doc's window, one lane per
+ * traced thread of every row that has a trace, each row timed from its own
+ * repeat's start (timeline-N.dat for one row, timeline.dat for the rows of
+ * a sweep side by side). -1 on a stream error or when no row has a trace. */
+int rep_timeline_data(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* The lanes rep_timeline_data draws. Cannot fail. */
+int rep_timeline_lanes(const rep_doc_t *doc);
 /* memtrace.c: memory.csv, every row's memory trace (--memory-trace).
  * Returns 0, or -1 on a stream error. */
 int rep_memtrace_fill(FILE *f, const rep_doc_t *doc, const void *arg);

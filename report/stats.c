@@ -582,6 +582,13 @@ static rep_value_t v_bool(bool b) { return (rep_value_t){.type = REP_V_BOOL, .i 
 static rep_value_t v_sec(double d) { return (rep_value_t){.type = REP_V_SEC, .d = d}; }
 static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO, .d = d}; }
 
+/* gil-old's ticks between releases; no value under any other guard. */
+static rep_value_t v_check_interval(const run_spec_t *s)
+{
+    int ticks = s->check_interval ? s->check_interval : GIL_OLD_DEFAULT_CHECK_INTERVAL;
+    return (rep_value_t){.type = REP_V_NUM, .d = s->guard == GUARD_gil_old ? ticks : NAN};
+}
+
 #define SPEC (&r->run->spec)
 #define MED(f) rep_field_value(REP_F_##f, r->med[REP_F_##f])
 
@@ -673,7 +680,28 @@ static rep_value_t v_ratio(double d) { return (rep_value_t){.type = REP_V_RATIO,
     X(gc_pause_max_1_s, false, MED(gc_pause_max_1_s))                          \
     X(gc_pause_p50_2_s, false, MED(gc_pause_p50_2_s))                          \
     X(gc_pause_p99_2_s, false, MED(gc_pause_p99_2_s))                          \
-    X(gc_pause_max_2_s, false, MED(gc_pause_max_2_s))
+    X(gc_pause_max_2_s, false, MED(gc_pause_max_2_s))                          \
+    X(check_interval, true, v_check_interval(SPEC))                            \
+    X(blocking_calls, false, MED(blocking_calls))                              \
+    X(blocked_s, false, MED(blocked_s))                                        \
+    X(gil_switch_wait_s, false, MED(gil_switch_wait_s))                        \
+    X(gil_futile_wakeups, false, MED(gil_futile_wakeups))                      \
+    X(gil_share_min, false, MED(gil_share_min))                                \
+    X(gil_share_max, false, MED(gil_share_max))                                \
+    X(gil_jain, false, MED(gil_jain))                                          \
+    X(starved_workers, false, MED(starved_workers))                            \
+    X(requests, false, MED(requests))                                          \
+    X(throughput_rps, false, MED(throughput_rps))                              \
+    X(lat_p50_s, false, MED(lat_p50_s))                                        \
+    X(lat_p90_s, false, MED(lat_p90_s))                                        \
+    X(lat_p99_s, false, MED(lat_p99_s))                                        \
+    X(lat_p999_s, false, MED(lat_p999_s))                                      \
+    X(lat_max_s, false, MED(lat_max_s))                                        \
+    X(server_gil_wait_s, false, MED(server_gil_wait_s))                        \
+    X(trace_events, false, MED(trace_events))                                  \
+    X(trace_dropped, false, MED(trace_dropped))                                \
+    X(gil_wait_min_s, false, MED(gil_wait_min_s))                              \
+    X(gil_wait_max_s, false, MED(gil_wait_max_s))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

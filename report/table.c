@@ -85,6 +85,8 @@ static void block_title(FILE *f, const rep_row_t *r)
         fprintf(f, "  pin=%s", rep_pin_name(s->pin));
     if (s->switch_interval_us != GIL_DEFAULT_INTERVAL_US)
         fprintf(f, "  switch=%lluus", (unsigned long long)s->switch_interval_us);
+    if (s->guard == GUARD_gil_old)
+        fprintf(f, "  check=%d", s->check_interval ? s->check_interval : GIL_OLD_DEFAULT_CHECK_INTERVAL);
     putc('\n', f);
 }
 
@@ -107,6 +109,11 @@ static bool guard_stats(const rep_row_t *r, char *buf, size_t len)
             fmt_time(m[REP_F_gil_wait_s], c, sizeof c);
             n += (size_t)snprintf(buf + n, len - n, ", %s waiting", c);
         }
+        if (m[REP_F_gil_futile_wakeups] > 0 && n < len) {
+            rep_fmt_count(m[REP_F_gil_futile_wakeups], c, sizeof c);
+            n += (size_t)snprintf(buf + n, len - n, ", %s futile wake-up%s", c,
+                                  plural(m[REP_F_gil_futile_wakeups]));
+        }
     }
     if ((m[REP_F_rc_local] > 0 || m[REP_F_rc_shared] > 0 || m[REP_F_brc_queued] > 0 ||
          m[REP_F_brc_merged] > 0) && n < len) {
@@ -118,6 +125,94 @@ static bool guard_stats(const rep_row_t *r, char *buf, size_t len)
                  n ? "; " : "", a, b, c, d);
     }
     return buf[0] != '\0';
+}
+
+/* The client's figures (convoy): throughput, the latency percentiles and
+ * what the server waited for the GIL per request. */
+static void block_requests(FILE *f, const double *m)
+{
+    char n[32], rps[32], p[5][32], wait[32];
+    static const rep_field_t fields[5] = {REP_F_lat_p50_s, REP_F_lat_p90_s, REP_F_lat_p99_s,
+                                          REP_F_lat_p999_s, REP_F_lat_max_s};
+
+    if (!isfinite(m[REP_F_requests]))
+        return;
+    rep_fmt_count(m[REP_F_requests], n, sizeof n);
+    rep_fmt_count(round(m[REP_F_throughput_rps]), rps, sizeof rps);
+    for (int k = 0; k < 5; k++)
+        fmt_time(m[fields[k]], p[k], sizeof p[k]);
+    fprintf(f, "  Requests:           %s/s (%s answered)    latency p50 %s, p90 %s, p99 %s, "
+               "p99.9 %s, max %s\n", rps, n, p[0], p[1], p[2], p[3], p[4]);
+    if (isfinite(m[REP_F_server_gil_wait_s])) {
+        fmt_time(m[REP_F_server_gil_wait_s], wait, sizeof wait);
+        fprintf(f, "  Server:             waited %s for the GIL per request\n", wait);
+    }
+}
+
+/* The latency histogram of every timed repeat, by decade: where the
+ * requests fell ("10-100 µs 94%, 1-10 ms 6%"). */
+static void block_histogram(FILE *f, const run_row_t *run)
+{
+    static const char *const decades[] = {"<1 µs", "1-10 µs", "10-100 µs", "0.1-1 ms", "1-10 ms",
+                                          "10-100 ms", "0.1-1 s", "1-10 s", ">=10 s"};
+    uint64_t per[sizeof decades / sizeof decades[0]] = {0}, total = 0;
+    int shown = 0;
+
+    for (int b = 0; b < RUN_HIST_BUCKETS; b++) {
+        int d = b == 0 ? 0 : b == RUN_HIST_BUCKETS - 1 ? 8 : 1 + (b - 1) / 10;
+        per[d] += run->latency.count[b];
+        total += run->latency.count[b];
+    }
+    if (total == 0)
+        return;
+    fputs("  Latency by decade:  ", f);
+    for (size_t d = 0; d < sizeof decades / sizeof decades[0]; d++) {
+        if (per[d] == 0)
+            continue;
+        double pct = 100.0 * (double)per[d] / (double)total;
+        fprintf(f, "%s%s %.*f%%", shown++ ? ", " : "", decades[d], pct < 1 ? 2 : 0, pct);
+    }
+    putc('\n', f);
+}
+
+/* Fairness under a GIL: each worker's share of it, Jain's index of what
+ * each got of what it asked for, and the starved. */
+static void block_fairness(FILE *f, const run_spec_t *s, const double *m)
+{
+    if (s->workers < 2 || !isfinite(m[REP_F_gil_jain]))
+        return;
+    char wmin[32], wmax[32];
+    fmt_time(m[REP_F_gil_wait_min_s], wmin, sizeof wmin);
+    fmt_time(m[REP_F_gil_wait_max_s], wmax, sizeof wmax);
+    fprintf(f, "  GIL share:          min %.1f%%, max %.1f%% of the wall time, waited %s to %s    "
+               "Jain's index %.2f",
+            100.0 * m[REP_F_gil_share_min], 100.0 * m[REP_F_gil_share_max], wmin, wmax, m[REP_F_gil_jain]);
+    if (m[REP_F_starved_workers] > 0)
+        fprintf(f, ", %.0f starved (got under half the mean share of the GIL it asked for)",
+                m[REP_F_starved_workers]);
+    putc('\n', f);
+}
+
+/* Blocking calls, and the trace's size. */
+static void block_io_and_trace(FILE *f, const double *m)
+{
+    char a[32], b[32];
+
+    if (m[REP_F_blocking_calls] > 0) {
+        rep_fmt_count(m[REP_F_blocking_calls], a, sizeof a);
+        fmt_time(m[REP_F_blocked_s], b, sizeof b);
+        fprintf(f, "  Blocking calls:     %s, %s inside them (the GIL released), summed over workers\n",
+                a, b);
+    }
+    if (isfinite(m[REP_F_trace_events])) {
+        rep_fmt_count(m[REP_F_trace_events], a, sizeof a);
+        fprintf(f, "  Trace:              %s GIL events", a);
+        if (m[REP_F_trace_dropped] > 0) {
+            rep_fmt_count(m[REP_F_trace_dropped], b, sizeof b);
+            fprintf(f, ", %s dropped (buffers full: raise --trace=EVENTS)", b);
+        }
+        putc('\n', f);
+    }
 }
 
 /* "3496 / 317 / 28 collections of generations 0/1/2, 3.0M objects freed;
@@ -262,6 +357,11 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
         fprintf(f, "  Guard:              %s\n", guard);
     }
 
+    block_requests(f, m);
+    block_histogram(f, r->run);
+    block_fairness(f, s, m);
+    block_io_and_trace(f, m);
+
     rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);
     fprintf(f, "  Memory:             peak RSS %s", t1);
     if (m[REP_F_rss_sum_kib] > m[REP_F_max_rss_kib]) {
@@ -346,7 +446,25 @@ static void summary_cells(const rep_row_t *r, rep_unit_t u, char cells[NCOLS][96
         snprintf(cells[COL_SPEEDUP_CI], 96, "%.2f … %.2f", r->speedup_ci.lo, r->speedup_ci.hi);
     else
         snprintf(cells[COL_SPEEDUP_CI], 96, "-");
-    snprintf(cells[COL_NOTE], 96, "%s", r->warning_text);
+    /* A client workload's wall time is its duration: its figures go in the
+     * note, before the warnings. */
+    const double *m = r->med;
+    char note[400];
+    int used = 0;
+    note[0] = '\0';
+    if (isfinite(m[REP_F_requests])) {
+        char rps[32], p50[32], p99[32];
+        rep_fmt_count(round(m[REP_F_throughput_rps]), rps, sizeof rps);
+        fmt_time(m[REP_F_lat_p50_s], p50, sizeof p50);
+        fmt_time(m[REP_F_lat_p99_s], p99, sizeof p99);
+        used = snprintf(note, sizeof note, "%s req/s, p50 %s, p99 %s", rps, p50, p99);
+    }
+    if (m[REP_F_starved_workers] > 0 && used >= 0 && (size_t)used < sizeof note)
+        used += snprintf(note + used, sizeof note - (size_t)used, "%s%.0f starved", used ? "; " : "",
+                         m[REP_F_starved_workers]);
+    if (r->warning_text[0] && used >= 0 && (size_t)used < sizeof note)
+        snprintf(note + used, sizeof note - (size_t)used, "%s%s", used ? "; " : "", r->warning_text);
+    snprintf(cells[COL_NOTE], 96, "%.95s", note);
 }
 
 void rep_summary_heading(const rep_row_t *rows, int n, const rep_setup_t *setup, char *buf,

@@ -18,6 +18,7 @@
  * leave, the chart) is tests/test_output.c's.
  */
 #include "cli_fixture.h"
+#include "json_check.h"
 
 #define CSV_HEADER                                                             \
     "workload,mode,guard,workers,size,repeats,wall_median_s,wall_mean_s,"      \
@@ -36,122 +37,15 @@
     "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
     "smaps_shared_dirty_after_kib,gc_pause_p50_0_s,gc_pause_p99_0_s,gc_pause_max_0_s,"  \
     "gc_pause_p50_1_s,gc_pause_p99_1_s,gc_pause_max_1_s,gc_pause_p50_2_s,gc_pause_p99_2_s,"  \
-    "gc_pause_max_2_s"
+    "gc_pause_max_2_s,"  \
+    "check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"    \
+    "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,"    \
+    "requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s," \
+    "server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s"
 
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-/* ------------------------------------------------------------------------
- * A minimal JSON validator (RFC 8259 grammar; no semantics).
- */
-
-static const char *json_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static const char *json_value(const char *p, int depth);
-
-static const char *json_string(const char *p)
-{
-    if (*p++ != '"')
-        return NULL;
-    while (*p != '"') {
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-        if (*p == '\\') {
-            p++;
-            if (*p == 'u') {
-                for (int k = 1; k <= 4; k++)
-                    if (!isxdigit((unsigned char)p[k]))
-                        return NULL;
-                p += 4;
-            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
-                return NULL;
-            }
-        }
-        p++;
-    }
-    return p + 1;
-}
-
-static const char *json_number(const char *p)
-{
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (isdigit((unsigned char)*p))
-        while (isdigit((unsigned char)*p))
-            p++;
-    else
-        return NULL;
-    if (*p == '.') {
-        if (!isdigit((unsigned char)*++p))
-            return NULL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!isdigit((unsigned char)*p))
-            return NULL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    return p;
-}
-
-static const char *json_members(const char *p, int depth, char close, bool object)
-{
-    p = json_ws(p + 1);
-    if (*p == close)
-        return p + 1;
-    for (;;) {
-        if (object) {
-            p = json_string(json_ws(p));
-            if (!p || *(p = json_ws(p)) != ':')
-                return NULL;
-            p++;
-        }
-        p = json_value(p, depth + 1);
-        if (!p)
-            return NULL;
-        p = json_ws(p);
-        if (*p == close)
-            return p + 1;
-        if (*p++ != ',')
-            return NULL;
-    }
-}
-
-static const char *json_value(const char *p, int depth)
-{
-    if (depth > 64)
-        return NULL;
-    p = json_ws(p);
-    switch (*p) {
-    case '{': return json_members(p, depth, '}', true);
-    case '[': return json_members(p, depth, ']', false);
-    case '"': return json_string(p);
-    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
-    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
-    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
-    default: return json_number(p);
-    }
-}
-
-/* True when text is exactly one JSON document (whitespace around it). */
-static bool json_valid(const char *text)
-{
-    const char *end = json_value(text, 0);
-    return end && *json_ws(end) == '\0';
-}
 
 Test(cli, json_validator_self_check)
 {
@@ -819,4 +713,82 @@ Test(cli, sample_interval_bounds)
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "0"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "1001"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--sample-interval", "5ms"), "--sample-interval");
+}
+
+/* ------------------------------------------------------------------------
+ * Issue 9: blocking calls, convoy, gil-old, the GIL trace
+ */
+
+Test(cli, bad_trace_convoy_and_gil_old_options)
+{
+    BAD_RUN("--check-interval", "0");
+    BAD_RUN("--check-interval", "1000001");
+    BAD_RUN("--trace=0");
+    BAD_RUN("--trace=lots");
+    BAD_RUN("--trace-window", "0");
+    BAD_RUN("--trace-window", "5:0");
+    BAD_RUN("--trace-window", "x:10");
+    BAD_RUN("--trace-window", "");
+    BAD_RUN("-w", "convoy", "-j", "2");
+    BAD_RUN("-w", "convoy", "-P", "cpu_threads=64");
+    BAD_RUN("-w", "convoy", "-P", "cpu_threads=-1");
+    BAD_RUN("-w", "convoy", "-P", "rate=-1");
+    BAD_RUN("-w", "convoy", "-P", "timeout_ms=0");
+    BAD_RUN("-w", "convoy", "-n", "5");
+    BAD_RUN("-w", "convoy", "-m", "pool");
+    BAD_RUN("-w", "io", "-P", "block_us=0");
+    BAD_RUN("-w", "io", "-P", "work=-1");
+}
+
+/* A traced convoy run: the pool row is skipped with a note, the table
+ * has the client's figures, the folder the trace, its timeline and the
+ * latency chart. */
+Test(cli, traced_convoy_writes_trace_timeline_and_latency)
+{
+    const char *out = path_in_tmp("out");
+    char path[200];
+    result_t r = RUN("run", "-w", "convoy", "-m", "threads,pool", "-n", "100", "-r", "1", "--warmup", "0",
+                     "--trace", "--trace-window", "10:50", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "note: skipping mode pool: convoy does not run in it") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "Requests:") && strstr(r.out, "latency p50") && strstr(r.out, "GIL share:") &&
+                  strstr(r.out, "Trace:"),
+              "%s", r.out);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/trace-1.json", out);
+    char *text = slurp(path);
+    cr_expect(json_valid(text), "trace-1.json is not valid JSON");
+    cr_expect_not_null(strstr(text, "\"worker 0 (server)\""));
+    free(text);
+    static const char *const files[] = {"timeline-1.png", "timeline-1.svg", "timeline-1.dat", "latency.png",
+                                        "latency.svg"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[k]);
+        cr_expect(exists(path), "%s was not written", files[k]);
+    }
+}
+
+/* io beside its single row draws throughput.png (single ÷ row); a sweep
+ * without a single row has nothing to draw it from. */
+Test(cli, throughput_chart_needs_a_single_row)
+{
+    const char *out = path_in_tmp("out"), *other = path_in_tmp("other");
+    char path[200];
+    result_t r = RUN("run", "-w", "io", "-m", "single,threads", "-j", "2", "-n", "40", "-P", "block_us=100",
+                     "-r", "1", "--warmup", "0", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", out);
+    cr_expect(exists(path), "throughput.png was not drawn");
+    snprintf(path, sizeof path, "%s/throughput.dat", out);
+    char *text = slurp(path);
+    cr_expect(strstr(text, "\"threads / j=2\"") != NULL, "%s", text);
+    free(text);
+
+    r = RUN("run", "-w", "io", "-m", "threads", "-j", "2", "-n", "40", "-P", "block_us=100", "-r", "1",
+            "--warmup", "0", "-o", other);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", other);
+    cr_expect(!exists(path), "no single row, yet a throughput chart");
 }

@@ -346,13 +346,13 @@ Test(results, report_is_one_html_page_with_every_chart)
     result_free(&r);
     page = slurp(path_in_tmp("a/report.html"));
     charts = count_of(page, "<figure>");
-    cr_expect_eq(charts, 3, "bars, scaling and normalised");
+    cr_expect_eq(charts, 4, "bars, scaling, normalised and throughput");
     cr_expect_not_null(strstr(page, "gil-lab run -n 2000"), "the command line");
     cr_expect_null(strstr(page, "<script"), "no script");
     cr_expect_null(strstr(page, "<?xml"), "SVG inline without its prolog");
     free(page);
     check = html_check(path_in_tmp("a/report.html"));
-    cr_expect_str_eq(check, "ok svg=3 figure=3 table=3\n");
+    cr_expect_str_eq(check, "ok svg=4 figure=4 table=3\n");
     free(check);
     if (chromium()) {
         char cmd[1024], out[64];
@@ -368,7 +368,7 @@ Test(results, report_is_one_html_page_with_every_chart)
             svgs = atoi(out);
         if (p)
             pclose(p);
-        cr_expect_eq(svgs, 3, "Chromium's DOM holds every chart");
+        cr_expect_eq(svgs, 4, "Chromium's DOM holds every chart");
     } else {
         cr_log_info("headless Chromium not installed: the HTML parser check stands alone");
     }

@@ -343,7 +343,10 @@ Test(csv, header_is_the_contract)
                      "smaps_shared_dirty_before_kib,smaps_shared_dirty_after_kib,"
                      "gc_pause_p50_0_s,gc_pause_p99_0_s,gc_pause_max_0_s,gc_pause_p50_1_s,"
                      "gc_pause_p99_1_s,gc_pause_max_1_s,gc_pause_p50_2_s,gc_pause_p99_2_s,"
-                     "gc_pause_max_2_s\n");
+                     "gc_pause_max_2_s,check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"
+                     "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,requests,"
+                     "throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s,server_gil_wait_s,"
+                     "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s\n");
     free(text);
 }
 
