@@ -4,12 +4,15 @@
 #   make test   setup + build + every test, then again under ASan/UBSan and TSan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build setup demo test test-release test-asan test-tsan clean
+.PHONY: all build setup setup-test demo test test-release test-asan test-tsan clean
 
 all: build
 
 setup:
 	@sh scripts/setup.sh
+
+setup-test:
+	@sh scripts/setup.sh test
 
 build:
 	cmake --preset release >/dev/null
@@ -18,7 +21,7 @@ build:
 demo: setup build
 	./build/gil-lab
 
-test: setup test-release test-asan test-tsan
+test: setup-test test-release test-asan test-tsan
 
 test-release: build
 	ctest --preset release -j $(JOBS)

@@ -10,16 +10,34 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "report/report.h"
 #include "runners/runner.h"
 
 #define CLI_MAX_WORKER_COUNTS 64   /* items in -j */
+#define CLI_MAX_LIST 64            /* items in -n, --switch-interval, one -P */
 #define CLI_MAX_REPEATS 1000
 #define CLI_MAX_WARMUP 1000
+#define CLI_MAX_PARAM_NAMES 8      /* distinct -P names */
+#define CLI_MAX_MIN_TIME_S 3600
+#define CLI_DEFAULT_TRACE_EVENTS 262144  /* --trace: events per thread (4 MiB) */
+#define CLI_DEFAULT_TRACE_WINDOW_MS 100  /* --trace-window: the chart's span */
+#define CLI_MAX_TRACE_WINDOW_MS 3600000
+#define CLI_MAX_STACKED_LANES 24         /* timeline.png: more would not read */
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 
+/* One -P NAME=V1,V2: the values of a parameter, for every workload that
+ * has one by that name. */
+typedef struct cli_param_list {
+    char name[64];
+    int64_t values[CLI_MAX_LIST];
+    int nvalues;
+} cli_param_list_t;
+
+/* Every axis is a list; the sweep is their cross product (cmd_run.c). */
 typedef struct cli_run_args {
-    const workload_t *workload;
+    const workload_t *workloads[16];
+    int nworkloads;
     int modes[RUN_MODE_COUNT];
     int nmodes;
     int guards[GUARD_COUNT];
@@ -28,22 +46,37 @@ typedef struct cli_run_args {
     int nallocators;                  /* 0: each guard's default allocator */
     int workers[CLI_MAX_WORKER_COUNTS];
     int nworkers;
-    int64_t size;
-    int64_t params[WL_MAX_PARAMS];    /* defaults, then -P */
+    int64_t sizes[CLI_MAX_LIST];      /* strong: total; weak: per worker */
+    int nsizes;                       /* 0: each workload's default size */
+    cli_param_list_t params[CLI_MAX_PARAM_NAMES];
+    int nparams;
+    uint64_t switch_us[CLI_MAX_LIST];
+    int nswitch;
     int repeats;
     int warmup;
-    uint64_t switch_interval_us;
+    bool workers_given;               /* -j appeared (convoy sets its own) */
+    int check_interval;               /* gil-old: ticks (0: 100) */
+    uint32_t trace_events;            /* --trace: events per thread, 0 = off */
+    int64_t trace_from_ms;            /* --trace-window FROM:LEN (ms into the repeat) */
+    int64_t trace_len_ms;
     run_pin_t pin;
     bool immortal;
-    gc_config_t gc;                   /* --gc, --gc-thresholds */
+    gc_config_t gc;                   /* --gc-thresholds (disabled: from gc_off) */
+    int gc_off[2];                    /* --gc: 0 on, 1 off, a list */
+    int ngc;
     bool tracemalloc;                 /* --tracemalloc */
     bool pss;                         /* --pss */
     bool memory_trace;                /* --memory-trace */
     uint64_t sample_interval_us;      /* --sample-interval (0: default) */
     const char *output;               /* -o; NULL: a new folder under ./results */
+    const char *resume;               /* --resume DIR: -o DIR, finished rows kept */
+    const char *markdown;             /* --export-markdown FILE */
     cli_format_t format;
     bool plot;
-    bool interleave;                  /* repeats round-robin over the rows */
+    bool sequential;                  /* rows one after the other (default: interleaved) */
+    rep_setup_t setup;                /* --baseline, --scaling */
+    bool baseline_given;              /* --baseline: it must name a row */
+    double min_time_s;                /* --min-time; 0: not asked */
 } cli_run_args_t;
 
 /* Parse the options of `run` (argv[0] is "run"; getopt may reorder argv).

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1        /* a run failed at run time */
@@ -28,6 +29,15 @@ int cmd_heap(int argc, char **argv);
 int cmd_sizes(int argc, char **argv);
 /* `gil-lab refs`: seed 002's ids and refcounts in the lab (cli/cmd_refs.c). */
 int cmd_refs(int argc, char **argv);
+/* `gil-lab compare`: saved results against each other (cli/cmd_compare.c). */
+int cmd_compare(int argc, char **argv);
+/* `gil-lab plot`: charts from saved results (cli/cmd_plot.c). */
+int cmd_plot(int argc, char **argv);
+/* `gil-lab report`: one HTML page of saved results (cli/cmd_plot.c). */
+int cmd_report(int argc, char **argv);
+/* `gil-lab calibrate`: the workloads in real CPython beside the lab
+ * (cli/cmd_calibrate.c). */
+int cmd_calibrate(int argc, char **argv);
 
 /* Helpers every command shares (cli/main.c, cli/args.c). */
 
@@ -53,6 +63,23 @@ int cli_no_operands(int argc, char **argv);
 /* Parse an integer option value (cli/parse.h forms) in [min, max]. Returns
  * 0, or -1 after printing "gil-lab: <option>: <why>". */
 int cli_parse_count(const char *s, const char *option, int64_t min, int64_t max, int64_t *out);
+
+typedef struct rep_results rep_results_t;
+
+/* Load and summarise the results at paths[0..n) (folders or JSON files).
+ * Returns the array (free with cli_free_results), or NULL after printing
+ * one line naming the file and what is wrong with it. */
+rep_results_t *cli_load_results(int n, char *const *paths);
+/* Release what cli_load_results returned. NULL-safe. */
+void cli_free_results(rep_results_t *res, int n);
+
+typedef struct rep_doc rep_doc_t;
+
+/* Write a file the user named (--export-markdown, report -o): filled at
+ * "<path>.tmp", synced, renamed over path. Returns 0, or -1 after printing
+ * one line (the temporary is removed). */
+int cli_write_file(const char *path, int (*fill)(FILE *f, const rep_doc_t *doc, const void *arg),
+                   const rep_doc_t *doc, const void *arg);
 
 /* The registered workload names, "countdown, alloc, shared" (cli/args.c).
  * Cannot fail (truncates). */

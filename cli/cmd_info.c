@@ -58,8 +58,9 @@ int cmd_list(int argc, char **argv)
         const workload_t *wl = wl_at(i);
         rep_fmt_count((double)wl->default_size, def, sizeof def);
         printf("  %-10s %s\n", wl->name, wl->description);
-        printf("  %-10s size: default %s (%lld), range %lld..%lld\n", "", def,
-               (long long)wl->default_size, (long long)wl->min_size, (long long)wl->max_size);
+        printf("  %-10s size (%s): default %s (%lld), range %lld..%lld\n", "",
+               wl->size_unit ? wl->size_unit : "iterations", def, (long long)wl->default_size,
+               (long long)wl->min_size, (long long)wl->max_size);
         for (int p = 0; p < wl->nparams; p++) {
             const wl_param_t *pr = &wl->params[p];
             char choices[160], def_value[64];

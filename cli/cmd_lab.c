@@ -69,13 +69,13 @@ static void source_with_values(const char *src, const workload_t *wl, const int6
     buf[used] = '\0';
 }
 
-/* Print one workload's code. Returns an exit status. */
-static int dis_one(const workload_t *wl, const int64_t *params)
+/* Print the code `build` makes for wl. Returns an exit status. */
+static int dis_code(const workload_t *wl, int (*build)(code_t *, const int64_t *), const int64_t *params)
 {
     code_t code;
     char err[160] = "", source[1024];
 
-    if (wl->build(&code, params) < 0 || code_check(&code, err, sizeof err) < 0) {
+    if (build(&code, params) < 0 || code_check(&code, err, sizeof err) < 0) {
         cli_error("cannot build %s: %s", wl->name, err[0] ? err : "code too long");
         return CLI_EXIT_FAILED;
     }
@@ -85,6 +85,19 @@ static int dis_one(const workload_t *wl, const int64_t *params)
     }
     code_dis(&code, stdout);
     return CLI_EXIT_OK;
+}
+
+/* Print one workload's code: worker 0's and, for a workload with a
+ * background (convoy), what the other workers run. */
+static int dis_one(const workload_t *wl, const int64_t *params)
+{
+    int rc = dis_code(wl, wl->build, params);
+    if (rc == CLI_EXIT_OK && wl->build_background != NULL) {
+        printf("\nWorkers 1..%s run, until worker 0 is done:\n",
+               wl->params[wl->background_param].name);
+        rc = dis_code(wl, wl->build_background, params);
+    }
+    return rc;
 }
 
 int cmd_dis(int argc, char **argv)

@@ -1,17 +1,24 @@
 /* cli/cmd_run.c: `gil-lab run`, from options to a results folder.
  *
  *   1. parse and check the options (args.c)                  exit 2 on error
- *   2. expand them into rows and let the core veto each one
- *      (run_spec_check: e.g. guard none with threads)        exit 2 on error
+ *   2. expand them into rows (sweep.c) and let the core veto
+ *      each one (run_spec_check: e.g. guard none with
+ *      threads); check that --baseline names a row           exit 2 on error
  *   3. create, open and lock the output folder and prove it
  *      writable (report/outdir.c); a folder another run is
- *      writing is refused here                               exit 2 on error
- *   4. run the rows one by one; after each finished row
- *      write results.csv and results.json together and
- *      print its block, so an interrupted or failed sweep
- *      keeps every row that finished                         exit 1 on error
- *   5. draw the chart, print the summary (or the CSV/JSON document) on
- *      stdout, say where the files are on stderr.
+ *      writing is refused here; --resume reads the rows it
+ *      already holds, which must belong to this sweep        exit 2 on error
+ *   4. --min-time: the trials that choose the sizes
+ *   5. run the rows: interleaved by default (one repeat of
+ *      each row in turn, round after round, so that drift in
+ *      the machine's speed hits every row alike), or one
+ *      after the other with --sequential; whenever rows
+ *      finish, write results.csv and results.json together,
+ *      so an interrupted or failed sweep keeps every row
+ *      that has all its repeats                              exit 1 on error
+ *   6. draw the charts, export the Markdown table, print the
+ *      summary (or the CSV/JSON document) on stdout, say
+ *      where the files are on stderr.
  *
  * Out of memory is exit 1 wherever it happens: it says nothing about the
  * input. A chart that cannot be drawn is exit 1 too (the results stand);
@@ -25,30 +32,31 @@
  *
  * stdout's reader may leave (`| head -1`, `| true`). SIGPIPE is ignored
  * (main.c), so writes fail with EPIPE instead of killing the lab halfway
- * through a file. Before each row, and each step of an interleaved sweep,
- * the run checks stdout (a failed write, or a pipe whose reader has gone,
- * which poll(2) reports as POLLERR) and stops with the finished rows
- * written and one line saying why (exit 1), rather than running the rest
- * of the sweep for nobody.
+ * through a file. Before each repeat the run checks stdout (a failed
+ * write, or a pipe whose reader has gone, which poll(2) reports as POLLERR)
+ * and stops with the finished rows written and one line saying why (exit
+ * 1), rather than running the rest of the sweep for nobody.
  *
- * Row order: for each guard, each allocator, the modes with `single` moved
- * first, each worker count. Running the baseline first lets every block
- * print its speedup as soon as it finishes.
+ * SIGINT: the first one stops the sweep with exit status 130 once what is
+ * under way is done: the current row (--sequential), or the current round
+ * (interleaved), after which every row that has all its repeats is
+ * written. A repeat whose processes the terminal's Ctrl-C killed fails;
+ * its row is simply not finished. The handler is one-shot, so a second
+ * Ctrl-C kills at once, and the files on disk still hold every finished
+ * row because each rewrite is atomic. Forked workers inherit the handler,
+ * so in any process other than ours it restores the default action and
+ * re-raises.
  *
- * SIGINT: the first one lets the current row finish (threads) or fail
- * (forked workers die of it), then stops with the finished rows written and
- * exit status 130; the handler is one-shot, so a second Ctrl-C kills at
- * once, and the files on disk still hold every finished row because each
- * rewrite is atomic. Forked workers inherit the handler, so in any process
- * other than ours it restores the default action and re-raises.
- *
- * Progress goes to stderr only when stderr is a terminal, one line rewritten
- * in place, from the runner's callback between repeats (never inside a timed
- * region), and is cleared before anything else is printed.
+ * Progress goes to stderr only when stderr is a terminal: one line
+ * rewritten in place between repeats (never inside a timed region), with
+ * the time elapsed and an estimate of the time left (each row's remaining
+ * repeats times its last repeat's duration), cleared before anything else
+ * is printed.
  */
 #define _GNU_SOURCE /* program_invocation_name */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -57,6 +65,9 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/sweep.h"
+#include "lab/clock.h"
+#include "plots/plot.h"
 #include "report/report.h"
 
 static volatile sig_atomic_t interrupted;
@@ -65,7 +76,7 @@ static pid_t main_pid;
 static void on_sigint(int sig)
 {
     static const char msg[] =
-        "\ngil-lab: interrupted: stopping after the current row (Ctrl-C again to quit now)\n";
+        "\ngil-lab: interrupted: stopping after the current row or round (Ctrl-C again to quit now)\n";
 
     if (getpid() != main_pid) {
         signal(sig, SIG_DFL);
@@ -89,31 +100,65 @@ static void install_sigint(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* Progress on a terminal: where the sweep is, how long it has run, how
+ * long it has left. */
 typedef struct progress {
     bool tty;
-    int row, nrows;
+    uint64_t start_ns;
+    double *step_s;       /* per row: its last step's duration, 0 before one */
+    int *left;            /* per row: steps (warm-ups and repeats) not done */
 } progress_t;
 
-static void spec_label(const run_spec_t *s, char *buf, size_t len)
+/* "1:05" or "1:02:05". */
+static void fmt_clock(double s, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s %s %s %s j=%d", s->workload->name, run_mode_name(s->mode),
-             guard_name(s->guard), heap_kind_name(s->allocator), s->workers);
+    long t = s > 0 ? lround(s) : 0;
+
+    if (t >= 3600)
+        snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void on_progress(const run_spec_t *spec, int done, int total, void *arg)
+/* The estimate of the time left: every row's steps left times its last
+ * step's duration (the mean of the known ones for rows not yet started).
+ * Negative when nothing is known yet. */
+static double time_left(const progress_t *p, int n)
 {
-    const progress_t *p = arg;
-    char label[160];
+    double known = 0.0, left = 0.0;
+    int nknown = 0, unknown_steps = 0;
 
-    if (!p->tty || done >= total)
+    for (int i = 0; i < n; i++) {
+        if (p->step_s[i] > 0) {
+            known += p->step_s[i], nknown++;
+            left += p->left[i] * p->step_s[i];
+        } else {
+            unknown_steps += p->left[i];
+        }
+    }
+    if (!nknown)
+        return -1.0;
+    return left + unknown_steps * known / nknown;
+}
+
+static void progress_show(const progress_t *p, const run_spec_t *specs, int n, int i, int done,
+                          const char *where)
+{
+    const run_spec_t *spec = &specs[i];
+    char label[160], elapsed[32], left[32];
+    double est = time_left(p, n);
+
+    if (!p->tty)
         return;
-    spec_label(spec, label, sizeof label);
-    if (done < spec->warmup)
-        fprintf(stderr, "\r\033[K[%d/%d] %s ... warm-up %d/%d", p->row + 1, p->nrows, label,
-                done + 1, spec->warmup);
-    else
-        fprintf(stderr, "\r\033[K[%d/%d] %s ... repeat %d/%d", p->row + 1, p->nrows, label,
-                done - spec->warmup + 1, spec->repeats);
+    sweep_label(spec, label, sizeof label);
+    fmt_clock(clock_seconds(clock_now_ns() - p->start_ns), elapsed, sizeof elapsed);
+    if (est >= 0)
+        fmt_clock(est, left, sizeof left);
+    fprintf(stderr, "\r\033[K%s row %d/%d %s: %s %d/%d · %s elapsed%s%s%s", where, i + 1, n,
+            label, done < spec->warmup ? "warm-up" : "repeat",
+            done < spec->warmup ? done + 1 : done - spec->warmup + 1,
+            done < spec->warmup ? spec->warmup : spec->repeats, elapsed,
+            est >= 0 ? ", about " : "", est >= 0 ? left : "", est >= 0 ? " left" : "");
     fflush(stderr);
 }
 
@@ -123,82 +168,6 @@ static void progress_clear(const progress_t *p)
         fputs("\r\033[K", stderr);
         fflush(stderr);
     }
-}
-
-/* The rows of the sweep into *out (malloc'd) and their count into *count.
- * Returns CLI_EXIT_OK; CLI_EXIT_USAGE with the reason in err when the core
- * refuses a row; CLI_EXIT_FAILED when out of memory. */
-static int build_specs(const cli_run_args_t *a, run_spec_t **out, int *count, char *err,
-                       size_t errlen)
-{
-    int modes[RUN_MODE_COUNT], nmodes = 0, n = 0, max;
-    run_spec_t *specs;
-    char why[256], label[160];
-
-    for (int m = 0; m < a->nmodes; m++)
-        if (a->modes[m] == RUN_MODE_single)
-            modes[nmodes++] = RUN_MODE_single;
-    int has_single = nmodes > 0;
-    for (int m = 0; m < a->nmodes; m++)
-        if (a->modes[m] != RUN_MODE_single)
-            modes[nmodes++] = a->modes[m];
-    max = a->nguards * (a->nallocators ? a->nallocators : 1) * nmodes * a->nworkers;
-    specs = calloc((size_t)max, sizeof *specs);
-    if (!specs) {
-        snprintf(err, errlen, "out of memory");
-        return CLI_EXIT_FAILED;
-    }
-    for (int g = 0; g < a->nguards; g++) {
-        guard_kind_t guard = (guard_kind_t)a->guards[g];
-        int default_alloc = (int)guard_get(guard)->default_allocator;
-        const int *allocs = a->nallocators ? a->allocators : &default_alloc;
-        int nallocs = a->nallocators ? a->nallocators : 1;
-        for (int al = 0; al < nallocs; al++) {
-            for (int m = 0; m < nmodes; m++) {
-                int nw = modes[m] == RUN_MODE_single ? 1 : a->nworkers;
-                for (int w = 0; w < nw; w++) {
-                    run_spec_t *s = &specs[n++];
-                    s->workload = a->workload;
-                    memcpy(s->params, a->params, sizeof s->params);
-                    s->size = a->size;
-                    s->mode = (run_mode_t)modes[m];
-                    s->guard = guard;
-                    s->allocator = (heap_kind_t)allocs[al];
-                    s->workers = modes[m] == RUN_MODE_single ? 1 : a->workers[w];
-                    s->switch_interval_us = a->switch_interval_us;
-                    s->pin = a->pin;
-                    s->immortal = a->immortal;
-                    s->gc = a->gc;
-                    s->tracemalloc = a->tracemalloc;
-                    s->pss = a->pss;
-                    s->memory_trace = a->memory_trace;
-                    s->sample_interval_us = a->sample_interval_us;
-                    s->warmup = a->warmup;
-                    s->repeats = a->repeats;
-                    /* A single-only guard in a cross product with other
-                     * modes (-g none,gil -m single,threads): its single row
-                     * runs, its other rows are skipped with a note. Asked
-                     * for on its own (-g none -m threads), it is an error. */
-                    if (!guard_get(guard)->threadsafe && s->mode != RUN_MODE_single && has_single) {
-                        spec_label(s, label, sizeof label);
-                        cli_error("note: skipping %s: guard '%s' runs with mode single only",
-                                  label, guard_name(guard));
-                        n--;
-                        continue;
-                    }
-                    if (run_spec_check(s, why, sizeof why) < 0) {
-                        spec_label(s, label, sizeof label);
-                        snprintf(err, errlen, "cannot run %s: %s", label, why);
-                        free(specs);
-                        return CLI_EXIT_USAGE;
-                    }
-                }
-            }
-        }
-    }
-    *out = specs;
-    *count = n;
-    return CLI_EXIT_OK;
 }
 
 /* Record the command line as typed: program name, then this command's argv. */
@@ -216,22 +185,24 @@ static int collect_context(rep_context_t *ctx, int argc, char **argv)
     return rc;
 }
 
-static int fill_csv(FILE *f, const rep_doc_t *doc)
-{
-    return rep_csv_write(f, doc);
-}
-
 /* A sweep in progress: its rows, what is saved, and why it stopped early. */
 typedef struct sweep {
     const cli_run_args_t *args;
     const run_spec_t *specs;
     int nspecs;
-    run_row_t *runs;
-    rep_row_t *rows;
+    run_row_t *runs;            /* per spec; complete when finished[i] */
+    bool *finished;             /* all repeats done (run here or resumed) */
+    bool *printed;              /* its block is on stdout */
+    run_row_t *pub;             /* the finished rows, in spec order (shallow copies) */
+    int *pub_spec;              /* pub[k] is specs[pub_spec[k]] */
+    rep_row_t *rows;            /* pub summarised */
     rep_doc_t doc;
+    rep_context_t *ctx;         /* doc.ctx, which publish updates (the state after) */
     rep_outdir_t dir;
     progress_t progress;
     int saved;                  /* rows in results.csv and results.json */
+    int resumed;                /* rows read from --resume's folder */
+    char notes[2048];           /* --min-time's choices, --resume's rows */
     char stop[160];             /* why stdout cannot take more; "" while it can */
 } sweep_t;
 
@@ -258,115 +229,68 @@ static bool stdout_usable(sweep_t *sw)
     return sw->stop[0] == '\0';
 }
 
-/* Whether the sweep must stop before its next row or step: Ctrl-C, or a
- * stdout that can take no more. */
+/* Whether the sweep must stop before its next step: Ctrl-C, or a stdout
+ * that can take no more. */
 static bool must_stop(sweep_t *sw)
 {
     return interrupted || !stdout_usable(sw);
 }
 
-/* "results.csv and results.json hold the first 2 of 5 rows" or "no row
+/* "results.csv and results.json in DIR/ hold 2 of 5 rows" or "no row
  * was saved", for messages about a sweep that ended early. */
 static void saved_rows(const sweep_t *sw, char *buf, size_t len)
 {
     if (sw->saved == 0)
         snprintf(buf, len, "no row was saved");
     else
-        snprintf(buf, len, "results.csv and results.json in %s/ hold the first %d of %d row%s",
+        snprintf(buf, len, "results.csv and results.json in %s/ hold %d of %d row%s",
                  sw->dir.path, sw->saved, sw->nspecs, sw->nspecs == 1 ? "" : "s");
 }
 
-/* --interleave: open every row, then run one warm-up or repeat of each in
- * turn until all are complete. Returns the number of rows finished (all of
- * them), or -1: with the reason in err, or with err empty when stopped. */
-static int run_interleaved(sweep_t *sw, char *err, size_t errlen)
-{
-    const run_spec_t *specs = sw->specs;
-    int n = sw->nspecs, rc = -1, opened = 0, failed = -1;
-    run_session_t **sessions = calloc((size_t)n, sizeof *sessions);
-    char why[PATH_MAX], label[160];
-
-    err[0] = '\0';
-    if (!sessions) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (; opened < n; opened++) {
-        sessions[opened] = run_session_open(&specs[opened], &sw->runs[opened], why, sizeof why);
-        if (!sessions[opened]) {
-            failed = opened;
-            goto out;
-        }
-    }
-    for (int pending = n; pending > 0;) {
-        pending = 0;
-        for (int i = 0; i < n; i++) {
-            int done, total, r;
-            if (must_stop(sw))
-                goto out;
-            run_session_progress(sessions[i], &done, &total);
-            if (done == total)
-                continue;
-            sw->progress.row = i;
-            r = run_session_step(sessions[i], why, sizeof why);
-            if (r < 0) {
-                failed = i;
-                goto out;
-            }
-            on_progress(&specs[i], done + 1, total, &sw->progress);
-            pending += r;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        run_session_t *s = sessions[i];
-        sessions[i] = NULL;
-        run_session_close(s);
-    }
-    rc = failed < 0 ? n : -1;
-out:
-    if (failed >= 0) {
-        spec_label(&specs[failed], label, sizeof label);
-        snprintf(err, errlen, "%s: %s", label, why);
-    }
-    for (int i = 0; i < opened; i++)
-        if (sessions[i])
-            run_session_close(sessions[i]);
-    free(sessions);
-    if (rc < 0)
-        for (int i = 0; i < n; i++)
-            run_row_free(&sw->runs[i]);
-    return rc;
-}
-
-/* Rows first..done-1 have just finished: summarise all done rows, write the
- * files (after removing an earlier run's chart, the first time), print the
- * new rows' blocks. 0, or -1 after saying why on stderr. */
-static int publish_rows(sweep_t *sw, int first, int done)
+/* Summarise every finished row, write the files (after removing an
+ * earlier run's chart, the first time), print the blocks of rows not yet
+ * printed (table format) or their notes (csv/json). 0, or -1 after saying
+ * why on stderr. */
+static int publish(sweep_t *sw)
 {
     static const rep_output_t outputs[] = {
-        {"results.csv", fill_csv},
-        {"results.json", rep_json_write},
-        {"memory.csv", rep_memtrace_csv},   /* --memory-trace only */
+        {"results.csv", rep_csv_fill, NULL},
+        {"results.json", rep_json_fill, NULL},
+        {"memory.csv", rep_memtrace_fill, NULL},   /* --memory-trace only */
     };
     char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160], note[320];
+    int n = 0;
 
-    sw->doc.nrows = done;
-    if (rep_summarize(sw->runs, done, sw->rows) < 0) {
+    for (int i = 0; i < sw->nspecs; i++) {
+        if (!sw->finished[i])
+            continue;
+        sw->pub[n] = sw->runs[i];
+        sw->pub_spec[n++] = i;
+    }
+    if (n == sw->saved)
+        return 0;
+    sw->doc.nrows = n;
+    if (rep_summarize(sw->pub, n, &sw->doc.setup, sw->rows) < 0) {
         cli_error("out of memory");
         return -1;
     }
+    rep_machine_state_read(&sw->ctx->after);
     if ((sw->saved == 0 && plot_remove(&sw->dir, err, sizeof err) < 0) ||
         rep_write_files(&sw->dir, outputs, sw->args->memory_trace ? 3 : 2, &sw->doc, err, sizeof err) < 0) {
         saved_rows(sw, kept, sizeof kept);
         cli_error("%s in %s/; %s", err, sw->dir.path, kept);
         return -1;
     }
-    sw->saved = done;
-    for (int i = first; i < done; i++) {
+    sw->saved = n;
+    for (int k = 0; k < n; k++) {
+        int i = sw->pub_spec[k];
+        if (sw->printed[i])
+            continue;
+        sw->printed[i] = true;
         if (sw->args->format == CLI_FORMAT_TABLE) {
-            rep_table_block(stdout, &sw->rows[i]);
-        } else if (rep_short_warning(&sw->rows[i], note, sizeof note)) {
-            spec_label(&sw->specs[i], label, sizeof label);
+            rep_table_block(stdout, sw->rows, k, &sw->doc.setup);
+        } else if (rep_short_warning(&sw->rows[k], note, sizeof note)) {
+            sweep_label(&sw->specs[i], label, sizeof label);
             cli_error("note: %s: %s", label, note);
         }
     }
@@ -374,65 +298,235 @@ static int publish_rows(sweep_t *sw, int first, int done)
     return 0;
 }
 
-/* The rows one after the other. Returns 0 when the loop ended (all rows,
- * or stopped), -1 after saying why on stderr. */
+/* One warm-up or repeat of row i, timed for the estimate. Returns what
+ * run_session_step returns. */
+static int step(sweep_t *sw, run_session_t *s, int i, const char *where, char *why, size_t len)
+{
+    uint64_t t0 = clock_now_ns();
+    int done, total, r;
+
+    run_session_progress(s, &done, &total);
+    progress_show(&sw->progress, sw->specs, sw->nspecs, i, done, where);
+    r = run_session_step(s, why, len);
+    sw->progress.step_s[i] = clock_seconds(clock_now_ns() - t0);
+    if (r >= 0)
+        sw->progress.left[i]--;
+    return r;
+}
+
+/* Report a row that failed: its label, the reason, what is saved. */
+static void row_failed(const sweep_t *sw, int i, const char *why)
+{
+    char label[160], kept[PATH_MAX + 128];
+
+    sweep_label(&sw->specs[i], label, sizeof label);
+    saved_rows(sw, kept, sizeof kept);
+    cli_error("%s: %s; %s", label, why, kept);
+}
+
+/* --sequential: the rows one after the other, each written when done.
+ * Returns 0 when the loop ended (all rows, or stopped), -1 after saying
+ * why on stderr. */
 static int run_sequential(sweep_t *sw)
 {
-    char err[PATH_MAX + 256], kept[PATH_MAX + 128], label[160];
+    char why[PATH_MAX];
 
     for (int i = 0; i < sw->nspecs && !must_stop(sw); i++) {
-        const run_spec_t *spec = &sw->specs[i];
-        sw->progress.row = i;
-        on_progress(spec, 0, spec->warmup + spec->repeats, &sw->progress);
-        if (run_row(spec, &sw->runs[i], on_progress, &sw->progress, err, sizeof err) < 0) {
-            progress_clear(&sw->progress);
-            if (interrupted)
-                return 0;
-            spec_label(spec, label, sizeof label);
-            saved_rows(sw, kept, sizeof kept);
-            cli_error("%s: %s; %s", label, err, kept);
+        run_session_t *s;
+        int r = 1;
+        if (sw->finished[i])
+            continue;
+        s = run_session_open(&sw->specs[i], &sw->runs[i], why, sizeof why);
+        if (!s) {
+            row_failed(sw, i, why);
             return -1;
         }
+        while (r > 0)
+            r = step(sw, s, i, "sequential", why, sizeof why);
+        run_session_close(s);
         progress_clear(&sw->progress);
-        if (publish_rows(sw, i, i + 1) < 0)
+        if (r < 0) {
+            run_row_free(&sw->runs[i]);
+            if (interrupted)
+                return 0;
+            row_failed(sw, i, why);
+            return -1;
+        }
+        sw->finished[i] = true;
+        if (publish(sw) < 0)
             return -1;
     }
     return 0;
 }
 
-/* The run after its rows: chart, stdout, last message. Returns the exit
- * status. */
+/* Interleaved: open every unfinished row, then run one warm-up or repeat
+ * of each in turn, round after round. Ctrl-C ends the sweep at the end of
+ * the current round; rows complete by then are written. Returns 0 when the
+ * loop ended, -1 after saying why on stderr. */
+static int run_interleaved(sweep_t *sw)
+{
+    int n = sw->nspecs, rc = 0, rounds = 0;
+    run_session_t **sessions = calloc((size_t)n, sizeof *sessions);
+    char why[PATH_MAX], where[48];
+
+    if (!sessions) {
+        cli_error("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (sw->finished[i])
+            continue;
+        sessions[i] = run_session_open(&sw->specs[i], &sw->runs[i], why, sizeof why);
+        if (!sessions[i]) {
+            row_failed(sw, i, why);
+            rc = -1;
+            goto out;
+        }
+        if (sw->specs[i].warmup + sw->specs[i].repeats > rounds)
+            rounds = sw->specs[i].warmup + sw->specs[i].repeats;
+    }
+    for (int round = 0; round < rounds; round++) {
+        bool stopping = false;
+        snprintf(where, sizeof where, "round %d/%d", round + 1, rounds);
+        for (int i = 0; i < n; i++) {
+            int r;
+            if (!sessions[i])
+                continue;
+            if (!stdout_usable(sw)) {
+                stopping = true;
+                break;
+            }
+            stopping |= interrupted;
+            r = step(sw, sessions[i], i, where, why, sizeof why);
+            if (r < 0) {
+                run_session_close(sessions[i]);
+                sessions[i] = NULL;
+                run_row_free(&sw->runs[i]);
+                if (interrupted)
+                    continue;   /* the terminal's Ctrl-C killed this repeat */
+                progress_clear(&sw->progress);
+                publish(sw);    /* rows that finished before it, in the last round */
+                row_failed(sw, i, why);
+                rc = -1;
+                goto out;
+            }
+            if (r == 0) {
+                run_session_close(sessions[i]);
+                sessions[i] = NULL;
+                sw->finished[i] = true;
+            }
+        }
+        if (stopping || interrupted)
+            break;
+    }
+    progress_clear(&sw->progress);
+    rc = publish(sw);
+out:
+    for (int i = 0; i < n; i++) {
+        if (sessions[i]) {
+            run_session_close(sessions[i]);
+            run_row_free(&sw->runs[i]);
+        }
+    }
+    free(sessions);
+    return rc;
+}
+
+static int markdown_fill(FILE *f, const rep_doc_t *doc, const void *arg)
+{
+    (void)arg;
+    return rep_markdown_write(f, doc);
+}
+
+/* What a chart's status means for the run: a note without gnuplot, exit 1
+ * when it could not be drawn. Returns the status to keep. */
+static int chart_outcome(const sweep_t *sw, plot_status_t chart, const char *what, const char *err,
+                         int status)
+{
+    if (chart == PLOT_NO_GNUPLOT) {
+        cli_error("%s skipped: %s", what, err);
+    } else if (chart == PLOT_FAILED) {
+        cli_error("%s not drawn: %s (in %s/; results.csv and results.json are complete)", what, err,
+                  sw->dir.path);
+        return CLI_EXIT_FAILED;
+    }
+    return status;
+}
+
+/* --trace: for every saved row with a trace, trace-N.json (N counts rows
+ * from 1) and, unless --no-plot, its timeline chart; with several rows,
+ * also their timelines stacked on one chart. Returns the status. */
+static int write_traces(sweep_t *sw, int status)
+{
+    const cli_run_args_t *a = sw->args;
+    char err[PATH_MAX + 256], name[32], what[48];
+
+    if (a->plot && sw->saved > 1 && rep_timeline_lanes(&sw->doc) > 0 &&
+        rep_timeline_lanes(&sw->doc) <= CLI_MAX_STACKED_LANES) {
+        rep_doc_t traced = sw->doc;
+        traced.nrows = sw->saved;
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &traced, 0, err, sizeof err), "timelines", err,
+                               status);
+    }
+
+    for (int i = 0; i < sw->saved; i++) {
+        if (sw->rows[i].run->gil_trace == NULL)
+            continue;
+        rep_doc_t one = sw->doc;
+        one.rows = &sw->rows[i];
+        one.nrows = 1;
+        snprintf(name, sizeof name, "trace-%d.json", i + 1);
+        rep_output_t out = {name, rep_trace_json, NULL};
+        if (rep_write_files(&sw->dir, &out, 1, &one, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            status = CLI_EXIT_FAILED;
+            continue;
+        }
+        if (!a->plot)
+            continue;
+        snprintf(what, sizeof what, "timeline of row %d", i + 1);
+        status = chart_outcome(sw, plot_timeline(&sw->dir, &one, i + 1, err, sizeof err), what, err, status);
+    }
+    return status;
+}
+
+/* The run after its rows: charts, traces, Markdown, stdout, last message.
+ * Returns the exit status. */
 static int finish(sweep_t *sw)
 {
     const cli_run_args_t *a = sw->args;
-    char err[PATH_MAX + 256];
+    char err[PATH_MAX + 256], busy[512];
     int status = CLI_EXIT_OK;
 
     if (a->plot) {
-        plot_status_t chart = plot_chart(&sw->dir, &sw->doc, err, sizeof err);
-        if (chart == PLOT_NO_GNUPLOT) {
-            cli_error("chart skipped: %s", err);
-        } else if (chart == PLOT_FAILED) {
-            cli_error("chart not drawn: %s (in %s/; results.csv and results.json are complete)",
-                      err, sw->dir.path);
-            status = CLI_EXIT_FAILED;
-        }
-        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc) &&
-            plot_memory(&sw->dir, &sw->doc, err, sizeof err) == PLOT_FAILED) {
-            cli_error("memory chart not drawn: %s (in %s/; memory.csv is complete)", err, sw->dir.path);
-            status = CLI_EXIT_FAILED;
+        plot_status_t chart = plot_run_charts(&sw->dir, &sw->doc, err, sizeof err);
+        status = chart_outcome(sw, chart, "chart", err, status);
+        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc))
+            status = chart_outcome(sw, plot_memory(&sw->dir, &sw->doc, err, sizeof err), "memory chart", err,
+                                   status);
+        if (chart != PLOT_NO_GNUPLOT) {
+            status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
+                                   status);
         }
     }
+    status = write_traces(sw, status);
+    if (a->markdown && cli_write_file(a->markdown, markdown_fill, &sw->doc, NULL) < 0)
+        status = CLI_EXIT_FAILED;
     if (stdout_usable(sw)) {
-        if (a->format == CLI_FORMAT_TABLE)
-            rep_table_summary(stdout, sw->rows, sw->saved);
-        else if (a->format == CLI_FORMAT_CSV)
+        if (a->format == CLI_FORMAT_TABLE) {
+            rep_table_summary(stdout, sw->rows, sw->saved, &sw->doc.setup);
+            if (rep_busy_warning(&sw->doc, busy, sizeof busy))
+                printf("\nWarning: %s.\n", busy);
+        } else if (a->format == CLI_FORMAT_CSV) {
             rep_csv_write(stdout, &sw->doc);
-        else
+        } else {
             rep_json_write(stdout, &sw->doc);
+        }
+        if (a->format != CLI_FORMAT_TABLE && rep_busy_warning(&sw->doc, busy, sizeof busy))
+            cli_error("warning: %s", busy);
     }
     if (!stdout_usable(sw)) {
-        cli_error("%s; stopped after %d of %d rows, results in %s/", sw->stop, sw->saved,
+        cli_error("%s; stopped with %d of %d rows, results in %s/", sw->stop, sw->saved,
                   sw->nspecs, sw->dir.path);
         return CLI_EXIT_FAILED;
     }
@@ -445,74 +539,211 @@ static int finish(sweep_t *sw)
     return status;
 }
 
+/* --resume: the rows the folder already holds become finished rows of this
+ * sweep. Every one must be a row of it, measured the same way. Returns
+ * CLI_EXIT_OK (also when the folder holds no results yet), or another
+ * status with the reason in err. */
+static int resume_rows(sweep_t *sw, char *err, size_t errlen)
+{
+    rep_results_t old;
+    char path[PATH_MAX + 32], name[192];
+    int status = CLI_EXIT_OK;
+
+    snprintf(path, sizeof path, "%s/results.json", sw->dir.path);
+    if (access(path, F_OK) != 0)
+        return CLI_EXIT_OK;
+    if (rep_results_load(path, &old, err, errlen) < 0)
+        return CLI_EXIT_USAGE;
+    for (int k = 0; k < old.nruns && status == CLI_EXIT_OK; k++) {
+        const run_row_t *o = &old.runs[k];
+        int i;
+        rep_spec_name(&o->spec, name, sizeof name);
+        for (i = 0; i < sw->nspecs; i++) {
+            char mine[192];
+            rep_spec_name(&sw->specs[i], mine, sizeof mine);
+            if (strcmp(mine, name) == 0)
+                break;
+        }
+        if (i == sw->nspecs || o->nsamples != sw->specs[i].repeats ||
+            o->spec.warmup != sw->specs[i].warmup) {
+            snprintf(err, errlen,
+                     "--resume %.2000s: its row %s is not a row of this sweep%s (resume with the "
+                     "options of the run that wrote it)",
+                     sw->dir.path, name, i < sw->nspecs ? " with the same -r and --warmup" : "");
+            status = CLI_EXIT_USAGE;
+            break;
+        }
+        sw->runs[i].spec = sw->specs[i];
+        sw->runs[i].nsamples = o->nsamples;
+        sw->runs[i].samples = malloc((size_t)o->nsamples * sizeof *o->samples);
+        if (!sw->runs[i].samples) {
+            snprintf(err, errlen, "out of memory");
+            status = CLI_EXIT_FAILED;
+            break;
+        }
+        memcpy(sw->runs[i].samples, o->samples, (size_t)o->nsamples * sizeof *o->samples);
+        sw->finished[i] = true;
+        sw->progress.left[i] = 0;
+        sw->resumed++;
+    }
+    if (status == CLI_EXIT_OK && sw->resumed) {
+        size_t used = strlen(sw->notes);
+        snprintf(sw->notes + used, sizeof sw->notes - used,
+                 "%s--resume: %d of %d rows read from %s (run %s)", used ? "\n" : "",
+                 sw->resumed, sw->nspecs, path, old.ctx.date);
+    }
+    rep_results_free(&old);
+    return status;
+}
+
+/* Allocate the per-row arrays. Returns 0, or -1 when out of memory. */
+static int sweep_alloc(sweep_t *sw)
+{
+    size_t n = (size_t)sw->nspecs;
+
+    sw->runs = calloc(n, sizeof *sw->runs);
+    sw->finished = calloc(n, sizeof *sw->finished);
+    sw->printed = calloc(n, sizeof *sw->printed);
+    sw->pub = calloc(n, sizeof *sw->pub);
+    sw->pub_spec = calloc(n, sizeof *sw->pub_spec);
+    sw->rows = calloc(n, sizeof *sw->rows);
+    sw->progress.step_s = calloc(n, sizeof *sw->progress.step_s);
+    sw->progress.left = calloc(n, sizeof *sw->progress.left);
+    if (!sw->runs || !sw->finished || !sw->printed || !sw->pub || !sw->pub_spec || !sw->rows ||
+        !sw->progress.step_s || !sw->progress.left)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        sw->progress.left[i] = sw->specs[i].warmup + sw->specs[i].repeats;
+    return 0;
+}
+
+static void sweep_free(sweep_t *sw)
+{
+    for (int i = 0; sw->runs && i < sw->nspecs; i++)
+        run_row_free(&sw->runs[i]);
+    free(sw->runs);
+    free(sw->finished);
+    free(sw->printed);
+    free(sw->pub);
+    free(sw->pub_spec);
+    free(sw->rows);
+    free(sw->progress.step_s);
+    free(sw->progress.left);
+}
+
+/* Steps 1 and 2: options, rows, the baseline. Returns the status. */
+static int plan(int argc, char **argv, cli_run_args_t *args, run_spec_t **specs, int *n)
+{
+    char err[PATH_MAX + 256], base[96];
+    int rc = cli_args_parse(argc, argv, args, err, sizeof err);
+
+    if (rc != 0) {
+        if (rc < 0)
+            cli_error("%s", err);
+        return rc > 0 ? -1 : CLI_EXIT_USAGE;
+    }
+    rc = sweep_build(args, NULL, specs, n, err, sizeof err);
+    if (rc != CLI_EXIT_OK) {
+        cli_error("%s", err);
+        return rc;
+    }
+    if (args->baseline_given &&
+        !rep_baseline_matches(*specs, *n, &args->setup.baseline, args->setup.scaling)) {
+        rep_baseline_format(&args->setup.baseline, base, sizeof base);
+        cli_error("--baseline: no row of this sweep is '%s' (add it with -m/-g/-a/-j)", base);
+        free(*specs);
+        *specs = NULL;
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_run_args_t args;
     run_spec_t *specs = NULL;
     rep_context_t ctx = {0};
-    sweep_t sw = {.args = &args, .doc = {.ctx = &ctx}, .dir = {.fd = -1, .lock_fd = -1}};
+    sweep_t sw = {.args = &args, .doc = {.ctx = &ctx}, .ctx = &ctx, .dir = {.fd = -1, .lock_fd = -1}};
     char err[PATH_MAX + 256];
-    int status, rc;
+    int status;
 
-    rc = cli_args_parse(argc, argv, &args, err, sizeof err);
-    if (rc != 0) {
-        if (rc < 0)
-            cli_error("%s", err);
-        return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    status = build_specs(&args, &specs, &sw.nspecs, err, sizeof err);
-    if (status != CLI_EXIT_OK) {
-        cli_error("%s", err);
-        return status;
-    }
+    status = plan(argc, argv, &args, &specs, &sw.nspecs);
+    if (status != CLI_EXIT_OK)
+        return status < 0 ? CLI_EXIT_OK : status;
     sw.specs = specs;
-    sw.doc.interleaved = args.interleave;
-    sw.progress = (progress_t){isatty(STDERR_FILENO) == 1, 0, sw.nspecs};
-    if (rep_outdir_open(&sw.dir, args.output, args.workload->name, err, sizeof err) < 0) {
+    sw.doc.window_from_ms = args.trace_from_ms;
+    sw.doc.window_len_ms = args.trace_len_ms;
+    if (rep_outdir_open(&sw.dir, args.output, args.workloads[0]->name, err, sizeof err) < 0) {
         cli_error("%s", err);
         status = CLI_EXIT_USAGE;
         goto out;
     }
-
     status = CLI_EXIT_FAILED;
-    sw.runs = calloc((size_t)sw.nspecs, sizeof *sw.runs);
-    sw.rows = calloc((size_t)sw.nspecs, sizeof *sw.rows);
-    if (!sw.runs || !sw.rows || collect_context(&ctx, argc, argv) < 0) {
+    if (sweep_alloc(&sw) < 0 || collect_context(&ctx, argc, argv) < 0) {
         cli_error("out of memory");
         goto out;
     }
-    sw.doc.rows = sw.rows;
-    if (args.format == CLI_FORMAT_TABLE)
-        rep_table_machine(stdout, &ctx);
-    install_sigint();
-
-    if (args.interleave) {
-        rc = run_interleaved(&sw, err, sizeof err);
-        progress_clear(&sw.progress);
-        if (rc < 0 && err[0]) {
-            cli_error("%s; no row was saved", err);
+    if (args.min_time_s > 0) {
+        int64_t sizes[16];
+        if (sweep_min_time(&args, sizes, sw.notes, sizeof sw.notes, err, sizeof err) < 0) {
+            cli_error("%s", err);
             goto out;
         }
-        if (rc > 0 && publish_rows(&sw, 0, rc) < 0)
+        free(specs);
+        specs = NULL;
+        sweep_free(&sw);
+        if ((status = sweep_build(&args, sizes, &specs, &sw.nspecs, err, sizeof err)) !=
+            CLI_EXIT_OK) {
+            cli_error("%s", err);
             goto out;
-    } else if (run_sequential(&sw) < 0) {
+        }
+        sw.specs = specs;
+        status = CLI_EXIT_FAILED;
+        if (sweep_alloc(&sw) < 0) {
+            cli_error("out of memory");
+            goto out;
+        }
+    }
+    if (args.resume && (status = resume_rows(&sw, err, sizeof err)) != CLI_EXIT_OK) {
+        cli_error("%s", err);
         goto out;
     }
+    status = CLI_EXIT_FAILED;
+    sw.doc.rows = sw.rows;
+    sw.doc.interleaved = !args.sequential && sw.nspecs > 1;
+    sw.doc.setup = args.setup;
+    sw.doc.setup.cpus = ctx.num_pus;
+    sw.doc.notes = sw.notes;
+    sw.progress.tty = isatty(STDERR_FILENO) == 1;
+    sw.progress.start_ns = clock_now_ns();
+    if (args.format == CLI_FORMAT_TABLE) {
+        rep_table_machine(stdout, &ctx);
+        if (sw.notes[0])
+            printf("%s\n\n", sw.notes);
+    } else {
+        for (const char *line = sw.notes; *line;) {
+            size_t len = strcspn(line, "\n");
+            cli_error("note: %.*s", (int)len, line);
+            line += len + (line[len] == '\n');
+        }
+    }
+    install_sigint();
+    if (sw.resumed && publish(&sw) < 0)
+        goto out;
+    if ((sw.doc.interleaved ? run_interleaved(&sw) : run_sequential(&sw)) < 0)
+        goto out;
     if (sw.saved == 0) {
         if (sw.stop[0])
             cli_error("%s; stopped before any row finished, nothing was saved", sw.stop);
         else
-            cli_error("interrupted before any row finished");
+            cli_error("interrupted before any row had all its repeats; nothing was saved");
         status = sw.stop[0] ? CLI_EXIT_FAILED : CLI_EXIT_INTERRUPTED;
         goto out;
     }
     status = finish(&sw);
 out:
     rep_outdir_close(&sw.dir, sw.saved == 0);
-    for (int i = 0; sw.runs && i < sw.nspecs; i++)
-        run_row_free(&sw.runs[i]);
-    free(sw.runs);
-    free(sw.rows);
+    sweep_free(&sw);
     free(specs);
     rep_context_free(&ctx);
     return status;

@@ -51,6 +51,10 @@ static const command_t commands[] = {
     {"heap", cmd_heap, "the pymalloc model's arenas, pools and size classes, or a picture"},
     {"sizes", cmd_sizes, "object sizes beside CPython's sys.getsizeof, both builds"},
     {"refs", cmd_refs, "seed 002's ids and reference counts, in the lab's interpreter"},
+    {"compare", cmd_compare, "saved results against each other, with significance"},
+    {"plot", cmd_plot, "redraw a chart from saved results"},
+    {"report", cmd_report, "one self-contained HTML page of saved results"},
+    {"calibrate", cmd_calibrate, "the workloads in real CPython beside the model"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -120,7 +124,7 @@ static void usage(FILE *f)
         fprintf(f, " %s", default_argv[k]);
     fputs("\n\nCommands:\n", f);
     for (size_t k = 0; k < NCOMMANDS; k++)
-        fprintf(f, "  %-6s %s\n", commands[k].name, commands[k].summary);
+        fprintf(f, "  %-9s %s\n", commands[k].name, commands[k].summary);
     fputs("\n"
           "  -h, --help     this help; `gil-lab COMMAND --help` for a command's options\n"
           "  -V, --version  version and git revision\n",

@@ -206,11 +206,7 @@ int cli_parse_int_range(const char *s, int64_t min, int64_t max, int64_t *out, c
     return 0;
 }
 
-/* Call item(text, arg) for each comma-separated item of s, copied into a
- * NUL-terminated buffer. Returns the count, or -1 with the reason in err
- * (an empty list or item, an item too long, more than maxn, or item's own
- * error). */
-static int split_list(const char *s, int maxn, int (*item)(const char *text, int index, void *arg),
+int cli_parse_list(const char *s, int maxn, int (*item)(const char *text, int index, void *arg),
                       void *arg, char *err, size_t errlen)
 {
     char buf[LIST_ITEM_MAX];
@@ -282,7 +278,7 @@ int cli_parse_int_list(const char *s, int min, int max, int *out, int maxn, char
 {
     int_list_arg_t a = {s, min, max, out, err, errlen};
 
-    return split_list(s, maxn, int_item, &a, err, errlen);
+    return cli_parse_list(s, maxn, int_item, &a, err, errlen);
 }
 
 void cli_names_join(const cli_names_t *names, char *buf, size_t len)
@@ -333,7 +329,7 @@ int cli_parse_name_list(const char *s, const cli_names_t *names, int *out, int m
 {
     name_list_arg_t a = {s, names, out, err, errlen};
 
-    return split_list(s, maxn, name_item, &a, err, errlen);
+    return cli_parse_list(s, maxn, name_item, &a, err, errlen);
 }
 
 /* ", given 'typed'" when the user typed something other than the option's

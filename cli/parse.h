@@ -30,6 +30,13 @@ int cli_parse_bytes(const char *s, int64_t *out, char *err, size_t errlen);
 int cli_parse_int_range(const char *s, int64_t min, int64_t max, int64_t *out, char *err,
                         size_t errlen);
 
+/* Call item(text, index, arg) for each comma-separated item of s (copied,
+ * NUL-terminated). Returns the count (>= 1), or -1 with the reason in err:
+ * an empty list or item, an item too long, more than maxn items, or the
+ * item's own error (item writes it to err itself and returns -1). */
+int cli_parse_list(const char *s, int maxn, int (*item)(const char *text, int index, void *arg),
+                   void *arg, char *err, size_t errlen);
+
 /* A comma list of integers, each in [min, max], at most maxn of them.
  * Returns the count (>= 1), or -1 with the reason in err. */
 int cli_parse_int_list(const char *s, int min, int max, int *out, int maxn, char *err,

@@ -204,6 +204,8 @@ void gil_take(gil_t *gil, gil_client_t *self)
         uint64_t interval = __atomic_load_n(&gil->interval_us, __ATOMIC_RELAXED);
         struct timespec now = now_monotonic();
         uint64_t start_ns = timespec_ns(now);
+        if (self->trace != NULL)
+            trace_record_at(self->trace, TRACE_WAIT, 0, start_ns);
 
         for (;;) {
             uint64_t seen = __atomic_load_n(&gil->switch_number, __ATOMIC_RELAXED);
@@ -213,6 +215,8 @@ void gil_take(gil_t *gil, gil_client_t *self)
             int locked = __atomic_load_n(&gil->locked, __ATOMIC_RELAXED);
             if (!locked)
                 break;
+            if (!timed_out)
+                self->stats.futile_wakeups++;
             /* A whole interval went by with one thread holding the GIL: ask
              * it to let go. (If the switch counter moved, someone else got
              * a turn meanwhile and the new holder gets a fresh interval.) */
@@ -222,6 +226,9 @@ void gil_take(gil_t *gil, gil_client_t *self)
                 __atomic_fetch_or(holder->eval_breaker, holder->drop_bit,
                                   __ATOMIC_RELAXED);
                 self->stats.drop_requests++;
+                if (self->trace != NULL)
+                    trace_record(self->trace, TRACE_DROP_REQUEST,
+                                 holder->trace != NULL ? holder->trace->lane : 0);
             }
             now = now_monotonic();
         }
@@ -242,13 +249,19 @@ void gil_take(gil_t *gil, gil_client_t *self)
     /* A request aimed at us while we were a previous holder is stale now. */
     drop_bit_clear(self);
     self->stats.acquisitions++;
+    if (self->trace != NULL)
+        trace_record(self->trace, TRACE_TAKE, 0);
 
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&gil->mutex));
 }
 
-/* Aborts if `self` does not hold the GIL; otherwise cannot fail. */
-void gil_drop(gil_t *gil, gil_client_t *self)
+/* drop_gil; `why` is what the trace records (TRACE_DROP_*). */
+static void gil_release(gil_t *gil, gil_client_t *self, uint32_t why)
 {
+    /* Recorded while the GIL is still ours: a trace never shows the next
+     * holder's TAKE before this DROP. */
+    if (self->trace != NULL)
+        trace_record(self->trace, TRACE_DROP, why);
     GL_PTHREAD_CHECK(pthread_mutex_lock(&gil->mutex));
     if (!__atomic_load_n(&gil->locked, __ATOMIC_RELAXED) ||
         __atomic_load_n(&gil->holder, __ATOMIC_RELAXED) != self)
@@ -261,19 +274,27 @@ void gil_drop(gil_t *gil, gil_client_t *self)
      * return (and maybe re-take the GIL at once) before it has the GIL. No
      * new request can reach us from here on: requests go to the holder. */
     if (drop_bit_is_set(self)) {
+        uint64_t t0 = timespec_ns(now_monotonic());
         GL_PTHREAD_CHECK(pthread_mutex_lock(&gil->switch_mutex));
         while (__atomic_load_n(&gil->holder, __ATOMIC_RELAXED) == self)
             GL_PTHREAD_CHECK(pthread_cond_wait(&gil->switch_cond, &gil->switch_mutex));
         GL_PTHREAD_CHECK(pthread_mutex_unlock(&gil->switch_mutex));
         drop_bit_clear(self);
+        self->stats.switch_wait_ns += timespec_ns(now_monotonic()) - t0;
     }
+}
+
+/* Aborts if `self` does not hold the GIL; otherwise cannot fail. */
+void gil_drop(gil_t *gil, gil_client_t *self)
+{
+    gil_release(gil, self, TRACE_DROP_VOLUNTARY);
 }
 
 /* Must be called by the holder. Cannot fail. */
 void gil_yield(gil_t *gil, gil_client_t *self)
 {
     self->stats.forced_drops++;
-    gil_drop(gil, self);
+    gil_release(gil, self, TRACE_DROP_FORCED);
     gil_take(gil, self);
 }
 

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gil/trace.h"
+
 /* Abort with the failing pthread call's own text and the error it returned. */
 #define GL_PTHREAD_CHECK(call)                                                 \
     do {                                                                       \
@@ -43,13 +45,22 @@
 /* Default switch interval, as sys.getswitchinterval() == 0.005. */
 #define GIL_DEFAULT_INTERVAL_US 5000u
 
-/* Per-thread GIL statistics. Written only by the owning thread (or under the
- * GIL mutex), read after the thread has been joined. */
+/* Per-thread GIL statistics, X(name): every one a uint64_t count. Written
+ * only by the owning thread (or under the GIL mutex), read after the thread
+ * has been joined. */
+#define GIL_STATS_FIELDS(X)                                                    \
+    X(acquisitions)   /* times this thread took the GIL */                     \
+    X(forced_drops)   /* drops because another thread set the drop request */  \
+    X(drop_requests)  /* times this thread, waiting, set a drop request */     \
+    X(wait_ns)        /* total time spent waiting to take the GIL */           \
+    X(switch_wait_ns) /* FORCE_SWITCHING: time a dropper waited for the        \
+                         waiter to take it */                                  \
+    X(futile_wakeups) /* woken by a release, found the GIL taken again */
+
 typedef struct gil_stats {
-    uint64_t acquisitions;   /* times this thread took the GIL */
-    uint64_t forced_drops;   /* drops because another thread set the drop request */
-    uint64_t drop_requests;  /* times this thread, waiting, set a drop request */
-    uint64_t wait_ns;        /* total time spent waiting to take the GIL */
+#define X(name) uint64_t name;
+    GIL_STATS_FIELDS(X)
+#undef X
 } gil_stats_t;
 
 /* One thread as the GIL sees it (CPython: the PyThreadState fields the GIL
@@ -59,6 +70,7 @@ typedef struct gil_client {
     uint32_t *eval_breaker;   /* accessed only with __atomic builtins */
     uint32_t drop_bit;
     gil_stats_t stats;
+    trace_buf_t *trace;       /* NULL unless this thread is traced (gil/trace.h) */
 } gil_client_t;
 
 typedef struct gil {
@@ -68,6 +80,12 @@ typedef struct gil {
     gil_client_t *holder;         /* last thread that took it (CPython: last_holder) */
     uint64_t switch_number;       /* times the GIL changed hands */
     uint64_t interval_us;         /* the switch interval */
+
+    /* The pre-3.2 protocol (gil/gil_old.c) only: the check interval in
+     * ticks and the countdown to the next release, _Py_CheckInterval and
+     * _Py_Ticker. Only the holder touches `ticker`. */
+    int check_interval;
+    int ticker;
 
     pthread_mutex_t mutex;        /* protects `locked` transitions, with `cond` */
     pthread_cond_t cond;          /* signalled when the GIL is released */
@@ -108,5 +126,38 @@ void gil_reinit_after_fork(gil_t *gil, gil_client_t *self);
 
 /* Number of times the GIL changed hands so far. */
 uint64_t gil_switches(const gil_t *gil);
+
+/* ---- the GIL before CPython 3.2 (gil/gil_old.c) --------------------------- */
+
+/* sys.getcheckinterval() == 100 */
+#define GIL_OLD_DEFAULT_CHECK_INTERVAL 100
+
+/* Use `gil` (initialised by gil_init, unlocked) with the old protocol and a
+ * check interval of `ticks` (> 0; 0 means the default). Cannot fail. */
+void gil_old_init(gil_t *gil, int ticks);
+
+/* PyThread_acquire_lock(interpreter_lock, 1) with the mutex-and-condition
+ * lock of Python/thread_pthread.h: wait on the condition until the lock is
+ * free, with no timeout and no drop request. Aborts if `self` already
+ * holds it; otherwise cannot fail. */
+void gil_old_take(gil_t *gil, gil_client_t *self);
+
+/* PyThread_release_lock(interpreter_lock): clear the flag, signal one
+ * waiter, return at once. Aborts if `self` does not hold it. */
+void gil_old_drop(gil_t *gil, gil_client_t *self);
+
+/* The periodic release of the old eval loop, once the ticker has run out:
+ * reset it, release the lock and immediately ask for it again ("give
+ * another thread a chance"). Counted as a forced drop. For the holder;
+ * cannot fail. */
+void gil_old_release_and_reacquire(gil_t *gil, gil_client_t *self);
+
+/* One tick, for the holder: `if (--_Py_Ticker < 0)` at the top of the old
+ * eval loop. */
+static inline void gil_old_tick(gil_t *gil, gil_client_t *self)
+{
+    if (--gil->ticker < 0)
+        gil_old_release_and_reacquire(gil, self);
+}
 
 #endif

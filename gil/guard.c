@@ -3,12 +3,13 @@
 
 #include <string.h>
 
-#define X(name, ts, alloc, layout, desc) extern const guard_ops_t guard_ops_##name, guard_ops_##name##_mortal;
+#define X(name, spelling, ts, gil, alloc, layout, desc) extern const guard_ops_t guard_ops_##name, guard_ops_##name##_mortal;
 GUARD_LIST(X)
 #undef X
 
 static const guard_info_t guards[] = {
-#define X(name, ts, alloc, layout, desc) {#name, desc, ts, alloc, layout, {&guard_ops_##name##_mortal, &guard_ops_##name}},
+#define X(name, spelling, ts, gil, alloc, layout, desc)                                          \
+    {spelling, desc, ts, gil, alloc, layout, {&guard_ops_##name##_mortal, &guard_ops_##name}},
     GUARD_LIST(X)
 #undef X
 };

@@ -7,6 +7,8 @@
  *   atomic  every incref/decref an atomic read-modify-write, per-object
  *           locks on container mutation (the Gilectomy's approach)
  *   biased  biased reference counting (PEP 703, free-threaded CPython)
+ *   gil-old the GIL before CPython 3.2: a plain lock released and re-taken
+ *           every check interval of "ticks" (gil/gil_old.c)
  *
  * Each guard is its own translation unit (gil/guard_<name>.c) that defines
  * its refcount primitives and then compiles the interpreter loop template
@@ -25,20 +27,25 @@
 #include "lab/heap.h"
 #include "lab/object.h"
 
-/* X(name, threadsafe, default allocator, object layout, description): the
- * layout is the CPython build the guard models (lab/object.h). */
+/* X(name, spelling, threadsafe, has a GIL, default allocator, object
+ * layout, description): `name` makes the C identifiers (GUARD_gil_old,
+ * guard_ops_gil_old), the spelling is what people type and read (-g
+ * gil-old, the reports); the layout is the CPython build the guard models
+ * (lab/object.h). */
 #define GUARD_LIST(X)                                                          \
-    X(none, false, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,                          \
+    X(none, "none", false, false, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,           \
       "plain refcounts and no lock: single-thread baseline, unsafe with threads") \
-    X(gil, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,                            \
+    X(gil, "gil", true, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,               \
       "one global interpreter lock, CPython's new GIL (3.2+)")                 \
-    X(atomic, true, HEAP_mimalloc, OBJ_LAYOUT_FT,                              \
+    X(atomic, "atomic", true, false, HEAP_mimalloc, OBJ_LAYOUT_FT,             \
       "per-object atomic refcounts and per-object locks, no GIL")              \
-    X(biased, true, HEAP_mimalloc, OBJ_LAYOUT_FT,                              \
-      "biased refcounting: owner-local + shared atomic counts (PEP 703)")
+    X(biased, "biased", true, false, HEAP_mimalloc, OBJ_LAYOUT_FT,             \
+      "biased refcounting: owner-local + shared atomic counts (PEP 703)")      \
+    X(gil_old, "gil-old", true, true, HEAP_pymalloc, OBJ_LAYOUT_DEFAULT,       \
+      "the GIL before 3.2: released and re-taken every 100 ticks")
 
 typedef enum guard_kind {
-#define X(name, ts, alloc, layout, desc) GUARD_##name,
+#define X(name, spelling, ts, gil, alloc, layout, desc) GUARD_##name,
     GUARD_LIST(X)
 #undef X
     GUARD_COUNT
@@ -88,6 +95,7 @@ typedef struct guard_info {
     const char *name;
     const char *description;
     bool threadsafe;               /* may run with more than one thread */
+    bool has_gil;                  /* serialises bytecode with interp->gil */
     heap_kind_t default_allocator; /* what CPython's build would use */
     obj_layout_t layout;           /* the build's object header */
     const guard_ops_t *ops[2];     /* [immortal]: the loop compiled without

@@ -18,10 +18,7 @@ static inline void g_unlock(obj_t *o) { (void)o; }
  * other threads wait), then the drop request. */
 static void g_eval_breaker(tstate_t *ts, uint32_t bits)
 {
-    if (bits & EB_GC_SCHEDULED) {
-        __atomic_fetch_and(&ts->eval_breaker, ~EB_GC_SCHEDULED, __ATOMIC_RELAXED);
-        gc_collect_scheduled(ts);
-    }
+    plain_handle_gc(ts, bits);
     if (bits & EB_GIL_DROP_REQUEST)
         gil_yield(&ts->interp->gil, &ts->gil);
 }

@@ -12,13 +12,7 @@
 static inline void g_lock(obj_t *o) { (void)o; }
 static inline void g_unlock(obj_t *o) { (void)o; }
 /* _Py_HandlePending: a scheduled collection is all there can be. */
-static void g_eval_breaker(tstate_t *ts, uint32_t bits)
-{
-    if (bits & EB_GC_SCHEDULED) {
-        __atomic_fetch_and(&ts->eval_breaker, ~EB_GC_SCHEDULED, __ATOMIC_RELAXED);
-        gc_collect_scheduled(ts);
-    }
-}
+static void g_eval_breaker(tstate_t *ts, uint32_t bits) { plain_handle_gc(ts, bits); }
 static void g_attach(tstate_t *ts) { (void)ts; }
 static void g_detach(tstate_t *ts) { (void)ts; }
 

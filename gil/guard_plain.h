@@ -50,6 +50,16 @@ static inline void plain_decref_int(tstate_t *ts, obj_t *o, int immortal_test)
     }
 }
 
+/* The default build's pending work at the eval breaker that every plain
+ * guard shares: a scheduled collection (_Py_HandlePending's GC branch). */
+static inline void plain_handle_gc(tstate_t *ts, uint32_t bits)
+{
+    if (bits & EB_GC_SCHEDULED) {
+        __atomic_fetch_and(&ts->eval_breaker, ~EB_GC_SCHEDULED, __ATOMIC_RELAXED);
+        gc_collect_scheduled(ts);
+    }
+}
+
 #define g_init_refs(ts, o) ((void)(ts), obj_dflt(o)->refcnt = 1)
 #define g_incref(ts, o) ((void)(ts), plain_incref((o), G_IMMORTAL))
 #define g_decref(ts, o) plain_decref((ts), (o), G_IMMORTAL)

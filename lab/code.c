@@ -33,9 +33,23 @@ static const char *const cmpop_symbols[] = {
 #undef X
 };
 
+static const char *const blocking_names[] = {
+#define X(name, what, nargs) what,
+    BLOCKING_LIST(X)
+#undef X
+};
+
+static const int blocking_arg_counts[] = {
+#define X(name, what, nargs) nargs,
+    BLOCKING_LIST(X)
+#undef X
+};
+
 const char *opcode_name(opcode_t op) { return (unsigned)op < OP_COUNT ? opcode_names[op] : "?"; }
 const char *binop_symbol(binop_t op) { return (unsigned)op < BINOP_COUNT ? binop_symbols[op] : "?"; }
 const char *cmpop_symbol(cmpop_t op) { return (unsigned)op < CMP_COUNT ? cmpop_symbols[op] : "?"; }
+const char *blocking_name(blocking_t b) { return (unsigned)b < BLOCKING_COUNT ? blocking_names[b] : "?"; }
+int blocking_nargs(blocking_t b) { return (unsigned)b < BLOCKING_COUNT ? blocking_arg_counts[b] : 0; }
 
 void code_init(code_t *code, const char *name, const char *source)
 {
@@ -110,6 +124,23 @@ int code_countdown_end(code_t *code, int local, int64_t step, const code_loop_t 
     return code_emit(code, OP_RETURN_VALUE, 0) < 0 ? -1 : 0;
 }
 
+int code_emit_work(code_t *code, int local, int64_t count)
+{
+    if (count == 0)
+        return 0;
+    code_emit(code, OP_LOAD_CONST, code_const(code, count));
+    code_emit(code, OP_STORE_FAST, local);
+    code_loop_t loop;
+    code_countdown_begin(code, local, &loop);
+    code_emit(code, OP_LOAD_FAST, local);
+    code_emit(code, OP_LOAD_CONST, code_const(code, 1));
+    code_emit(code, OP_BINARY_OP, BINOP_INPLACE_SUB);
+    code_emit(code, OP_STORE_FAST, local);
+    int back = code_emit(code, OP_JUMP_BACKWARD, loop.head);
+    code_patch(code, loop.exit_jump, code->ninstrs);
+    return back < 0 ? -1 : 0;
+}
+
 void code_upto_begin(code_t *code, int v, int64_t start, opcode_t limit_op, int limit_arg, code_loop_t *loop)
 {
     code_emit(code, OP_LOAD_CONST, code_const(code, start));
@@ -145,6 +176,7 @@ static void code_stack_effect(const instr_t *in, int *pop, int *push)
     case OP_CALL: *pop = in->arg + 1; *push = 1; break;
     case OP_LOAD_ATTR: *pop = 1; *push = 1; break;
     case OP_STORE_ATTR: *pop = 2; break;
+    case OP_CALL_BLOCKING: *pop = blocking_nargs(in->arg); *push = 1; break;
     default: break;
     }
 }
@@ -166,6 +198,7 @@ static int code_check_arg(const code_t *code, const instr_t *in, int at, char *e
     case OP_LIST_APPEND: bad = a < 1; break;
     case OP_CALL: bad = a < 0 || a >= CODE_MAX_STACK; break;
     case OP_LOAD_ATTR: case OP_STORE_ATTR: bad = a < 0 || a >= NODE_SLOTS; break;
+    case OP_CALL_BLOCKING: bad = a < 0 || a >= BLOCKING_COUNT; break;
     default: break;
     }
     if (bad)
@@ -266,6 +299,7 @@ static void code_dis_arg(const code_t *code, const instr_t *in, char *buf, size_
     case OP_LOAD_ATTR: case OP_STORE_ATTR:
         snprintf(buf, len, "(%s)", node_slot_name(in->arg));
         break;
+    case OP_CALL_BLOCKING: snprintf(buf, len, "(%s)", blocking_name(in->arg)); break;
     default: break;
     }
 }

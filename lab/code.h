@@ -22,6 +22,8 @@
  *                                                                (a container); a built-in
  *   LOAD_ATTR i          push(pop().slot_i)                      incref slot; decref owner
  *   STORE_ATTR i         owner = pop(); owner.slot_i = pop()     decref old value, owner
+ *   CALL_BLOCKING k      push(k(*args)): a builtin that blocks   decref the args; the GIL
+ *                        (time.sleep, socket.recv/sendall)       released around the call
  *
  * Constants are stored as integers and materialised as objects when a worker
  * starts (small ones come from the small-int cache and are immortal), so the
@@ -51,7 +53,8 @@
     X(RETURN_VALUE, 0)                                                         \
     X(CALL, 1)                                                                 \
     X(LOAD_ATTR, 1)                                                            \
-    X(STORE_ATTR, 1)
+    X(STORE_ATTR, 1)                                                           \
+    X(CALL_BLOCKING, 1)
 
 typedef enum opcode {
 #define X(name, has_arg) OP_##name,
@@ -77,6 +80,26 @@ typedef enum cmpop {
 #undef X
     CMP_COUNT
 } cmpop_t;
+
+/* X(name, what it models, arguments) — CALL_BLOCKING arguments: the
+ * builtins that block with the GIL released (lab/blocking.h runs them).
+ * Each pops its arguments (ints) and pushes its result:
+ *
+ *   sleep(us)         time.sleep(us / 1e6)     -> None
+ *   recv(fd)          socket.recv on fd: one 8-byte message as an int,
+ *                     0 at end of stream (b'' is falsy, as in Python)
+ *   sendall(fd, v)    socket.sendall on fd: v as one 8-byte message -> None
+ */
+#define BLOCKING_LIST(X)                                                       \
+    X(SLEEP, "time.sleep", 1)                                                  \
+    X(RECV, "socket.recv", 1)                                                  \
+    X(SEND, "socket.sendall", 2)
+typedef enum blocking {
+#define X(name, what, nargs) BLOCKING_##name,
+    BLOCKING_LIST(X)
+#undef X
+    BLOCKING_COUNT
+} blocking_t;
 
 typedef struct instr {
     uint8_t op;
@@ -152,6 +175,16 @@ int code_countdown_end(code_t *code, int local, int64_t step, const code_loop_t 
  * instruction. */
 void code_upto_begin(code_t *code, int v, int64_t start, opcode_t limit_op, int limit_arg, code_loop_t *loop);
 void code_upto_end(code_t *code, int v, const code_loop_t *loop);
+/* A little interpreter work inside a larger body (io, convoy):
+ *
+ *     k = count
+ *     while k > 0:
+ *         k -= 1
+ *
+ * in local `local`, falling through to whatever is emitted next (which must
+ * exist: the loop's exit jumps there). Nothing for count 0. Returns 0, or
+ * -1 when the code is full. */
+int code_emit_work(code_t *code, int local, int64_t count);
 
 /* Verify the code can run: indices in range, jumps in range, the stack depth
  * never exceeds CODE_MAX_STACK nor goes negative, the last instruction
@@ -165,5 +198,9 @@ void code_dis(const code_t *code, FILE *out);
 const char *opcode_name(opcode_t op);
 const char *binop_symbol(binop_t op);
 const char *cmpop_symbol(cmpop_t op);
+/* What a CALL_BLOCKING argument models ("time.sleep"), and how many values
+ * it pops (0 for an unknown one). */
+const char *blocking_name(blocking_t b);
+int blocking_nargs(blocking_t b);
 
 #endif

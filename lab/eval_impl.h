@@ -21,8 +21,12 @@
  *                         (Py_BEGIN_CRITICAL_SECTION); no-ops under a GIL
  *   g_eval_breaker(ts, bits)
  *                         what the loop does when its eval breaker is set
+ *   g_periodic(ts, op)    optional: work before each instruction (gil-old:
+ *                         the pre-3.2 ticker); nothing for every other guard
  *   g_attach(ts), g_detach(ts)
- *                         a thread starts / stops running bytecode
+ *                         a thread starts / stops running bytecode, and
+ *                         around every blocking call (CALL_BLOCKING:
+ *                         Py_END_ / Py_BEGIN_ALLOW_THREADS)
  *
  * Because every primitive is known at compile time, the loop that comes out
  * has no indirect call and no branch on "which guard" or "immortal or not"
@@ -57,6 +61,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lab/blocking.h"
 #include "lab/code.h"
 #include "lab/gc.h"
 #include "lab/gc_ft.h"
@@ -67,6 +72,11 @@
 #define GL_CAT2(a, b) a##_##b
 #define GL_CAT(a, b) GL_CAT2(a, b)
 #define G(name) GL_CAT(name, G_SUFFIX)
+
+#ifndef g_periodic
+#define g_periodic(ts, op) ((void)0)
+#define G_PERIODIC_DEFAULT
+#endif
 
 #ifndef GL_LIKELY
 #define GL_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -515,6 +525,44 @@ static int G(truth)(const interp_t *interp, const obj_t *v)
     return v != &interp->none.body.ob;
 }
 
+/* ---- blocking calls ---------------------------------------------------- */
+
+/* CALL_BLOCKING: a builtin that blocks (lab/blocking.h), called the way
+ * CPython calls one: arguments read and released with the GIL held,
+ * Py_BEGIN_ALLOW_THREADS (g_detach), the system call, Py_END_ALLOW_THREADS
+ * (g_attach), then the exception or the result. Out of line, as CPython's
+ * builtins are: its locals must not cost the loop's other opcodes a
+ * register. Releases the blocking_nargs(which) values at args; returns the
+ * result (a new reference), or NULL with the exception set. */
+static __attribute__((noinline)) obj_t *G(call_blocking)(tstate_t *ts, blocking_t which, obj_t **args)
+{
+    int n = blocking_nargs(which);
+    int64_t v[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        if (GL_UNLIKELY(!obj_is_int(args[i]))) {
+            tstate_error(ts, "TypeError: %s() takes ints, not '%s'", blocking_name(which), args[i]->type->name);
+            for (int k = 0; k < n; k++)
+                g_decref(ts, args[k]);
+            return NULL;
+        }
+        v[i] = int_value(args[i]);
+    }
+    for (int i = n; --i >= 0;)
+        g_decref(ts, args[i]);
+    char why[TSTATE_ERROR_LEN];
+    int64_t value;
+    g_detach(ts);
+    int rc = blk_call(ts, which, v[0], v[1], &value, why, sizeof why);
+    g_attach(ts);
+    if (GL_UNLIKELY(rc < 0))
+        return tstate_error(ts, "%s", why);
+    if (which == BLOCKING_RECV)
+        return G(int_from)(ts, value);
+    obj_t *none = interp_none(ts->interp);
+    g_incref(ts, none);
+    return none;
+}
+
 /* ---- the interpreter loop --------------------------------------------- */
 
 /* Run `code`. args become locals 0..nargs-1 (references stolen). Returns the
@@ -553,6 +601,7 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
 #define DISPATCH()                                                             \
     do {                                                                       \
         in = pc++;                                                             \
+        g_periodic(ts, in->op);                                                \
         goto *dispatch_table[in->op];                                          \
     } while (0)
 
@@ -677,8 +726,15 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
             /* CHECK_EVAL_BREAKER(): the one place a long loop lets the GIL go
              * and an owner merges its biased-refcount queue. */
             uint32_t bits = __atomic_load_n(&ts->eval_breaker, __ATOMIC_RELAXED);
-            if (GL_UNLIKELY(bits != 0))
+            if (GL_UNLIKELY(bits != 0)) {
+                /* An asynchronous exception (PyThreadState_SetAsyncExc),
+                 * raised here as _Py_HandlePending raises it. */
+                if (bits & EB_ASYNC_EXC) {
+                    tstate_error(ts, "SystemExit: stopped by the runner");
+                    goto error;
+                }
                 g_eval_breaker(ts, bits);
+            }
             pc = code->instrs + in->arg;
             DISPATCH();
         }
@@ -756,6 +812,14 @@ static obj_t *G(eval)(tstate_t *ts, const code_t *code, obj_t **args, int nargs)
         TARGET_RETURN_VALUE:
             result = *--sp;
             goto done;
+        TARGET_CALL_BLOCKING: {
+            sp -= blocking_nargs(in->arg);
+            obj_t *res = G(call_blocking)(ts, (blocking_t)in->arg, sp);
+            if (GL_UNLIKELY(res == NULL))
+                goto error;
+            *sp++ = res;
+            DISPATCH();
+        }
     }
 #undef DISPATCH
 
@@ -805,3 +869,7 @@ const guard_ops_t G(guard_ops) = {
 #undef G_INT_TYPE
 #undef G_LAYOUT
 #undef G_LIST_FREELIST
+#ifdef G_PERIODIC_DEFAULT
+#undef g_periodic
+#undef G_PERIODIC_DEFAULT
+#endif

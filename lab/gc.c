@@ -212,6 +212,8 @@ static int64_t gc_collect_main(tstate_t *ts, int generation)
 {
     gc_state_t *gc = &ts->interp->gc;
     uint64_t t0 = clock_now_ns();
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_BEGIN, (uint32_t)generation, t0);
 
     /* update collection and allocation counters */
     if (generation + 1 < GC_GENERATIONS)
@@ -248,7 +250,10 @@ static int64_t gc_collect_main(tstate_t *ts, int generation)
     st->collections++;
     st->collected += (uint64_t)collected;
     st->examined += (uint64_t)examined;
-    gc_record_pause(gc, t0, clock_now_ns() - t0, generation);
+    uint64_t t1 = clock_now_ns();
+    gc_record_pause(gc, t0, t1 - t0, generation);
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_END, (uint32_t)generation, t1);
     return collected;
 }
 
@@ -373,20 +378,28 @@ int gc_summarize(const gc_state_t *gc, const gc_mark_t *mark, gc_summary_t *out)
         out->gen[i].examined = gc->stats[i].examined - mark->stats[i].examined;
     }
     size_t n = gc->nevents - mark->nevents;
-    out->pauses = n;
     if (n == 0)
         return 0;
     uint64_t *sorted = malloc(n * sizeof *sorted);
     if (sorted == NULL)
         return -1;
-    for (size_t k = 0; k < n; k++)
-        sorted[k] = gc->events[mark->nevents + k].pause_ns;
-    qsort(sorted, n, sizeof *sorted, cmp_u64);
-    for (size_t k = 0; k < n; k++)
-        out->pause_total_ns += sorted[k];
-    out->pause_p50_ns = nearest_rank(sorted, n, 50);
-    out->pause_p99_ns = nearest_rank(sorted, n, 99);
-    out->pause_max_ns = sorted[n - 1];
+    /* generation -1: every collection; then each generation's own. */
+    for (int g = -1; g < GC_GENERATIONS; g++) {
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (g < 0 || gc->events[mark->nevents + k].generation == g)
+                sorted[m++] = gc->events[mark->nevents + k].pause_ns;
+        gc_pauses_t *p = g < 0 ? &out->all : &out->by_gen[g];
+        if (m == 0)
+            continue;
+        qsort(sorted, m, sizeof *sorted, cmp_u64);
+        p->count = m;
+        for (size_t k = 0; k < m; k++)
+            p->total_ns += sorted[k];
+        p->p50_ns = nearest_rank(sorted, m, 50);
+        p->p99_ns = nearest_rank(sorted, m, 99);
+        p->max_ns = sorted[m - 1];
+    }
     free(sorted);
     return 0;
 }

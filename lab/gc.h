@@ -334,11 +334,18 @@ typedef struct gc_mark {
     size_t nevents;
 } gc_mark_t;
 
-/* A run's collections: per generation, and the pauses' distribution. */
+/* The distribution of some pauses (nearest rank); zeros when none. */
+typedef struct gc_pauses {
+    uint64_t count;
+    uint64_t total_ns, p50_ns, p99_ns, max_ns;
+} gc_pauses_t;
+
+/* A run's collections: per generation, and the pauses' distribution, of
+ * all of them and of each generation's. */
 typedef struct gc_summary {
     gc_gen_stats_t gen[GC_GENERATIONS];
-    uint64_t pauses;                   /* collections timed */
-    uint64_t pause_total_ns, pause_p50_ns, pause_p99_ns, pause_max_ns;
+    gc_pauses_t all;
+    gc_pauses_t by_gen[GC_GENERATIONS];
 } gc_summary_t;
 
 /* Mark the statistics now. Cannot fail. */

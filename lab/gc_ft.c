@@ -204,6 +204,8 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
         return 0;   /* it collected just now */
     }
     uint64_t t0 = clock_now_ns();
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_BEGIN, (uint32_t)generation, t0);
     gc_ft_stop(ts);
 
     /* update collection and allocation counters */
@@ -247,6 +249,8 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
 
     gc_ft_start(ts);
     uint64_t paused_ns = clock_now_ns() - t0;
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_GC_END, (uint32_t)generation, t0 + paused_ns);
 
     /* The world runs again. delete_garbage: release what the merged queues
      * left dead, then clear every unreachable container, dropping the work

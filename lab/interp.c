@@ -42,7 +42,8 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     interp->immortal = config->immortal;
 
     /* pymalloc needs a lock exactly when no GIL serialises its callers. */
-    bool locked = config->guard != GUARD_gil && config->guard != GUARD_none;
+    const guard_info_t *g = guard_get(config->guard);
+    bool locked = g->threadsafe && !g->has_gil;
     if (heap_init(&interp->heap, config->allocator, locked, &config->pymalloc, err, errlen) < 0)
         return -1;
     if (config->tracemalloc) {
@@ -55,6 +56,7 @@ int interp_init(interp_t *interp, const interp_config_t *config, char *err, size
     }
     gil_init(&interp->gil, config->switch_interval_us ? config->switch_interval_us
                                                       : GIL_DEFAULT_INTERVAL_US);
+    gil_old_init(&interp->gil, config->check_interval);
     gc_init(&interp->gc, &config->gc, interp->layout);
     stw_init(&interp->stw);
     gc_list_init(&interp->gc_orphans);

@@ -33,13 +33,15 @@
 
 /* Eval-breaker bits (CPython: _PY_GIL_DROP_REQUEST_BIT,
  * _PY_EVAL_EXPLICIT_MERGE_BIT, _PY_GC_SCHEDULED_BIT,
- * _PY_EVAL_PLEASE_STOP_BIT; the last is the lab's: blocks other threads
+ * _PY_EVAL_PLEASE_STOP_BIT, _PY_ASYNC_EXCEPTION_BIT; REMOTE_FREE is the lab's: blocks other threads
  * freed, which mimalloc reclaims on the owner's next allocation). */
 #define EB_GIL_DROP_REQUEST 1u
 #define EB_BRC_MERGE 2u
 #define EB_GC_SCHEDULED 4u
 #define EB_STW_REQUEST 8u
 #define EB_REMOTE_FREE 16u
+#define EB_ASYNC_EXC 32u  /* PyThreadState_SetAsyncExc: the loop raises SystemExit
+                             (the runners stop background workers with it) */
 
 /* Nested container deallocations before the trashcan defers the next one
  * (PyTrash_UNWIND_LEVEL). */
@@ -60,7 +62,9 @@
     X(rc_local, 1)       /* biased: owner-local operations */                  \
     X(rc_shared, 1)      /* biased: shared (atomic) operations */              \
     X(brc_queued, 0)     /* biased: objects this thread queued to an owner */  \
-    X(brc_merged, 0)     /* biased: queued objects this thread merged: its own, or any owner's when collecting */
+    X(brc_merged, 0)     /* biased: queued objects this thread merged */       \
+    X(blocking_calls, 0) /* CALL_BLOCKING calls (lab/blocking.c) */            \
+    X(blocked_ns, 0)     /* time spent inside them, the GIL released */
 
 typedef struct tstate_counters {
 #define X(name, hot) uint64_t name;
@@ -84,6 +88,7 @@ typedef struct interp_config {
     heap_kind_t allocator;
     bool immortal;              /* PEP 683 on (default) or off (--no-immortal) */
     uint64_t switch_interval_us;
+    int check_interval;         /* gil-old: ticks between releases (0: 100) */
     pym_config_t pymalloc;      /* zeros = CPython's geometry */
     gc_config_t gc;             /* zeros = on, the modelled build's thresholds */
     bool tracemalloc;           /* trace requested bytes (lab/tracemalloc.h) */

@@ -56,9 +56,19 @@ static bool svg_complete(int fd, off_t size)
     return ends_with(fd, size, n, close_tag, sizeof close_tag - 1);
 }
 
+/* A PDF ends with its end-of-file marker. */
+static bool pdf_complete(int fd, off_t size)
+{
+    static const char eof[] = "%%EOF";
+    size_t n = size < 64 ? (size_t)size : 64;
+
+    return ends_with(fd, size, n, eof, sizeof eof - 1);
+}
+
 const gp_format_t gp_formats[GP_NFORMATS] = {
     {"png", "IEND end marker", png_complete},
     {"svg", "closing </svg> tag", svg_complete},
+    {"pdf", "%%EOF marker", pdf_complete},
 };
 
 const gp_format_t *gp_format_of(const char *filename)
@@ -225,4 +235,51 @@ plot_status_t gp_draw(int dirfd, const char *prelude, const unsigned char *scrip
     if (rc != 0)
         return rc > 0 ? PLOT_NO_GNUPLOT : PLOT_FAILED;
     return check_picture(fmt, name, out, err, errlen) < 0 ? PLOT_FAILED : PLOT_DRAWN;
+}
+
+/* Keep gnuplot's log when it said anything, else drop it. */
+static void gp_finish_log(rep_file_t *log)
+{
+    struct stat st;
+    char ignored[128];
+
+    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
+        rep_file_commit(log, 1, ignored, sizeof ignored);
+    else
+        rep_file_discard(log, 1);
+}
+
+plot_status_t gp_draw_pictures(const rep_outdir_t *d, const char *stem, const char *prelude,
+                               const unsigned char *script, size_t script_len, unsigned formats, char *err,
+                               size_t errlen)
+{
+    char names[GP_NFORMATS][128], log_name[128];
+    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
+    plot_status_t status = PLOT_FAILED;
+    int n = 0;
+
+    for (int k = 0; k < GP_NFORMATS; k++)
+        pictures[k] = (rep_file_t){.fd = -1};
+    snprintf(log_name, sizeof log_name, "%s.log", stem);
+    if (rep_file_create(&log, d, log_name, err, errlen) < 0)
+        goto done;
+    for (int k = 0; k < GP_NFORMATS; k++) {
+        if (!(formats & (1u << k)))
+            continue;
+        snprintf(names[n], sizeof names[n], "%s.%s", stem, gp_formats[k].term);
+        if (rep_file_create(&pictures[n], d, names[n], err, errlen) < 0)
+            goto done;
+        n++;
+        status = gp_draw(d->fd, prelude, script, script_len, &gp_formats[k], pictures[n - 1].fd, names[n - 1],
+                         log.fd, log_name, err, errlen);
+        if (status != PLOT_DRAWN)
+            goto done;
+        status = PLOT_FAILED;
+    }
+    if (rep_file_commit(pictures, n, err, errlen) == 0)
+        status = PLOT_DRAWN;
+done:
+    rep_file_discard(pictures, n);
+    gp_finish_log(&log);
+    return status;
 }

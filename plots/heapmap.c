@@ -31,8 +31,8 @@
 #include "plots/gnuplot.h"
 
 /* plots/heap.gp, embedded by the build (CMakeLists.txt). */
-extern const unsigned char heap_script[];
-extern const size_t heap_script_len;
+extern const unsigned char plot_script_heap[];
+extern const size_t plot_script_heap_len;
 
 #define UNTOUCHED (-0.2)   /* heap.gp's palette starts here, in grey */
 
@@ -259,7 +259,7 @@ plot_status_t heapmap_draw(const heapmap_t *m, const rep_outdir_t *d, const char
     }
     if (rep_file_create(&picture, d, name, err, errlen) < 0)
         goto done;
-    status = gp_draw(d->fd, prelude, heap_script, heap_script_len, fmt, picture.fd, name, log, NULL,
+    status = gp_draw(d->fd, prelude, plot_script_heap, plot_script_heap_len, fmt, picture.fd, name, log, NULL,
                      err, errlen);
     if (status == PLOT_FAILED)
         add_gnuplot_message(log, err, errlen);

@@ -12,7 +12,7 @@
 #define GL_PLOTS_HEAPMAP_H
 
 #include "lab/pymalloc.h"
-#include "report/report.h"
+#include "plots/plot.h"
 
 #define HEAPMAP_MAX_PANELS 8
 #define HEAPMAP_MAX_ROWS 64   /* arena rows drawn; further arenas are counted, not drawn */

@@ -10,15 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "build_info.h"
 #include "plots/gnuplot.h"
-#include "report/report.h"
+#include "plots/plot.h"
 
 /* plots/memory.gp, embedded by the build (CMakeLists.txt). */
-extern const unsigned char memory_script[];
-extern const size_t memory_script_len;
+extern const unsigned char plot_script_memory[];
+extern const size_t plot_script_memory_len;
 
 /* A row's name on the key: only what differs among the traced rows
  * ("threads biased j=2"), the workload when nothing does. */
@@ -126,30 +125,12 @@ static void memchart_prelude(FILE *f, const rep_doc_t *doc)
     fprintf(f, "footer = %s\nymax = %.6f\nxmax = %.6f\n", quoted, ymax > 0 ? ymax : 1, xmax > 0 ? xmax : 1);
 }
 
-/* Keep gnuplot's log when it said anything, else drop it. */
-static void memchart_finish_log(rep_file_t *log)
-{
-    struct stat st;
-    char ignored[128];
-
-    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
-        rep_file_commit(log, 1, ignored, sizeof ignored);
-    else
-        rep_file_discard(log, 1);
-}
-
 plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
 {
-    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
-    char names[GP_NFORMATS][16];
     plot_status_t status = PLOT_FAILED;
     char *prelude = NULL;
     size_t prelude_len = 0;
 
-    for (int k = 0; k < GP_NFORMATS; k++) {
-        pictures[k] = (rep_file_t){.fd = -1};
-        snprintf(names[k], sizeof names[k], "memory.%s", gp_formats[k].term);
-    }
     if (!rep_has_memtrace(doc)) {
         snprintf(err, errlen, "no row was traced");
         return PLOT_FAILED;
@@ -160,24 +141,11 @@ plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err
         return PLOT_FAILED;
     }
     memchart_prelude(f, doc);
-    if (fclose(f) != 0 || prelude == NULL) {
+    if (fclose(f) != 0 || prelude == NULL)
         snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (rep_file_create(&log, d, "memory.log", err, errlen) < 0)
-        goto done;
-    for (int k = 0; k < GP_NFORMATS; k++) {
-        if (rep_file_create(&pictures[k], d, names[k], err, errlen) < 0)
-            goto done;
-        status = gp_draw(d->fd, prelude, memory_script, memory_script_len, &gp_formats[k], pictures[k].fd,
-                         names[k], log.fd, "memory.log", err, errlen);
-        if (status != PLOT_DRAWN)
-            goto done;
-    }
-    status = rep_file_commit(pictures, GP_NFORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
-done:
-    rep_file_discard(pictures, GP_NFORMATS);
-    memchart_finish_log(&log);
+    else
+        status = gp_draw_pictures(d, "memory", prelude, plot_script_memory, plot_script_memory_len,
+                                  PLOT_PNG | PLOT_SVG, err, errlen);
     free(prelude);
     return status;
 }

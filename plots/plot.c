@@ -1,284 +1,299 @@
-/* plots/plot.c: the chart of a results folder, drawn by gnuplot.
+/* plots/plot.c: the charts of gil-lab (see plots/plot.h for the kinds).
  *
- * The chart is clustered bars: one cluster per (workload, guard, allocator),
- * one bar per (mode, workers) series, height the median wall time, error bar
- * from the fastest to the slowest repeat. This file lays the bars out (x
- * positions, one data block per series; the format is described at the top
- * of plots/bars.gp), writes them to chart.dat, and runs gnuplot as a program
- * (fork + execvp, no shell) once per picture, inside the results folder:
+ * Each kind's fill function turns results into a plot_chart_t; one writer
+ * puts any plot_chart_t into <stem>.dat in the layout its script reads
+ * (described at the top of plots/bars.gp and plots/lines.gp); gnuplot runs
+ * as a program (fork + execvp, no shell) once per picture, inside the
+ * results folder:
  *
- *     gnuplot -   < "<variables>; term='png'" + bars.gp, built into the binary
- *                 > chart.png.tmp
- *                2> chart.log.tmp
+ *     gnuplot -   < "<variables>" + bars.gp or lines.gp, built into the binary
+ *                 > <stem>.png.tmp (or .svg.tmp, .pdf.tmp)
+ *                2> <stem>.log.tmp
  *
- * and the same with term='svg' (plots/gnuplot.c runs gnuplot and checks
- * each picture: why the script comes on stdin and the picture goes to
- * stdout is explained there). The two pictures are temporaries the lab
- * created exclusively in the folder (report/outdir.c), renamed into place
- * together, or neither: no chart beats a broken one.
+ * Why this shape:
  *
- * The only free text that reaches gnuplot's parser is the title and the
- * footer, passed as single-quoted gnuplot strings with quotes doubled and
- * control characters blanked. gnuplot's messages go to chart.log, kept only
+ *   - the scripts are compiled into the binary (the build turns each .gp
+ *     into a C array) and reach gnuplot, after a first line that sets its
+ *     variables, through an anonymous memory file on its standard input, so
+ *     a moved or installed binary draws the same chart and no path of the
+ *     build machine is baked in (not `gnuplot -e <variables> -`: gnuplot
+ *     5.4 then rejects the script's multi-line { } blocks);
+ *   - gnuplot writes its picture to standard output, a temporary the lab
+ *     created exclusively in the folder (report/outdir.c), and each picture
+ *     is checked before it is renamed into place (plots/gnuplot.c runs
+ *     gnuplot and checks for every picture of the lab). The pictures of one
+ *     chart are renamed together, or none: no chart beats a broken one.
+ *
+ * Sizes: PNG and SVG are in pixels with fonts in pixels (22 at 1600x900);
+ * pdfcairo measures in inches and points and scales fonts by 0.5 by
+ * default, so a PDF is drawn at 100 pixels to the inch with fontscale 1
+ * and fonts of 0.72 points per pixel: the same proportions as the PNG.
+ *
+ * The only free text that reaches gnuplot's parser is the labels, title
+ * and footer: single-quoted gnuplot strings with quotes doubled and control
+ * characters blanked (in the data file: double-quoted with quotes and
+ * backslashes blanked). gnuplot's messages go to <stem>.log, kept only
  * when not empty.
  */
+#define _GNU_SOURCE /* fdopendir of an openat descriptor */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "build_info.h"
 #include "gil/gil.h"
 #include "plots/gnuplot.h"
-#include "report/report.h"
+#include "plots/plot.h"
 
-/* plots/bars.gp, embedded by the build (CMakeLists.txt). */
-extern const unsigned char plot_script[];
-extern const size_t plot_script_len;
+/* plots/bars.gp and plots/lines.gp, embedded by the build (CMakeLists.txt). */
+extern const unsigned char plot_script_bars[], plot_script_lines[];
+extern const size_t plot_script_bars_len, plot_script_lines_len;
 
-#define PLOT_MAX_SERIES 32
-#define PLOT_MAX_CLUSTERS 32
-
-typedef struct plot_layout {
-    int series[PLOT_MAX_SERIES];     /* first row of each (mode, workers) */
-    int clusters[PLOT_MAX_CLUSTERS]; /* first row of each (workload, guard, allocator) */
-    int nseries, nclusters;
-    bool one_workload, one_size;
-    int runs;                        /* repeats of every row, 0 when they differ */
-    rep_unit_t unit;                 /* the table's unit for the longest bar */
-} plot_layout_t;
-
-typedef bool (*plot_same_fn)(const run_spec_t *a, const run_spec_t *b);
-
-static bool same_series(const run_spec_t *a, const run_spec_t *b)
+plot_opts_t plot_opts_default(void)
 {
-    return a->mode == b->mode && a->workers == b->workers;
+    return (plot_opts_t){PLOT_PNG | PLOT_SVG, NULL, false, 1600, 900, NULL};
 }
 
-static bool same_cluster(const run_spec_t *a, const run_spec_t *b)
+/* ------------------------------------------------------------------------
+ * Data and variables
+ */
+
+/* A label inside the data file's double quotes. */
+static void dat_label(FILE *f, const char *s)
 {
-    return a->workload == b->workload && a->guard == b->guard && a->allocator == b->allocator;
+    putc('"', f);
+    for (; *s; s++)
+        putc(*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 ? ' ' : *s, f);
+    putc('"', f);
 }
 
-/* Position of row's group in list, appended when new; -1 when list is full. */
-static int group_of(const rep_doc_t *doc, int row, int *list, int *n, int max, plot_same_fn same)
+static void dat_number(FILE *f, double v)
 {
-    const run_spec_t *spec = &doc->rows[row].run->spec;
-
-    for (int k = 0; k < *n; k++)
-        if (same(&doc->rows[list[k]].run->spec, spec))
-            return k;
-    if (*n == max)
-        return -1;
-    list[*n] = row;
-    return (*n)++;
-}
-
-/* Returns 0, or -1 when the rows need more bars than one chart can show. */
-static int layout_build(const rep_doc_t *doc, plot_layout_t *L)
-{
-    const run_spec_t *first = &doc->rows[0].run->spec;
-    double top = 0.0;
-
-    memset(L, 0, sizeof *L);
-    L->one_workload = L->one_size = true;
-    L->runs = doc->rows[0].wall.n;
-    for (int i = 0; i < doc->nrows; i++) {
-        const rep_row_t *r = &doc->rows[i];
-        if (group_of(doc, i, L->series, &L->nseries, PLOT_MAX_SERIES, same_series) < 0 ||
-            group_of(doc, i, L->clusters, &L->nclusters, PLOT_MAX_CLUSTERS, same_cluster) < 0)
-            return -1;
-        L->one_workload &= r->run->spec.workload == first->workload;
-        L->one_size &= r->run->spec.size == first->size;
-        if (r->wall.n != L->runs)
-            L->runs = 0;
-        if (r->wall.max > top)
-            top = r->wall.max;
-    }
-    L->unit = rep_time_unit(top);
-    return 0;
-}
-
-static void series_label(const run_spec_t *s, char *buf, size_t len)
-{
-    if (s->mode == RUN_MODE_single)
-        snprintf(buf, len, "%s", run_mode_name(s->mode));
+    if (isfinite(v))
+        fprintf(f, " %.9g", v);
     else
-        snprintf(buf, len, "%s j=%d", run_mode_name(s->mode), s->workers);
+        fputs(" NaN", f);
 }
 
-static void cluster_label(const run_spec_t *s, bool one_workload, char *buf, size_t len)
+/* <stem>.dat; the layouts are described in plots/bars.gp and lines.gp. */
+static int write_data(FILE *f, const plot_chart_t *c)
 {
-    snprintf(buf, len, "%s%s%s / %s", one_workload ? "" : s->workload->name,
-             one_workload ? "" : ": ", guard_name(s->guard), heap_kind_name(s->allocator));
-}
+    int stride = c->nseries + 1;
 
-/* chart.dat; a rep_fill_fn. */
-static int write_data(FILE *f, const rep_doc_t *doc)
-{
-    plot_layout_t L;
-    char label[128];
-
-    if (layout_build(doc, &L) < 0)
-        return -1;
-    fprintf(f, "# gil-lab chart data for plots/bars.gp: x, median, min, max (%s)\n", L.unit.name);
-    for (int s = 0; s < L.nseries; s++) {
-        const run_spec_t *ss = &doc->rows[L.series[s]].run->spec;
-        series_label(ss, label, sizeof label);
-        fprintf(f, "\"%s\" median min max\n", label);
-        for (int c = 0; c < L.nclusters; c++) {
-            const run_spec_t *cs = &doc->rows[L.clusters[c]].run->spec;
-            for (int i = 0; i < doc->nrows; i++) {
-                const rep_row_t *r = &doc->rows[i];
-                if (!same_series(&r->run->spec, ss) || !same_cluster(&r->run->spec, cs))
-                    continue;
-                fprintf(f, "%d %.9g %.9g %.9g\n", c * (L.nseries + 1) + s,
-                        r->wall.median * L.unit.scale, r->wall.min * L.unit.scale,
-                        r->wall.max * L.unit.scale);
-            }
+    fprintf(f, "# gil-lab chart data (%s): x, value, error low, error high\n",
+            c->shape == PLOT_BARS ? "plots/bars.gp" : "plots/lines.gp");
+    for (int s = 0; s < c->nseries; s++) {
+        dat_label(f, c->series[s]);
+        fputs(" value low high\n", f);
+        for (int k = 0; k < c->nclusters; k++) {
+            if (isnan(c->v[s][k][0]))
+                continue;
+            if (c->shape == PLOT_BARS)
+                fprintf(f, "%d", k * stride + s);
+            else
+                fprintf(f, "%.9g", c->x[k]);
+            for (int e = 0; e < 3; e++)   /* lines need an error bar: its own value */
+                dat_number(f, c->shape == PLOT_LINES && isnan(c->v[s][k][e]) ? c->v[s][k][0]
+                                                                               : c->v[s][k][e]);
+            putc('\n', f);
         }
         fputs("\n\n", f);
     }
-    fputs("# cluster centres and labels\n", f);
-    for (int c = 0; c < L.nclusters; c++) {
-        cluster_label(&doc->rows[L.clusters[c]].run->spec, L.one_workload, label, sizeof label);
-        fprintf(f, "%.1f \"%s\"\n", c * (L.nseries + 1) + (L.nseries - 1) / 2.0, label);
+    if (c->shape == PLOT_BARS) {
+        fputs("# cluster centres and labels\n", f);
+        for (int k = 0; k < c->nclusters; k++) {
+            fprintf(f, "%.1f ", k * stride + (c->nseries - 1) / 2.0);
+            dat_label(f, c->clusters[k]);
+            putc('\n', f);
+        }
     }
     return ferror(f) ? -1 : 0;
 }
 
-/* Append ", " (unless first) and the formatted item to buf. Cannot fail
- * (truncates). */
-static void __attribute__((format(printf, 4, 5)))
-list_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+/* The gnuplot variables of one picture, as one line of commands. */
+static void chart_variables(const plot_chart_t *c, const char *stem, const rep_doc_t *doc,
+                            const plot_opts_t *o, const char *term, char *vars, size_t len)
 {
-    va_list ap;
-    int w;
+    char title2[664], footer[256], machine[320], fmt[16];
+    char q1[1300], q2[1332], q3[540], q4[260], q5[520], q6[140], q7[40], q8[40], q9[100];
+    double top = 0.0, xmax = 1.0;
 
-    if (*used && *used < len && (w = snprintf(buf + *used, len - *used, ", ")) > 0)
-        *used += (size_t)w;
-    if (*used >= len)
-        return;
-    va_start(ap, fmt);
-    w = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        *used += (size_t)w;
-}
-
-/* The run's settings that differ from the defaults, spelled as the options
- * that set them ("-P length=7, --no-immortal, --switch-interval 1000, --pin
- * cores, --interleave"), so that a slide says how to reproduce it. The CLI
- * gives every row the same settings; the first row's stand for all. */
-static void settings_line(const rep_doc_t *doc, char *buf, size_t len)
-{
-    const run_spec_t *s = &doc->rows[0].run->spec;
-    const workload_t *wl = s->workload;
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (int p = 0; p < wl->nparams; p++)
-        if (s->params[p] != wl->params[p].def)
-            list_add(buf, len, &used, "-P %s=%lld", wl->params[p].name, (long long)s->params[p]);
-    if (!s->immortal)
-        list_add(buf, len, &used, "--no-immortal");
-    if (s->switch_interval_us != GIL_DEFAULT_INTERVAL_US)
-        list_add(buf, len, &used, "--switch-interval %llu",
-                 (unsigned long long)s->switch_interval_us);
-    if (s->pin != RUN_PIN_NONE)
-        list_add(buf, len, &used, "--pin %s", rep_pin_name(s->pin));
-    if (doc->interleaved)
-        list_add(buf, len, &used, "--interleave");
-}
-
-/* The gnuplot variables common to both pictures, as one line of commands. */
-static void chart_variables(const rep_doc_t *doc, const plot_layout_t *L, char *vars,
-                            size_t len)
-{
-    char title1[640], title2[664], footer[256], machine[320], size[32], settings[480];
-    char q1[1300], q2[1332], q3[540];
-    const run_spec_t *first = &doc->rows[0].run->spec;
-
-    rep_fmt_count((double)first->size, size, sizeof size);
-    settings_line(doc, settings, sizeof settings);
-    if (L->one_workload && L->one_size)
-        snprintf(title1, sizeof title1, "%s, n=%s%s%s", first->workload->name, size,
-                 settings[0] ? ", " : "", settings);
-    else
-        snprintf(title1, sizeof title1, "%s%s%s",
-                 L->one_workload ? first->workload->name : "gil-lab", settings[0] ? ", " : "",
-                 settings);
+    for (int s = 0; s < c->nseries; s++)
+        for (int k = 0; k < c->nclusters; k++)
+            if (isfinite(c->v[s][k][0]))
+                top = fmax(top, fmax(c->v[s][k][0], isfinite(c->v[s][k][2]) ? c->v[s][k][2] : 0));
+    for (int k = 0; k < c->nclusters; k++)
+        xmax = fmax(xmax, c->x[k]);
     rep_machine_line(doc->ctx, machine, sizeof machine);
     snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
     snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV,
              doc->ctx->date);
-    gp_quote(q1, sizeof q1, title1);
+    snprintf(fmt, sizeof fmt, "%%.%df%s", c->decimals, strcmp(c->unit, "x") == 0 ? "x" : "");
+    snprintf(q9, sizeof q9, "%s.dat", stem);
+    gp_quote(q1, sizeof q1, o->title ? o->title : c->title);
     gp_quote(q2, sizeof q2, title2);
     gp_quote(q3, sizeof q3, footer);
+    gp_quote(q4, sizeof q4, c->ylabel);
+    gp_quote(q5, sizeof q5, c->note);
+    gp_quote(q6, sizeof q6, c->xlabel);
+    gp_quote(q7, sizeof q7, c->unit);
+    gp_quote(q8, sizeof q8, fmt);
     snprintf(vars, len,
-             "nseries=%d; nclusters=%d; runs=%d; unit='%s'; valuefmt='%%.%df'; "
-             "title1=%s; title2=%s; footer=%s",
-             L->nseries, L->nclusters, L->runs, L->unit.name, L->unit.decimals, q1, q2, q3);
+             "data='%s'; term='%s'; width=%d; height=%d; dark=%d; nseries=%d; nclusters=%d; "
+             "unit=%s; valuefmt=%s; hasref=%d; ref=%.9g; ideal=%d; cpus=%d; top=%.9g; xmax=%.9g; "
+             "title1=%s; title2=%s; footer=%s; ylab=%s; note=%s; xlab=%s",
+             q9, term, o->width, o->height, o->dark ? 1 : 0,
+             c->nseries, c->nclusters, q7, q8, isfinite(c->ref) ? 1 : 0,
+             isfinite(c->ref) ? c->ref : 0.0, c->ideal, doc->ctx->num_pus, top, xmax, q1, q2, q3,
+             q4, q5, q6);
 }
 
-/* Keep gnuplot's log when it said anything, else drop it. */
-static void finish_log(rep_file_t *log)
+/* <stem>.dat into the folder, through an exclusive temporary. Returns 0,
+ * or -1 with the reason in err. */
+static int write_dat(const rep_outdir_t *d, const char *name, const plot_chart_t *c, char *err,
+                     size_t errlen)
 {
-    struct stat st;
-    char ignored[128];
+    rep_file_t file;
+    int fd;
+    FILE *f;
 
-    if (log->pending && fstat(log->fd, &st) == 0 && st.st_size > 0)
-        rep_file_commit(log, 1, ignored, sizeof ignored);
-    else
-        rep_file_discard(log, 1);
+    if (rep_file_create(&file, d, name, err, errlen) < 0)
+        return -1;
+    fd = dup(file.fd);
+    f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f || write_data(f, c) < 0 || fflush(f) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", name, strerror(errno ? errno : EIO));
+        if (f)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        rep_file_discard(&file, 1);
+        return -1;
+    }
+    fclose(f);
+    return rep_file_commit(&file, 1, err, errlen);
 }
 
-plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
+                        const plot_opts_t *opts, char *err, size_t errlen)
 {
-    static const rep_output_t data = {"chart.dat", write_data};
-    char vars[4096], names[GP_NFORMATS][16];
-    rep_file_t pictures[GP_NFORMATS], log = {.fd = -1};
-    plot_layout_t L;
+    char vars[8192], dat[80];
+    plot_chart_t *c = calloc(1, sizeof *c);
     plot_status_t status = PLOT_FAILED;
 
-    for (int k = 0; k < GP_NFORMATS; k++) {
-        pictures[k] = (rep_file_t){.fd = -1};
-        snprintf(names[k], sizeof names[k], "chart.%s", gp_formats[k].term);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return PLOT_FAILED;
     }
-    if (doc->nrows < 1) {
+    c->ref = NAN;
+    if (src->ndocs < 1 || src->docs[0].nrows < 1) {
         snprintf(err, errlen, "no rows");
-        return PLOT_FAILED;
-    }
-    if (layout_build(doc, &L) < 0) {
-        snprintf(err, errlen, "too many bars for one chart (more than %d series or %d clusters)",
-                 PLOT_MAX_SERIES, PLOT_MAX_CLUSTERS);
-        return PLOT_FAILED;
-    }
-    if (rep_write_files(d, &data, 1, doc, err, errlen) < 0 ||
-        rep_file_create(&log, d, "chart.log", err, errlen) < 0)
         goto done;
-    chart_variables(doc, &L, vars, sizeof vars);
-    for (int k = 0; k < GP_NFORMATS; k++) {
-        if (rep_file_create(&pictures[k], d, names[k], err, errlen) < 0)
-            goto done;
-        status = gp_draw(d->fd, vars, plot_script, plot_script_len, &gp_formats[k],
-                         pictures[k].fd, names[k], log.fd, "chart.log", err, errlen);
-        if (status != PLOT_DRAWN)
-            goto done;
     }
-    status = rep_file_commit(pictures, GP_NFORMATS, err, errlen) == 0 ? PLOT_DRAWN : PLOT_FAILED;
+    if (kind->fill(src, c, err, errlen) < 0)
+        goto done;
+    snprintf(dat, sizeof dat, "%s.dat", kind->stem);
+    if (write_dat(d, dat, c, err, errlen) < 0)
+        goto done;
+    /* The term line gp_draw adds after these variables is the one that counts. */
+    chart_variables(c, kind->stem, &src->docs[0], opts, "png", vars, sizeof vars);
+    status = gp_draw_pictures(d, kind->stem, vars, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
+                              c->shape == PLOT_BARS ? plot_script_bars_len : plot_script_lines_len, opts->formats,
+                              err, errlen);
 done:
-    rep_file_discard(pictures, GP_NFORMATS);
-    finish_log(&log);
+    free(c);
     return status;
 }
 
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
-    static const char *const files[] = {"chart.png",  "chart.svg",  "chart.dat",  "chart.log",
-                                        "memory.png", "memory.svg", "memory.log", "memory.csv"};
+    static const char *const exts[] = {"png", "svg", "pdf", "dat", "log"};
+    /* The memory chart's files and the data it is drawn from; the latency
+     * chart's; every trace and timeline (one per row, numbered). */
+    static const char *const memory[] = {"memory.png", "memory.svg", "memory.log", "memory.csv",
+                                         "latency.png", "latency.svg", "latency.dat", "latency.log",
+                                         "timeline.png", "timeline.svg", "timeline.dat", "timeline.log"};
+    char name[96];
 
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        if (rep_outdir_remove(d, files[k], err, errlen) < 0)
+    for (int k = 0; k < plot_nkinds; k++) {
+        for (size_t e = 0; e < sizeof exts / sizeof exts[0]; e++) {
+            snprintf(name, sizeof name, "%s.%s", plot_kinds[k].stem, exts[e]);
+            if (rep_outdir_remove(d, name, err, errlen) < 0)
+                return -1;
+        }
+    }
+    for (size_t k = 0; k < sizeof memory / sizeof memory[0]; k++)
+        if (rep_outdir_remove(d, memory[k], err, errlen) < 0)
             return -1;
+    /* Every trace and timeline, numbered by row. */
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int rc = 0;
+
+    if (dir == NULL) {
+        snprintf(err, errlen, "cannot list %s: %s", d->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(dir)) != NULL)
+        if ((strncmp(e->d_name, "trace-", 6) == 0 || strncmp(e->d_name, "timeline-", 9) == 0) &&
+            strstr(e->d_name, ".tmp") == NULL)
+            rc = rep_outdir_remove(d, e->d_name, err, errlen);
+    closedir(dir);
+    return rc;
+}
+
+int plot_parse_formats(const char *s, unsigned *out, char *err, size_t errlen)
+{
+    char copy[128], *save = NULL;
+
+    *out = 0;
+    if (!*s || strlen(s) >= sizeof copy || s[strlen(s) - 1] == ',' || strstr(s, ",,") ||
+        s[0] == ',') {
+        snprintf(err, errlen, "'%s' is not a list of formats (png, svg, pdf)", s);
+        return -1;
+    }
+    snprintf(copy, sizeof copy, "%s", s);
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int k;
+        for (k = 0; k < GP_NFORMATS; k++)
+            if (strcmp(w, gp_formats[k].term) == 0)
+                break;
+        if (k == GP_NFORMATS) {
+            snprintf(err, errlen, "unknown format '%s' (valid: png, svg, pdf)", w);
+            return -1;
+        }
+        if (*out & (1u << k)) {
+            snprintf(err, errlen, "'%s' given twice in list '%s'", w, s);
+            return -1;
+        }
+        *out |= 1u << k;
+    }
+    return 0;
+}
+
+int plot_parse_size(const char *s, int *width, int *height, char *err, size_t errlen)
+{
+    char *end;
+    long w = strtol(s, &end, 10), h;
+
+    if (end == s || *end != 'x' || !end[1] || (h = strtol(end + 1, &end, 10), *end) ||
+        w < PLOT_MIN_SIDE || w > PLOT_MAX_SIDE || h < PLOT_MIN_SIDE || h > PLOT_MAX_SIDE ||
+        !(s[0] >= '0' && s[0] <= '9')) {
+        snprintf(err, errlen, "'%s' is not WIDTHxHEIGHT in pixels, each %d to %d", s,
+                 PLOT_MIN_SIDE, PLOT_MAX_SIDE);
+        return -1;
+    }
+    *width = (int)w;
+    *height = (int)h;
     return 0;
 }

@@ -9,11 +9,17 @@
  *   system    uname(2), gethostname(2), /proc/self/exe
  *   date      local time, ISO 8601 with a +hh:mm offset
  *   command   argv, shell-quoted so that it can be pasted back
+ *   state     load average and runnable tasks (/proc/loadavg, /proc/stat),
+ *             CPU frequency (cpufreq, else /proc/cpuinfo "cpu MHz") and
+ *             governor, read before the run and after it; ASLR
+ *             (randomize_va_space) and whether the machine is a VM (the
+ *             cpuinfo "hypervisor" flag, DMI vendor), as pyperf checks
  *
  * Nothing here is fatal: a fact that cannot be read stays "unknown" or 0.
  */
 #include <ctype.h>
 #include <hwloc.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -167,6 +173,109 @@ static char *quote_command(int argc, char **argv)
     return out;
 }
 
+/* The first line of a small /proc or /sys file into buf; false when it
+ * cannot be read. */
+static bool read_line(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    bool ok = f && fgets(buf, (int)len, f);
+
+    if (f)
+        fclose(f);
+    if (ok)
+        buf[strcspn(buf, "\n")] = '\0';
+    return ok;
+}
+
+/* Mean of the "cpu MHz" lines of /proc/cpuinfo and their maximum; NaN
+ * when there are none. */
+static void cpuinfo_mhz(double *mean, double *max)
+{
+    char line[256];
+    double sum = 0.0, top = NAN, v;
+    int n = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+
+    *mean = *max = NAN;
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "cpu MHz", 7) == 0 && sscanf(strchr(line, ':') ? strchr(line, ':') + 1 : "", "%lf", &v) == 1) {
+            sum += v, n++;
+            top = isnan(top) || v > top ? v : top;
+        }
+    fclose(f);
+    if (n) {
+        *mean = sum / n;
+        *max = top;
+    }
+}
+
+void rep_machine_state_read(rep_machine_state_t *st)
+{
+    char line[256];
+    double khz, max;
+    FILE *f;
+
+    memset(st, 0, sizeof *st);
+    st->valid = true;
+    st->load[0] = st->load[1] = st->load[2] = NAN;
+    st->running = -1;
+    if (read_line("/proc/loadavg", line, sizeof line))
+        sscanf(line, "%lf %lf %lf", &st->load[0], &st->load[1], &st->load[2]);
+    if ((f = fopen("/proc/stat", "r"))) {
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "procs_running %d", &st->running) == 1)
+                break;
+        fclose(f);
+    }
+    if (read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", line, sizeof line) &&
+        sscanf(line, "%lf", &khz) == 1)
+        st->mhz = khz / 1000.0;
+    else
+        cpuinfo_mhz(&st->mhz, &max);
+    if (!read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", st->governor,
+                   sizeof st->governor))
+        st->governor[0] = '\0';
+}
+
+/* ASLR, the hypervisor and the top frequency: facts that do not change
+ * during a run. */
+static void read_static_state(rep_context_t *ctx)
+{
+    char line[256];
+    double khz, mean;
+    FILE *f;
+
+    ctx->aslr = -1;
+    if (read_line("/proc/sys/kernel/randomize_va_space", line, sizeof line))
+        sscanf(line, "%d", &ctx->aslr);
+    if (read_line("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", line, sizeof line) &&
+        sscanf(line, "%lf", &khz) == 1)
+        ctx->mhz_max = khz / 1000.0;
+    else
+        cpuinfo_mhz(&mean, &ctx->mhz_max);
+    ctx->hypervisor[0] = '\0';
+    if (read_line("/sys/class/dmi/id/sys_vendor", line, sizeof line) &&
+        (strstr(line, "QEMU") || strstr(line, "VMware") || strstr(line, "Xen") ||
+         strstr(line, "Microsoft") || strstr(line, "innotek") || strstr(line, "Amazon EC2") ||
+         strstr(line, "Google"))) {
+        copy_squeezed(ctx->hypervisor, sizeof ctx->hypervisor, line);
+        return;
+    }
+    if ((f = fopen("/proc/cpuinfo", "r"))) {
+        char *flags = NULL;   /* the flags line is longer than any buffer */
+        size_t cap = 0;
+        while (getline(&flags, &cap, f) > 0)
+            if (strncmp(flags, "flags", 5) == 0 && strstr(flags, " hypervisor")) {
+                snprintf(ctx->hypervisor, sizeof ctx->hypervisor, "hypervisor flag set");
+                break;
+            }
+        free(flags);
+        fclose(f);
+    }
+}
+
 int rep_context_collect(rep_context_t *ctx, int argc, char **argv)
 {
     struct utsname u;
@@ -188,6 +297,8 @@ int rep_context_collect(rep_context_t *ctx, int argc, char **argv)
     read_topology(ctx);
     if (!ctx->cpu_model[0])
         snprintf(ctx->cpu_model, sizeof ctx->cpu_model, "unknown CPU");
+    read_static_state(ctx);
+    rep_machine_state_read(&ctx->before);
     ctx->command_line = quote_command(argc, argv);
     return ctx->command_line ? 0 : -1;
 }

@@ -57,3 +57,9 @@ int rep_csv_write(FILE *f, const rep_doc_t *doc)
         csv_row(f, &doc->rows[i]);
     return ferror(f) ? -1 : 0;
 }
+
+int rep_csv_fill(FILE *f, const rep_doc_t *doc, const void *arg)
+{
+    (void)arg;
+    return rep_csv_write(f, doc);
+}

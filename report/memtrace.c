@@ -22,8 +22,9 @@ static void memtrace_num(FILE *f, double v)
         fputs(",", f);
 }
 
-int rep_memtrace_csv(FILE *f, const rep_doc_t *doc)
+int rep_memtrace_fill(FILE *f, const rep_doc_t *doc, const void *arg)
 {
+    (void)arg;
     fputs("row,kind,t_s,rss_kib,heap_bytes,heap_blocks,generation,pause_s\n", f);
     for (int i = 0; i < doc->nrows; i++) {
         const rep_row_t *r = &doc->rows[i];

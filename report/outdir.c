@@ -356,7 +356,7 @@ fail:
 /* Fill f's temporary with doc through a stdio stream of its own (the
  * descriptor stays open for rep_file_commit's fsync). Returns 0, or -1
  * with errno set. */
-static int fill_file(const rep_file_t *f, rep_fill_fn fill, const rep_doc_t *doc)
+static int fill_file(const rep_file_t *f, const rep_output_t *out, const rep_doc_t *doc)
 {
     int fd = dup(f->fd), rc;
     FILE *stream = fd < 0 ? NULL : fdopen(fd, "w");
@@ -367,7 +367,7 @@ static int fill_file(const rep_file_t *f, rep_fill_fn fill, const rep_doc_t *doc
         return -1;
     }
     errno = 0;
-    rc = fill(stream, doc) < 0 || fflush(stream) != 0 ? -1 : 0;
+    rc = out->fill(stream, doc, out->arg) < 0 || fflush(stream) != 0 ? -1 : 0;
     if (rc < 0 && errno == 0)
         errno = EIO;
     if (fclose(stream) != 0 && rc == 0)
@@ -388,7 +388,7 @@ int rep_write_files(const rep_outdir_t *d, const rep_output_t *outs, int n, cons
     for (; made < n; made++) {
         if (rep_file_create(&files[made], d, outs[made].name, err, errlen) < 0)
             goto fail;
-        if (fill_file(&files[made], outs[made].fill, doc) < 0) {
+        if (fill_file(&files[made], &outs[made], doc) < 0) {
             snprintf(err, errlen, "cannot write %s: %s", outs[made].name, strerror(errno));
             made++;
             goto fail;

@@ -3,10 +3,14 @@
  * The report layer (gl_report) turns the run_row_t values of runners/runner.h
  * into four outputs that must always agree with each other:
  *
- *   run_row_t ──rep_summarize()──► rep_row_t ──┬─► table.c  hyperfine-like console
- *   (samples)   stats, medians,     (numbers)  ├─► csv.c    results.csv, stable header
- *               speedup, outliers              ├─► json.c   results.json, Google Benchmark-like
- *                                              └─► plot.c   chart.dat ► gnuplot ► chart.png/svg
+ *   run_row_t ──rep_summarize()──► rep_row_t ──┬─► table.c    hyperfine-like console
+ *   (samples)   stats, intervals,   (numbers)  ├─► csv.c      results.csv, stable header
+ *               speedup, warnings              ├─► json.c     results.json, Google Benchmark's shape
+ *                                              ├─► markdown.c --export-markdown
+ *                                              ├─► html.c     gil-lab report
+ *                                              └─► plots/     <kind>.dat ► gnuplot ► pictures
+ *
+ *   results.json ──load.c──► run_row_t again (plot, report, compare, --resume)
  *
  * Every number is computed once, in rep_summarize() (stats.c); the writers
  * only format. The CSV columns and the JSON scalar fields come from one
@@ -27,7 +31,8 @@
  *     exceeds 3.5 (Iglewicz and Hoaglin; what hyperfine warns about).
  *   - a row is too short to trust when its median is below
  *     REP_MIN_RELIABLE_S (5 ms, hyperfine's threshold too).
- *   - speedup: see rep_speedup().
+ *   - speedup: the baseline row's median over this row's (rep_baseline_of),
+ *     with Moses' interval; intervals and tests are infer.c's.
  */
 #ifndef GL_REPORT_H
 #define GL_REPORT_H
@@ -56,6 +61,46 @@ typedef struct rep_stats {
 int rep_stats_compute(const double *x, int n, rep_stats_t *st);
 
 /* ------------------------------------------------------------------------
+ * Intervals and tests (infer.c: the methods and their references)
+ */
+
+#define REP_CI_LEVEL 0.95       /* the level every interval asks for */
+#define REP_ALPHA 0.05          /* significance of compare's test */
+#define REP_MWU_EXACT_MAX 50    /* larger samples: normal approximation */
+
+/* An interval and the coverage it really has: with few repeats an
+ * order-statistic interval cannot reach 95 % exactly (5 repeats: [min, max]
+ * covers 93.75 %), and says so. All NaN when there is none (1 repeat). */
+typedef struct rep_interval {
+    double lo, hi, level;
+} rep_interval_t;
+
+/* The order-statistic interval of the median of x[0..n) at `level` (or the
+ * widest there is, with its coverage). Returns 0 (NaN interval when n < 2),
+ * or -1 on out-of-memory. */
+int rep_median_ci(const double *x, int n, double level, rep_interval_t *ci);
+
+typedef struct rep_mwu {
+    double u;       /* pairs (a_i, b_j) with a_i > b_j, ties 1/2 */
+    double p;       /* two-sided; NaN when a sample is empty */
+    bool exact;     /* exact null distribution, not the normal approximation */
+} rep_mwu_t;
+
+/* Mann-Whitney U test of a[0..na) against b[0..nb), two-sided. Returns 0,
+ * or -1 on out-of-memory. */
+int rep_mwu(const double *a, int na, const double *b, int nb, rep_mwu_t *out);
+
+typedef struct rep_ratio {
+    double ratio;       /* Hodges-Lehmann estimate of a / b */
+    rep_interval_t ci;  /* Moses' interval */
+} rep_ratio_t;
+
+/* The ratio of a's location to b's with its interval (positive values
+ * only; NaN otherwise). Returns 0, or -1 on out-of-memory. */
+int rep_ratio_ci(const double *a, int na, const double *b, int nb, double level,
+                 rep_ratio_t *out);
+
+/* ------------------------------------------------------------------------
  * Per-repeat fields: the runner's one list (runners/runner.h), in the order
  * the JSON "repeats" objects list them. A field a row does not measure is
  * NaN in every repeat, and its median too: empty in CSV, null in JSON.
@@ -70,30 +115,120 @@ typedef enum rep_field {
 } rep_field_t;
 
 /* ------------------------------------------------------------------------
+ * The baseline of speedups, and how a sweep was set up (stats.c)
+ */
+
+/* Which row a row's speedup is measured against: the axes it names are
+ * fixed (-1 / NULL: not named), every other axis is the row's own. So the
+ * default, mode single, is "the same guard's single row", and
+ * `--baseline single/gil` is "single under the GIL, whatever this row's
+ * guard" (see rep_baseline_of for the exact rule). */
+typedef struct rep_baseline {
+    const workload_t *workload;
+    int mode, guard, allocator, workers;
+} rep_baseline_t;
+
+/* The default baseline: mode single. Cannot fail. */
+rep_baseline_t rep_baseline_default(void);
+
+/* Parse "single/gil", "threads/j:2", "single/none/malloc": '/'-separated
+ * names of a mode, guard, allocator or workload, or j:N. Returns 0, or -1
+ * with the reason in err (an unknown or repeated axis). */
+int rep_baseline_parse(const char *s, rep_baseline_t *b, char *err, size_t errlen);
+
+/* b back as text ("single/gil"). Cannot fail (truncates). */
+void rep_baseline_format(const rep_baseline_t *b, char *buf, size_t len);
+
+/* Strong scaling splits a fixed total size over the workers; weak scaling
+ * gives every worker the same share (Tools/ftscalingbench): the row's size
+ * is the share times the workers, and its "speedup" is the efficiency
+ * T(single) / T(row), 1.0 when perfect. */
+typedef enum rep_scaling { REP_STRONG, REP_WEAK } rep_scaling_t;
+
+typedef struct rep_setup {
+    rep_baseline_t baseline;
+    rep_scaling_t scaling;
+    int cpus;             /* PUs of the machine, 0 unknown: caps the expected parallelism */
+} rep_setup_t;
+
+/* The default setup: baseline single, strong scaling, CPUs unknown. Cannot
+ * fail. */
+rep_setup_t rep_setup_default(void);
+
+/* ------------------------------------------------------------------------
  * One summarized row: what every writer formats.
  */
+
+/* X(flag, short text): what can be wrong with a row, pyperf-style. */
+#define REP_WARNING_LIST(X)                                                    \
+    X(outliers, "outliers")                                                    \
+    X(short, "too short")                                                      \
+    X(high_cv, "high CV")                                                      \
+    X(low_cpu, "low CPU share")                                                \
+    X(implausible, "implausible")
+
+enum {
+#define X(flag, text) REP_W_BIT_##flag,
+    REP_WARNING_LIST(X)
+#undef X
+    REP_NWARNINGS
+};
+#define REP_W(flag) (1u << REP_W_BIT_##flag)
+
+#define REP_HIGH_CV 0.10     /* pyperf: "the standard deviation is N % of the mean" above 10 % */
+#define REP_LOW_CPU 0.75     /* a row that got less than 3/4 of the CPUs it could use */
+#define REP_NOISE 0.05       /* speedups within 5 % of a bound are noise, not physics */
+
 typedef struct rep_row {
     const run_row_t *run;       /* spec and samples (not owned) */
     rep_stats_t wall;           /* over the repeats' wall_s */
+    rep_interval_t median_ci;   /* the wall median's order-statistic interval */
     double med[REP_NFIELDS];    /* median over repeats of every sample field */
-    double speedup;             /* NaN when there is no single baseline */
+    double cpu_share;           /* median of the repeats' rep_cpu_share */
+    int baseline;               /* index of the baseline row, -1 when none */
+    const char *baseline_name;  /* its name, "" when none */
+    double speedup;             /* baseline median / this median; NaN without a baseline */
+    rep_interval_t speedup_ci;  /* Moses' interval of that ratio */
+    unsigned warnings;          /* REP_W(...) bits */
+    char warning_text[96];      /* rep_warnings_short of them */
     char name[192];             /* "countdown/threads/gil/pymalloc/j:2/n:50000000" */
     char params[128];           /* "depth=3 items=10"; "" without parameters */
     char gc_thresholds[64];     /* the collector's thresholds: "700,10,10" */
 } rep_row_t;
 
-/* Summarize rows[0..n) into out[0..n) (speedups included). Every row needs
- * nsamples >= 1. Returns 0, or -1 on out-of-memory or an empty row. */
-int rep_summarize(const run_row_t *rows, int n, rep_row_t *out);
+/* How much of the CPUs one repeat could use it got: (user + sys) / wall,
+ * over the CPUs the row can keep busy: 1 for single and for threads under
+ * the GIL (one runs at a time), else the workers, at most setup->cpus.
+ * NaN when not measured. Cannot fail. */
+double rep_cpu_share(const run_spec_t *spec, const run_sample_t *s, const rep_setup_t *setup);
 
-/* Speedup of rows[i]: the median wall time of the `single` row with the same
- * workload, size, parameters, guard, allocator and immortal setting, divided
- * by rows[i]'s median. The issue asks for "same workload and size"; with
- * several guards or allocators in one sweep only the same-guard,
- * same-allocator single row isolates the effect of the mode (comparing
- * threads under gil with single under none would mix in the GIL's own cost).
- * Returns NaN when there is no such row. Cannot fail. */
-double rep_speedup(const rep_row_t *rows, int n, int i);
+/* Summarize rows[0..n) into out[0..n): statistics, intervals, speedups
+ * against setup's baseline (NULL: rep_setup_default()), warnings. Every row
+ * needs nsamples >= 1. Returns 0, or -1 on out-of-memory or an empty row. */
+int rep_summarize(const run_row_t *rows, int n, const rep_setup_t *setup, rep_row_t *out);
+
+/* The baseline row of rows[i] under b: the first row whose axes equal b's
+ * named ones and whose other axes equal rows[i]'s, except that a row found
+ * by its guard may use another allocator, and one found by its mode another
+ * worker count (single runs one worker); rows agreeing on more of them are
+ * preferred. Workload parameters, immortal, switch interval and pinning
+ * always match; the size too, or, under weak scaling, the size per worker.
+ * Returns the index, or -1 when there is none. Cannot fail. */
+int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b,
+                    rep_scaling_t scaling);
+
+/* Whether any of specs[0..n) has a baseline under b (for rejecting a
+ * --baseline that names no row before anything runs). Cannot fail. */
+bool rep_baseline_matches(const run_spec_t *specs, int n, const rep_baseline_t *b,
+                          rep_scaling_t scaling);
+
+/* The sentences behind r's warning bits, one per line prefixed by
+ * `prefix` ("  Warning: "), into f. Cannot fail. */
+void rep_warnings_write(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *setup,
+                        const char *prefix);
+
+/* "outliers, high CV" for r's bits; "" when none. Cannot fail. */
+void rep_warnings_short(unsigned bits, char *buf, size_t len);
 
 /* A row whose median is below REP_MIN_RELIABLE_S measures the clock and
  * the start-up of its workers more than the workload: hyperfine warns below
@@ -126,7 +261,7 @@ typedef struct rep_value {
 
 typedef struct rep_column {
     const char *name;
-    bool json;    /* also a scalar field of each JSON benchmark */
+    bool json;    /* part of the row's spec: on every JSON entry of the row */
     rep_value_t (*get)(const rep_row_t *r);
 } rep_column_t;
 
@@ -195,6 +330,20 @@ typedef struct rep_cache {
     int count;            /* instances in the machine */
 } rep_cache_t;
 
+/* What the machine was doing, read before the first repeat and after the
+ * last: pyperf's system checks, for the warnings and the JSON context. */
+typedef struct rep_machine_state {
+    bool valid;           /* read at all */
+    double load[3];       /* /proc/loadavg: 1, 5, 15 minutes; NaN unknown */
+    int running;          /* runnable tasks (/proc/stat procs_running, the lab included) */
+    double mhz;           /* mean current frequency over the CPUs; NaN unknown */
+    char governor[32];    /* cpufreq governor of cpu0, "" when not exposed */
+} rep_machine_state_t;
+
+/* Read the machine's state now. Facts that cannot be read are NaN / "".
+ * Cannot fail. */
+void rep_machine_state_read(rep_machine_state_t *st);
+
 typedef struct rep_context {
     char date[40];        /* ISO 8601 local time with offset */
     char host_name[256];
@@ -205,6 +354,10 @@ typedef struct rep_context {
     rep_cache_t caches[REP_MAX_CACHES];
     int ncaches;
     char *command_line;   /* owned; shell-quoted argv */
+    int aslr;             /* /proc/sys/kernel/randomize_va_space, -1 unknown */
+    char hypervisor[48];  /* "" on bare metal, else what says it is a VM */
+    double mhz_max;       /* highest frequency a CPU reports (cpufreq or cpuinfo); NaN */
+    rep_machine_state_t before, after;
 } rep_context_t;
 
 /* Gather the machine facts and record argv. Facts that cannot be read are
@@ -222,15 +375,125 @@ typedef struct rep_doc {
     const rep_context_t *ctx;
     const rep_row_t *rows;
     int nrows;
-    bool interleaved;     /* the rows' repeats ran round-robin (--interleave) */
+    bool interleaved;     /* the rows' repeats ran round-robin (not --sequential) */
+    rep_setup_t setup;    /* baseline, scaling, CPUs: what rep_summarize was given */
+    const char *notes;    /* lines about how the sweep was made (--min-time, --resume); NULL */
+    const char *implementation;   /* who measured: NULL for gil-lab, "CPython 3.11.7" */
+    int64_t window_from_ms;   /* the GIL timeline's span (--trace-window) */
+    int64_t window_len_ms;
 } rep_doc_t;
 
-/* A file body writer. Returns 0, or -1 when the stream failed. */
-typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc);
+/* The name of the row spec describes (rep_row_t.name). Cannot fail
+ * (truncates). */
+void rep_spec_name(const run_spec_t *spec, char *buf, size_t len);
 
+/* The charts a report embeds: SVG documents and their captions. */
+typedef struct rep_html_charts {
+    const char *const *svg;
+    const char *const *caption;
+    int n;
+} rep_html_charts_t;
+
+/* html.c: one self-contained HTML page of doc with the charts of arg (a
+ * rep_html_charts_t, or NULL); a rep_fill_fn. Returns 0, or -1 on a stream
+ * error. */
+int rep_html_write(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* markdown.c: the summary as a Markdown table, with what its numbers are
+ * and every warning below it (hyperfine's --export-markdown). Returns 0,
+ * or -1 on a stream error. */
+int rep_markdown_write(FILE *f, const rep_doc_t *doc);
+
+/* ------------------------------------------------------------------------
+ * Results read back (load.c), for plot, report, compare and --resume
+ */
+
+/* One results document as it was written: the machine context, and the
+ * rows with every repeat (rebuilt as run_row_t, so rep_summarize gives
+ * back the numbers the run printed). */
+typedef struct rep_results {
+    char path[PATH_MAX];  /* the file read */
+    rep_context_t ctx;
+    run_row_t *runs;      /* owned */
+    int nruns;
+    bool interleaved;
+    rep_setup_t setup;
+    char *notes;          /* owned; NULL when none */
+    char impl[96];        /* "gil-lab 0.1.0", or the Python that produced it */
+    rep_row_t *rows;      /* owned; rep_results_doc's summary */
+    rep_doc_t doc;        /* rep_results_doc's */
+} rep_results_t;
+
+/* Summarise r's rows under its own setup into r->doc (what every writer
+ * and chart takes). Returns 0, or -1 on out-of-memory. */
+int rep_results_doc(rep_results_t *r);
+
+/* Read a results.json (path names the file, or a folder holding one). Every
+ * row must name a workload, mode, guard and allocator this build knows and
+ * carry its repeats. Returns 0, or -1 with a one-line reason in err (the
+ * file cannot be read, is not JSON, is not gil-lab's results, or names
+ * something unknown); out is then empty. */
+int rep_results_load(const char *path, rep_results_t *out, char *err, size_t errlen);
+
+/* The sample fields of a JSON object (jansson's), by their names in
+ * RUN_SAMPLE_FIELDS; a field absent or not a number is NaN. Cannot fail. */
+struct json_t;
+void rep_sample_read(const struct json_t *obj, run_sample_t *s);
+
+/* Release what rep_results_load allocated. NULL- and twice-safe. */
+void rep_results_free(rep_results_t *r);
+
+/* The machine-wide warning: it was busy before the run (load above what
+ * the sweep's widest row leaves free). The sentence into buf and true, or
+ * false with buf = "". Cannot fail. */
+bool rep_busy_warning(const rep_doc_t *doc, char *buf, size_t len);
+
+/* A file body writer: doc, and arg for writers that need more (NULL for
+ * the results files). Returns 0, or -1 when the stream failed. */
+typedef int (*rep_fill_fn)(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* ------------------------------------------------------------------------
+ * GIL traces (trace.c): a row's run->trace as spans, Chrome Trace Event
+ * JSON and the timeline chart's data.
+ */
+typedef enum rep_span_kind {
+    REP_SPAN_HOLD, REP_SPAN_WAIT, REP_SPAN_BLOCKED, REP_SPAN_GC, REP_SPAN_COUNT
+} rep_span_kind_t;
+
+typedef struct rep_span {
+    rep_span_kind_t kind;
+    uint32_t lane;
+    uint64_t t0_ns, t1_ns;    /* CLOCK_MONOTONIC, t0 <= t1 */
+    uint32_t arg;             /* BLOCKED: the blocking_t; GC: the generation */
+} rep_span_t;
+
+typedef void (*rep_span_fn)(const rep_span_t *span, void *arg);
+typedef void (*rep_mark_fn)(const trace_event_t *event, void *arg);
+
+/* Walk one lane: on_span for each span as it closes (in the order of
+ * their ends), on_mark for each DROP_REQUEST, forced DROP and EXIT. Either
+ * may be NULL. Cannot fail. */
+void rep_trace_walk(const run_trace_lane_t *lane, rep_span_fn on_span, rep_mark_fn on_mark, void *arg);
+
+/* "holding the GIL", "waiting for the GIL", "blocked, GIL released",
+ * "collecting cycles". */
+const char *rep_span_name(rep_span_kind_t kind);
+
+/* rep_fill_fn for a one-row doc whose run has a trace: the Chrome Trace
+ * Event document (trace-N.json). -1 on a stream error or without a trace. */
+int rep_trace_json(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* rep_fill_fn: the timeline's data within the doc's window, one lane per
+ * traced thread of every row that has a trace, each row timed from its own
+ * repeat's start (timeline-N.dat for one row, timeline.dat for the rows of
+ * a sweep side by side). -1 on a stream error or when no row has a trace. */
+int rep_timeline_data(FILE *f, const rep_doc_t *doc, const void *arg);
+
+/* The lanes rep_timeline_data draws. Cannot fail. */
+int rep_timeline_lanes(const rep_doc_t *doc);
 /* memtrace.c: memory.csv, every row's memory trace (--memory-trace).
  * Returns 0, or -1 on a stream error. */
-int rep_memtrace_csv(FILE *f, const rep_doc_t *doc);
+int rep_memtrace_fill(FILE *f, const rep_doc_t *doc, const void *arg);
 /* Whether any row of doc has a memory trace. */
 bool rep_has_memtrace(const rep_doc_t *doc);
 
@@ -238,19 +501,34 @@ bool rep_has_memtrace(const rep_doc_t *doc);
 void rep_csv_header(FILE *f);
 /* csv.c: header and one line per row. Returns 0, or -1 on a stream error. */
 int rep_csv_write(FILE *f, const rep_doc_t *doc);
+/* csv.c: rep_csv_write as a rep_fill_fn (arg unused). */
+int rep_csv_fill(FILE *f, const rep_doc_t *doc, const void *arg);
 
 /* json.c: s as a JSON string literal, quotes included; control characters
  * escaped, invalid UTF-8 replaced by U+FFFD. Cannot fail (see ferror). */
 void rep_json_string(FILE *f, const char *s);
 /* json.c: the whole document. Returns 0, or -1 on a stream error. */
 int rep_json_write(FILE *f, const rep_doc_t *doc);
+/* json.c: rep_json_write as a rep_fill_fn (arg unused). */
+int rep_json_fill(FILE *f, const rep_doc_t *doc, const void *arg);
 
 /* table.c: the machine line printed above the blocks. Cannot fail. */
 void rep_table_machine(FILE *f, const rep_context_t *ctx);
-/* table.c: one hyperfine-like block for a row. Cannot fail. */
-void rep_table_block(FILE *f, const rep_row_t *r);
+/* table.c: one hyperfine-like block for rows[i] (its baseline is another
+ * of rows). Cannot fail. */
+void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *setup);
 /* table.c: the compact summary, one line per row. Cannot fail. */
-void rep_table_summary(FILE *f, const rep_row_t *rows, int n);
+void rep_table_summary(FILE *f, const rep_row_t *rows, int n, const rep_setup_t *setup);
+/* table.c: what the summary's numbers are ("median of 5 runs, 95 % CI ...;
+ * speedup = single ÷ row ..."). Cannot fail (truncates). */
+void rep_summary_heading(const rep_row_t *rows, int n, const rep_setup_t *setup, char *buf,
+                         size_t len);
+/* table.c: how r's baseline b differs from r ("single under gil"). Cannot
+ * fail (truncates). */
+void rep_baseline_label(const rep_row_t *r, const rep_row_t *b, char *buf, size_t len);
+/* table.c: " (95 % CI 1.89x … 1.97x)" for r's speedup, in the direction the
+ * sentence reads (faster or slower); "" without an interval. Cannot fail. */
+void rep_speedup_interval(const rep_row_t *r, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
  * Output folder and atomic files (outdir.c)
@@ -324,6 +602,7 @@ void rep_file_discard(rep_file_t *files, int n);
 typedef struct rep_output {
     const char *name;
     rep_fill_fn fill;
+    const void *arg;      /* handed to fill */
 } rep_output_t;
 
 /* Write outs[0..n) of doc into the folder all or nothing: every one filled
@@ -334,33 +613,41 @@ int rep_write_files(const rep_outdir_t *d, const rep_output_t *outs, int n, cons
                     char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
- * Chart (plots/plot.c)
+ * Comparing results (compare.c)
  */
 
-typedef enum plot_status {
-    PLOT_FAILED = -1,     /* err says why; no chart is left in the folder */
-    PLOT_DRAWN = 0,       /* chart.png and chart.svg are in place */
-    PLOT_NO_GNUPLOT = 1,  /* gnuplot is not installed: err says so */
-} plot_status_t;
+/* One row of the first document matched with one of another's. */
+typedef struct rep_match {
+    int other;             /* which document (1 .. ndocs-1) */
+    int a, b;              /* the row in docs[0] and in docs[other] */
+    double median_a, median_b;
+    rep_ratio_t ratio;     /* time in B over time in A, with its interval */
+    rep_mwu_t test;        /* Mann-Whitney U of B's repeats against A's */
+    bool significant;      /* test.p < REP_ALPHA */
+    double cpu_share_a, cpu_share_b;   /* the rows' CPU shares: a busy side is suspect */
+    char label[192];       /* the row's axes that vary among A's rows: "threads/j:2" */
+} rep_match_t;
 
-/* Draw chart.png and chart.svg of doc into the folder with gnuplot (the
- * script plots/bars.gp, built into the binary), after writing the bars'
- * data to chart.dat. gnuplot writes into temporaries the lab created;
- * each is checked (size, fsync, the PNG end marker, the SVG closing tag)
- * and both are renamed into place, or neither. gnuplot's messages go to
- * chart.log, kept only when not empty. Cannot fail otherwise than by the
- * returned status. */
-plot_status_t plot_chart(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+typedef struct rep_comparison {
+    rep_match_t *matches;  /* owned */
+    int nmatches;
+    int unmatched;         /* rows of any document without a partner */
+    char ignored[320];     /* "guard: gil vs biased; allocator: pymalloc vs mimalloc" */
+    char common[256];      /* what every row shares: "countdown, n=10000000" */
+} rep_comparison_t;
 
-/* Draw memory.png and memory.svg (plots/memory.gp) from the rows' memory
- * traces, as plot_chart draws its chart; gnuplot's messages go to
- * memory.log. PLOT_FAILED when no row was traced. */
-plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+/* Match the rows of docs[1..ndocs) to those of docs[0] by their
+ * configuration (workload, mode, guard, allocator, workers, size,
+ * parameters, switch interval, immortal, pinning). An axis other than the
+ * workload, size and parameters that has one value in docs[0] and another
+ * single value in docs[k] (a gil run against a biased run) is what the two
+ * differ in: it is left out of the match and named in `ignored`. Returns 0 with at least one match; -1 with the
+ * reason in err when nothing matches (mismatched results) or out of
+ * memory. */
+int rep_compare(const rep_doc_t *docs, int ndocs, rep_comparison_t *out, char *err,
+                size_t errlen);
 
-/* Remove every chart file (chart.png, chart.svg, chart.dat, chart.log,
- * memory.png, memory.svg, memory.log, memory.csv and their temporaries)
- * from the folder, so that no chart of an earlier run stays beside new
- * results. Returns 0, or -1 with the reason in err. */
-int plot_remove(const rep_outdir_t *d, char *err, size_t errlen);
+/* Release a comparison. NULL- and twice-safe. */
+void rep_comparison_free(rep_comparison_t *c);
 
 #endif

@@ -3,6 +3,8 @@
  *
  *   countdown  threads  gil  pymalloc  j=2  n=50000000
  *     Time (median ± σ):     4.760 s ±  0.012 s    [User: 4.71 s, System: 0.06 s]
+ *     Median CI:             4.741 s …  4.779 s    93.8 % (order statistics)
+ *     Mean ± σ:              4.761 s ±  0.012 s    CV 0.3 %, MAD 0.008 s
  *     Range (min … max):     4.741 s …  4.779 s    5 runs, 1 warm-up
  *     Workers (own time):    min 4.70 s, max 4.75 s     GIL: 951 switches, 948 forced drops
  *     1.00x slower than single
@@ -83,6 +85,8 @@ static void block_title(FILE *f, const rep_row_t *r)
         fprintf(f, "  pin=%s", rep_pin_name(s->pin));
     if (s->switch_interval_us != GIL_DEFAULT_INTERVAL_US)
         fprintf(f, "  switch=%lluus", (unsigned long long)s->switch_interval_us);
+    if (s->guard == GUARD_gil_old)
+        fprintf(f, "  check=%d", s->check_interval ? s->check_interval : GIL_OLD_DEFAULT_CHECK_INTERVAL);
     putc('\n', f);
 }
 
@@ -105,6 +109,11 @@ static bool guard_stats(const rep_row_t *r, char *buf, size_t len)
             fmt_time(m[REP_F_gil_wait_s], c, sizeof c);
             n += (size_t)snprintf(buf + n, len - n, ", %s waiting", c);
         }
+        if (m[REP_F_gil_futile_wakeups] > 0 && n < len) {
+            rep_fmt_count(m[REP_F_gil_futile_wakeups], c, sizeof c);
+            n += (size_t)snprintf(buf + n, len - n, ", %s futile wake-up%s", c,
+                                  plural(m[REP_F_gil_futile_wakeups]));
+        }
     }
     if ((m[REP_F_rc_local] > 0 || m[REP_F_rc_shared] > 0 || m[REP_F_brc_queued] > 0 ||
          m[REP_F_brc_merged] > 0) && n < len) {
@@ -116,6 +125,94 @@ static bool guard_stats(const rep_row_t *r, char *buf, size_t len)
                  n ? "; " : "", a, b, c, d);
     }
     return buf[0] != '\0';
+}
+
+/* The client's figures (convoy): throughput, the latency percentiles and
+ * what the server waited for the GIL per request. */
+static void block_requests(FILE *f, const double *m)
+{
+    char n[32], rps[32], p[5][32], wait[32];
+    static const rep_field_t fields[5] = {REP_F_lat_p50_s, REP_F_lat_p90_s, REP_F_lat_p99_s,
+                                          REP_F_lat_p999_s, REP_F_lat_max_s};
+
+    if (!isfinite(m[REP_F_requests]))
+        return;
+    rep_fmt_count(m[REP_F_requests], n, sizeof n);
+    rep_fmt_count(round(m[REP_F_throughput_rps]), rps, sizeof rps);
+    for (int k = 0; k < 5; k++)
+        fmt_time(m[fields[k]], p[k], sizeof p[k]);
+    fprintf(f, "  Requests:           %s/s (%s answered)    latency p50 %s, p90 %s, p99 %s, "
+               "p99.9 %s, max %s\n", rps, n, p[0], p[1], p[2], p[3], p[4]);
+    if (isfinite(m[REP_F_server_gil_wait_s])) {
+        fmt_time(m[REP_F_server_gil_wait_s], wait, sizeof wait);
+        fprintf(f, "  Server:             waited %s for the GIL per request\n", wait);
+    }
+}
+
+/* The latency histogram of every timed repeat, by decade: where the
+ * requests fell ("10-100 µs 94%, 1-10 ms 6%"). */
+static void block_histogram(FILE *f, const run_row_t *run)
+{
+    static const char *const decades[] = {"<1 µs", "1-10 µs", "10-100 µs", "0.1-1 ms", "1-10 ms",
+                                          "10-100 ms", "0.1-1 s", "1-10 s", ">=10 s"};
+    uint64_t per[sizeof decades / sizeof decades[0]] = {0}, total = 0;
+    int shown = 0;
+
+    for (int b = 0; b < RUN_HIST_BUCKETS; b++) {
+        int d = b == 0 ? 0 : b == RUN_HIST_BUCKETS - 1 ? 8 : 1 + (b - 1) / 10;
+        per[d] += run->latency.count[b];
+        total += run->latency.count[b];
+    }
+    if (total == 0)
+        return;
+    fputs("  Latency by decade:  ", f);
+    for (size_t d = 0; d < sizeof decades / sizeof decades[0]; d++) {
+        if (per[d] == 0)
+            continue;
+        double pct = 100.0 * (double)per[d] / (double)total;
+        fprintf(f, "%s%s %.*f%%", shown++ ? ", " : "", decades[d], pct < 1 ? 2 : 0, pct);
+    }
+    putc('\n', f);
+}
+
+/* Fairness under a GIL: each worker's share of it, Jain's index of what
+ * each got of what it asked for, and the starved. */
+static void block_fairness(FILE *f, const run_spec_t *s, const double *m)
+{
+    if (s->workers < 2 || !isfinite(m[REP_F_gil_jain]))
+        return;
+    char wmin[32], wmax[32];
+    fmt_time(m[REP_F_gil_wait_min_s], wmin, sizeof wmin);
+    fmt_time(m[REP_F_gil_wait_max_s], wmax, sizeof wmax);
+    fprintf(f, "  GIL share:          min %.1f%%, max %.1f%% of the wall time, waited %s to %s    "
+               "Jain's index %.2f",
+            100.0 * m[REP_F_gil_share_min], 100.0 * m[REP_F_gil_share_max], wmin, wmax, m[REP_F_gil_jain]);
+    if (m[REP_F_starved_workers] > 0)
+        fprintf(f, ", %.0f starved (got under half the mean share of the GIL it asked for)",
+                m[REP_F_starved_workers]);
+    putc('\n', f);
+}
+
+/* Blocking calls, and the trace's size. */
+static void block_io_and_trace(FILE *f, const double *m)
+{
+    char a[32], b[32];
+
+    if (m[REP_F_blocking_calls] > 0) {
+        rep_fmt_count(m[REP_F_blocking_calls], a, sizeof a);
+        fmt_time(m[REP_F_blocked_s], b, sizeof b);
+        fprintf(f, "  Blocking calls:     %s, %s inside them (the GIL released), summed over workers\n",
+                a, b);
+    }
+    if (isfinite(m[REP_F_trace_events])) {
+        rep_fmt_count(m[REP_F_trace_events], a, sizeof a);
+        fprintf(f, "  Trace:              %s GIL events", a);
+        if (m[REP_F_trace_dropped] > 0) {
+            rep_fmt_count(m[REP_F_trace_dropped], b, sizeof b);
+            fprintf(f, ", %s dropped (buffers full: raise --trace=EVENTS)", b);
+        }
+        putc('\n', f);
+    }
 }
 
 /* "3496 / 317 / 28 collections of generations 0/1/2, 3.0M objects freed;
@@ -178,13 +275,41 @@ static bool cow_line(const rep_row_t *r, char *buf, size_t len)
     return true;
 }
 
-void rep_table_block(FILE *f, const rep_row_t *r)
+void rep_baseline_label(const rep_row_t *r, const rep_row_t *b, char *buf, size_t len)
 {
+    const run_spec_t *s = &r->run->spec, *bs = &b->run->spec;
+    int n = snprintf(buf, len, "%s", run_mode_name(bs->mode));
+
+    if (bs->mode != RUN_MODE_single && n >= 0 && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, " j=%d", bs->workers);
+    if (bs->workload != s->workload && n >= 0 && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, " of %s", bs->workload->name);
+    if (bs->guard != s->guard && n >= 0 && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, " under %s", guard_name(bs->guard));
+    if (bs->allocator != s->allocator && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " with %s", heap_kind_name(bs->allocator));
+}
+
+void rep_speedup_interval(const rep_row_t *r, char *buf, size_t len)
+{
+    const rep_interval_t *ci = &r->speedup_ci;
+    bool slower = r->speedup < 1.0;
+
+    buf[0] = '\0';
+    if (!isfinite(ci->lo) || !isfinite(ci->hi) || ci->lo <= 0)
+        return;
+    snprintf(buf, len, " (%.0f %% CI %.2fx … %.2fx)", ci->level * 100,
+             slower ? 1.0 / ci->hi : ci->lo, slower ? 1.0 / ci->lo : ci->hi);
+}
+
+void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *setup)
+{
+    const rep_row_t *r = &rows[i];
     const rep_stats_t *w = &r->wall;
     const run_spec_t *s = &r->run->spec;
     const double *m = r->med;
     rep_unit_t u = rep_time_unit(w->median);
-    char t1[48], t2[48], t3[48], guard[256], note[320];
+    char t1[48], t2[48], t3[48], guard[256], gcline[256], note[320];
     bool has_guard = guard_stats(r, guard, sizeof guard);
 
     block_title(f, r);
@@ -200,6 +325,19 @@ void rep_table_block(FILE *f, const rep_row_t *r)
         fprintf(f, "  Time (one run):     %s    [User: %s, System: %s]\n", t1, t2, t3);
     }
 
+    if (isfinite(r->median_ci.lo)) {
+        fmt_in(r->median_ci.lo, u, 8, t1, sizeof t1);
+        fmt_in(r->median_ci.hi, u, 6, t2, sizeof t2);
+        fprintf(f, "  Median CI:          %s … %s    %.1f %% (order statistics)\n", t1, t2,
+                r->median_ci.level * 100);
+    }
+    if (w->n > 1) {
+        fmt_in(w->mean, u, 8, t1, sizeof t1);
+        fmt_in(w->stddev, u, 6, t2, sizeof t2);
+        fmt_time(w->mad, t3, sizeof t3);
+        fprintf(f, "  Mean ± σ:           %s ± %s    CV %.1f %%, MAD %s\n", t1, t2, w->cv * 100,
+                t3);
+    }
     fmt_in(w->min, u, 8, t1, sizeof t1);
     fmt_in(w->max, u, 6, t2, sizeof t2);
     fprintf(f, "  Range (min … max):  %s … %s    %d run%s, %d warm-up%s", t1, t2, w->n,
@@ -218,6 +356,11 @@ void rep_table_block(FILE *f, const rep_row_t *r)
     } else if (has_guard) {
         fprintf(f, "  Guard:              %s\n", guard);
     }
+
+    block_requests(f, m);
+    block_histogram(f, r->run);
+    block_fairness(f, s, m);
+    block_io_and_trace(f, m);
 
     rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);
     fprintf(f, "  Memory:             peak RSS %s", t1);
@@ -247,72 +390,124 @@ void rep_table_block(FILE *f, const rep_row_t *r)
     if (cow_line(r, note, sizeof note))
         fprintf(f, "  Copy-on-write:      %s\n", note);
 
-    if (gc_line(r, note, sizeof note))
-        fprintf(f, "  GC:                 %s\n", note);
+    if (gc_line(r, gcline, sizeof gcline))
+        fprintf(f, "  GC:                 %s\n", gcline);
 
-    if (s->mode != RUN_MODE_single && isfinite(r->speedup) && r->speedup > 0) {
+    if (isfinite(r->cpu_share))
+        fprintf(f, "  CPU share:          %.0f %% of the CPUs the row can use\n", r->cpu_share * 100);
+    if (r->baseline >= 0 && r->baseline != (int)(r - rows) && isfinite(r->speedup) &&
+        r->speedup > 0) {
+        char base[160], ci[96];
+        rep_baseline_label(r, &rows[r->baseline], base, sizeof base);
+        rep_speedup_interval(r, ci, sizeof ci);
         if (r->speedup >= 1.0)
-            fprintf(f, "  %.2fx faster than single\n", r->speedup);
+            fprintf(f, "  %.2fx faster than %s%s\n", r->speedup, base, ci);
         else
-            fprintf(f, "  %.2fx slower than single\n", 1.0 / r->speedup);
+            fprintf(f, "  %.2fx slower than %s%s\n", 1.0 / r->speedup, base, ci);
     }
-    if (w->outliers > 0)
-        fprintf(f,
-                "  Warning: %d statistical outlier%s (modified z-score > %.1f); rerun on a "
-                "quieter system or with more --warmup.\n",
-                w->outliers, plural(w->outliers), REP_OUTLIER_Z);
-    if (rep_short_warning(r, note, sizeof note))
-        fprintf(f, "  Warning: %s.\n", note);
+    rep_warnings_write(f, rows, (int)(r - rows), setup, "  Warning: ");
     putc('\n', f);
 }
 
-enum { COL_WORKLOAD, COL_MODE, COL_GUARD, COL_ALLOC, COL_WORKERS, COL_MEDIAN, COL_SIGMA,
-       COL_SPEEDUP, COL_NOTE, NCOLS };
+enum { COL_WORKLOAD, COL_MODE, COL_GUARD, COL_ALLOC, COL_WORKERS, COL_MEDIAN, COL_CI, COL_SIGMA,
+       COL_SPEEDUP, COL_SPEEDUP_CI, COL_NOTE, NCOLS };
 
 /* One summary line's cells. */
-static void summary_cells(const rep_row_t *r, rep_unit_t u, char cells[NCOLS][48])
+static void summary_cells(const rep_row_t *r, rep_unit_t u, char cells[NCOLS][96])
 {
     const run_spec_t *s = &r->run->spec;
+    char lo[32], hi[32];
 
-    snprintf(cells[COL_WORKLOAD], 48, "%s", s->workload->name);
-    snprintf(cells[COL_MODE], 48, "%s", run_mode_name(s->mode));
-    snprintf(cells[COL_GUARD], 48, "%s", guard_name(s->guard));
-    snprintf(cells[COL_ALLOC], 48, "%s", heap_kind_name(s->allocator));
-    snprintf(cells[COL_WORKERS], 48, "%d", s->workers);
-    fmt_in(r->wall.median, u, 0, cells[COL_MEDIAN], 48);
+    snprintf(cells[COL_WORKLOAD], 96, "%s", s->workload->name);
+    snprintf(cells[COL_MODE], 96, "%s", run_mode_name(s->mode));
+    snprintf(cells[COL_GUARD], 96, "%s", guard_name(s->guard));
+    snprintf(cells[COL_ALLOC], 96, "%s", heap_kind_name(s->allocator));
+    snprintf(cells[COL_WORKERS], 96, "%d", s->workers);
+    fmt_in(r->wall.median, u, 0, cells[COL_MEDIAN], 64);
+    if (isfinite(r->median_ci.lo)) {
+        rep_unit_t bare = u;
+        bare.name = "";
+        fmt_in(r->median_ci.lo, bare, 0, lo, sizeof lo);
+        fmt_in(r->median_ci.hi, bare, 0, hi, sizeof hi);
+        lo[strlen(lo) - 1] = hi[strlen(hi) - 1] = '\0';   /* the unit's blank */
+        snprintf(cells[COL_CI], 96, "%s … %s", lo, hi);
+    } else {
+        snprintf(cells[COL_CI], 96, "-");
+    }
     if (isfinite(r->wall.stddev))
-        fmt_in(r->wall.stddev, u, 0, cells[COL_SIGMA], 48);
+        fmt_in(r->wall.stddev, u, 0, cells[COL_SIGMA], 64);
     else
-        snprintf(cells[COL_SIGMA], 48, "-");
+        snprintf(cells[COL_SIGMA], 96, "-");
     if (isfinite(r->speedup))
-        snprintf(cells[COL_SPEEDUP], 48, "%.2fx", r->speedup);
+        snprintf(cells[COL_SPEEDUP], 96, "%.2fx", r->speedup);
     else
-        snprintf(cells[COL_SPEEDUP], 48, "-");
-    if (r->wall.outliers)
-        snprintf(cells[COL_NOTE], 48, "%d outlier%s", r->wall.outliers, plural(r->wall.outliers));
+        snprintf(cells[COL_SPEEDUP], 96, "-");
+    if (isfinite(r->speedup_ci.lo))
+        snprintf(cells[COL_SPEEDUP_CI], 96, "%.2f … %.2f", r->speedup_ci.lo, r->speedup_ci.hi);
     else
-        cells[COL_NOTE][0] = '\0';
+        snprintf(cells[COL_SPEEDUP_CI], 96, "-");
+    /* A client workload's wall time is its duration: its figures go in the
+     * note, before the warnings. */
+    const double *m = r->med;
+    char note[400];
+    int used = 0;
+    note[0] = '\0';
+    if (isfinite(m[REP_F_requests])) {
+        char rps[32], p50[32], p99[32];
+        rep_fmt_count(round(m[REP_F_throughput_rps]), rps, sizeof rps);
+        fmt_time(m[REP_F_lat_p50_s], p50, sizeof p50);
+        fmt_time(m[REP_F_lat_p99_s], p99, sizeof p99);
+        used = snprintf(note, sizeof note, "%s req/s, p50 %s, p99 %s", rps, p50, p99);
+    }
+    if (m[REP_F_starved_workers] > 0 && used >= 0 && (size_t)used < sizeof note)
+        used += snprintf(note + used, sizeof note - (size_t)used, "%s%.0f starved", used ? "; " : "",
+                         m[REP_F_starved_workers]);
+    if (r->warning_text[0] && used >= 0 && (size_t)used < sizeof note)
+        snprintf(note + used, sizeof note - (size_t)used, "%s%s", used ? "; " : "", r->warning_text);
+    snprintf(cells[COL_NOTE], 96, "%.95s", note);
 }
 
-void rep_table_summary(FILE *f, const rep_row_t *rows, int n)
+void rep_summary_heading(const rep_row_t *rows, int n, const rep_setup_t *setup, char *buf,
+                         size_t len)
 {
-    static const char *const heads[NCOLS] = {"workload", "mode", "guard", "allocator", "workers",
-                                             "median", "σ", "speedup", ""};
+    char base[96], level[48] = "";
+    int runs = n ? rows[0].wall.n : 0;
+
+    for (int i = 0; i < n; i++)
+        if (rows[i].wall.n != runs)
+            runs = 0;
+    /* the coverage the repeats allow: 95 % asked, 93.75 % with 5 repeats */
+    if (runs > 1 && isfinite(rows[0].median_ci.level))
+        snprintf(level, sizeof level, "%.1f %% ", rows[0].median_ci.level * 100);
+    rep_baseline_format(&setup->baseline, base, sizeof base);
+    snprintf(buf, len,
+             "median of %s%d run%s with its %sCI from order statistics; %s = %s ÷ row%s%s, "
+             "with Moses' CI",
+             runs ? "" : "up to ", runs ? runs : n ? rows[0].wall.n : 0, runs == 1 ? "" : "s",
+             level, setup->scaling == REP_WEAK ? "efficiency (weak scaling)" : "speedup",
+             base[0] ? base : "single",
+             strcmp(base, "single") == 0 ? " of the same guard and allocator" : "",
+             setup->scaling == REP_WEAK ? ", same size per worker" : "");
+}
+
+void rep_table_summary(FILE *f, const rep_row_t *rows, int n, const rep_setup_t *setup)
+{
+    static const char *const heads[NCOLS] = {"workload", "mode",   "guard",     "allocator",
+                                             "workers",  "median", "median CI", "σ",
+                                             "speedup",  "speedup CI", ""};
     static const bool right[NCOLS] = {[COL_WORKERS] = true, [COL_MEDIAN] = true,
-                                      [COL_SIGMA] = true, [COL_SPEEDUP] = true};
-    char cells[NCOLS][48];
-    int width[NCOLS], runs = n ? rows[0].wall.n : 0;
+                                      [COL_CI] = true,      [COL_SIGMA] = true,
+                                      [COL_SPEEDUP] = true, [COL_SPEEDUP_CI] = true};
+    char cells[NCOLS][96], heading[256];
+    int width[NCOLS];
     double longest = 0.0;
     rep_unit_t u;
 
     if (n == 0)
         return;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (rows[i].wall.median > longest)
             longest = rows[i].wall.median;
-        if (rows[i].wall.n != runs)
-            runs = 0;
-    }
     u = rep_time_unit(longest);
     for (int c = 0; c < NCOLS; c++)
         width[c] = display_width(heads[c]);
@@ -322,13 +517,8 @@ void rep_table_summary(FILE *f, const rep_row_t *rows, int n)
             if (display_width(cells[c]) > width[c])
                 width[c] = display_width(cells[c]);
     }
-
-    if (runs)
-        fprintf(f, "Summary (median of %d run%s; speedup = single ÷ row, same guard and "
-                   "allocator)\n", runs, plural(runs));
-    else
-        fputs("Summary (median over repeats; speedup = single ÷ row, same guard and "
-              "allocator)\n", f);
+    rep_summary_heading(rows, n, setup, heading, sizeof heading);
+    fprintf(f, "Summary (%s)\n", heading);
     for (int i = -1; i < n; i++) {
         if (i >= 0)
             summary_cells(&rows[i], u, cells);

@@ -60,7 +60,7 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
         trace_reset_peak(&interp->tracer);
     int rc = worker_smaps(ctx->spec, &r->smaps_before, r->error, sizeof r->error);
     if (rc == 0)
-        rc = worker_run(ctx->main_ts, ctx->code, share, r);
+        rc = worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r);
     if (rc == 0)
         rc = worker_smaps(ctx->spec, &r->smaps_after, r->error, sizeof r->error);
     if (interp->tracing) {
@@ -89,6 +89,17 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
     usage_get(&r->usage, 0);
 }
 
+/* The background worker's stop: SIGUSR1 from the repeat process sets the
+ * asynchronous-exception bit, as a signal sets CPython's eval breaker
+ * (_PyEval_SignalReceived): an atomic OR, safe in a handler. */
+static tstate_t *fork_stop_ts;
+
+static void fork_on_stop(int sig)
+{
+    (void)sig;
+    worker_request_stop(fork_stop_ts);
+}
+
 static void fork_send(int fd, fork_msg_kind_t kind, fork_msg_t *msg)
 {
     msg->kind = kind;
@@ -102,6 +113,19 @@ void fork_worker_main(run_ctx_t *ctx, int index, int task_fd, int result_fd, boo
     memset(&msg, 0, sizeof msg);
     msg.result.index = index;
     interp_after_fork_child(ctx->interp, ctx->main_ts);
+    ctx->main_ts->gil.trace = NULL;   /* only the repeat process's threads are traced */
+    if (ctx->code_background != NULL) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = fork_on_stop;
+        sigemptyset(&sa.sa_mask);
+        fork_stop_ts = ctx->main_ts;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);   /* crew_fork blocked it */
     if (ctx->pin != NULL && pin_worker(ctx->pin, index, 1, msg.result.error, sizeof msg.result.error) < 0) {
         fork_send(result_fd, pool ? FORK_MSG_READY : FORK_MSG_RESULT, &msg);
         _exit(0);

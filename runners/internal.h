@@ -60,15 +60,27 @@ typedef struct worker_result {
     smaps_t smaps_before;         /* workload_t.smaps: around the run */
     smaps_t smaps_after;
     int index;                    /* forked: which worker (one shared pipe) */
+    int stopped;                  /* a background worker stopped by the runner */
     char error[TSTATE_ERROR_LEN]; /* empty when the worker succeeded */
 } worker_result_t;
 
 /* Run `code` for `share` iterations in `ts` (detached on entry and exit):
- * attach, build the argument, eval, detach. Fills `out`; returns 0, or -1
- * with out->error set. */
+ * attach, build the argument, eval, detach. A run ended by
+ * worker_request_stop is a success with out->stopped set. Fills `out`;
+ * returns 0, or -1 with out->error set. */
 int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t *out);
 
-/* The share of worker `i` of the spec's workers (wl_share). */
+/* PyThreadState_SetAsyncExc(SystemExit): ask the thread running ts to stop
+ * at its next eval-breaker check (a backward jump). Safe from any thread
+ * and from a signal handler. */
+static inline void worker_request_stop(tstate_t *ts)
+{
+    __atomic_fetch_or(&ts->eval_breaker, EB_ASYNC_EXC, __ATOMIC_RELAXED);
+}
+
+/* The share of worker `i` of the spec's workers (wl_share); a background
+ * worker (i > 0 of a workload with a background) runs until it is
+ * stopped, so its share is as large as an int can hold. */
 int64_t worker_share(const run_spec_t *spec, int i);
 
 /* Pinning with hwloc: worker i -> core (i mod cores), PUs of that core. */
@@ -103,11 +115,16 @@ typedef struct parked parked_t;
 
 /* What a mode runner gets: a ready interpreter (globals set up), its main
  * thread state (detached), the code, and the spec. */
+typedef struct client client_t;
+
 typedef struct run_ctx {
     const run_spec_t *spec;
     interp_t *interp;
     tstate_t *main_ts;
     const code_t *code;
+    const code_t *code_background;/* what workers 1.. run, NULL: `code` */
+    client_t *client;             /* the client outside, or NULL */
+    trace_buf_t *trace;           /* spec->workers buffers, or NULL */
     pin_t *pin;                   /* NULL when not pinning */
     worker_result_t *results;     /* spec->workers slots */
     parked_t *parked;             /* threads: workers waiting to exit */
@@ -116,6 +133,19 @@ typedef struct run_ctx {
     size_t errlen;
 } run_ctx_t;
 
+/* The code worker i runs. */
+static inline const code_t *run_code_of(const run_ctx_t *ctx, int i)
+{
+    return i > 0 && ctx->code_background != NULL ? ctx->code_background : ctx->code;
+}
+
+/* The workers are running: let the client start (no-op without one). */
+void run_workers_started(run_ctx_t *ctx);
+
+/* Worker 0 has finished: a client still waiting sees the end of the
+ * stream. (Stopping the background workers is each mode's business: they
+ * are threads or processes.) */
+void run_lead_finished(run_ctx_t *ctx);
 /* The process's memory before or after a run, for a workload that asks
  * (workload_t.smaps). Returns 0, or -1 with a reason in err. */
 int worker_smaps(const run_spec_t *spec, smaps_t *out, char *err, size_t errlen);

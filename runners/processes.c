@@ -22,9 +22,13 @@
  * notices because the result pipe stays silent while that worker is gone,
  * checks how it ended, and reports it ("worker 1 (pid N) killed by signal
  * 9"), stopping the others. Nothing waits for ever.
+ *
+ * With a background (convoy) only workers 1..W-1 are forked: they spin
+ * while worker 0, the server, runs in the repeat process (run_lead_here).
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,7 +47,9 @@
 typedef struct crew {
     run_ctx_t *ctx;
     bool pool;
-    int workers, forked;
+    int first;             /* worker index of child 0: 1 when the repeat
+                              process runs worker 0 itself (a background) */
+    int workers, forked;   /* children to fork, children forked */
     pid_t *pids;
     int *status;           /* wait status once reaped */
     bool *reaped;
@@ -93,16 +99,16 @@ static int crew_collect(crew_t *c, fork_msg_kind_t kind)
                 dead = 0;   /* every worker has gone: find out how below */
                 break;
             }
-            int i = msg.result.index;
+            int i = msg.result.index - c->first;
             if (i < 0 || i >= c->forked || (msg.kind != kind && msg.result.error[0] == '\0') ||
                 (kind == FORK_MSG_READY && c->heard[i] > 0)) {
-                snprintf(ctx->err, ctx->errlen, "worker %d sent an unexpected message", i);
+                snprintf(ctx->err, ctx->errlen, "worker %d sent an unexpected message", msg.result.index);
                 return -1;
             }
             c->heard[i]++;
-            ctx->results[got++] = msg.result;
+            ctx->results[c->first + got++] = msg.result;
             if (msg.result.error[0] != '\0') {
-                snprintf(ctx->err, ctx->errlen, "worker %d: %s", i, msg.result.error);
+                snprintf(ctx->err, ctx->errlen, "worker %d: %s", msg.result.index, msg.result.error);
                 return -1;
             }
             continue;
@@ -126,7 +132,8 @@ static int crew_collect(crew_t *c, fork_msg_kind_t kind)
             continue;
         char how[96];
         child_status_text(c->status[i], how, sizeof how);
-        snprintf(ctx->err, ctx->errlen, "worker %d (pid %d) %s before reporting", i, (int)c->pids[i], how);
+        snprintf(ctx->err, ctx->errlen, "worker %d (pid %d) %s before reporting", c->first + i,
+                 (int)c->pids[i], how);
         return -1;
     }
     snprintf(ctx->err, ctx->errlen, "the workers stopped answering");
@@ -175,7 +182,7 @@ static int crew_join(crew_t *c, bool kill_them)
         if (!kill_them && rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             char how[96];
             child_status_text(st, how, sizeof how);
-            snprintf(c->ctx->err, c->ctx->errlen, "worker %d (pid %d) %s", i, (int)c->pids[i], how);
+            snprintf(c->ctx->err, c->ctx->errlen, "worker %d (pid %d) %s", c->first + i, (int)c->pids[i], how);
             rc = -1;
         }
     }
@@ -208,6 +215,12 @@ static int crew_fork(crew_t *c)
     }
     c->task_fd = task[1];
     c->result_fd = result[0];
+    /* A background worker must not die of a stop that comes before it has
+     * installed its handler: it is born with SIGUSR1 blocked. */
+    sigset_t stop, saved;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &stop, &saved);
     for (; c->forked < c->workers; c->forked++) {
         pid_t pid = fork();
         if (pid < 0)
@@ -217,19 +230,20 @@ static int crew_fork(crew_t *c)
                 _exit(3);
             int keep[2] = {task[0], result[1]};
             fork_child_close_fds(keep, 2);
-            fork_worker_main(c->ctx, c->forked, task[0], result[1], c->pool);
+            fork_worker_main(c->ctx, c->first + c->forked, task[0], result[1], c->pool);
         }
         c->pids[c->forked] = pid;
         if (c->ctx->sampler != NULL)
             memtrace_add_child(c->ctx->sampler, pid);
     }
     int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     close(task[0]);
     close(result[1]);
     if (c->forked == c->workers)
         return 0;
-    snprintf(c->ctx->err, c->ctx->errlen, "cannot fork worker %d of %d: %s", c->forked + 1,
-             c->workers, strerror(fork_errno));
+    snprintf(c->ctx->err, c->ctx->errlen, "cannot fork worker %d of %d: %s", c->first + c->forked + 1,
+             c->first + c->workers, strerror(fork_errno));
     return -1;
 fail:
     snprintf(c->ctx->err, c->ctx->errlen, "cannot create the workers' pipes: %s", strerror(errno));
@@ -239,7 +253,7 @@ fail:
 /* Hand every worker its share (the seed's apply_async / Process args). */
 static int crew_send_tasks(crew_t *c)
 {
-    for (int i = 0; i < c->workers; i++) {
+    for (int i = c->first; i < c->first + c->workers; i++) {
         int64_t share = worker_share(c->ctx->spec, i);
         if (pipe_write_all(c->task_fd, &share, sizeof share) < 0) {
             snprintf(c->ctx->err, c->ctx->errlen, "cannot hand out the tasks: %s", strerror(errno));
@@ -249,10 +263,27 @@ static int crew_send_tasks(crew_t *c)
     return 0;
 }
 
+/* A workload with a background (convoy): worker 0 runs here, in the
+ * repeat process, alone in its interpreter, while the forked workers spin;
+ * when it is done they are stopped with SIGUSR1 (fork.c turns it into the
+ * same asynchronous stop a thread gets). */
+static int run_lead_here(crew_t *c)
+{
+    run_ctx_t *ctx = c->ctx;
+    int rc = worker_run(ctx->main_ts, ctx->code, worker_share(ctx->spec, 0), &ctx->results[0]);
+    run_lead_finished(ctx);
+    for (int i = 0; i < c->forked; i++)
+        kill(c->pids[i], SIGUSR1);
+    if (rc < 0)
+        snprintf(ctx->err, ctx->errlen, "worker 0: %s", ctx->results[0].error);
+    return rc;
+}
+
 static int run_forked(run_ctx_t *ctx, run_sample_t *sample, bool pool)
 {
-    int w = ctx->spec->workers;
-    crew_t c = {.ctx = ctx, .pool = pool, .workers = w, .task_fd = -1, .result_fd = -1};
+    int first = ctx->code_background != NULL ? 1 : 0;
+    int w = ctx->spec->workers - first;
+    crew_t c = {.ctx = ctx, .pool = pool, .first = first, .workers = w, .task_fd = -1, .result_fd = -1};
     c.pids = calloc((size_t)w, sizeof *c.pids);
     c.status = calloc((size_t)w, sizeof *c.status);
     c.reaped = calloc((size_t)w, sizeof *c.reaped);
@@ -279,6 +310,10 @@ static int run_forked(run_ctx_t *ctx, run_sample_t *sample, bool pool)
     }
     if (rc == 0)
         rc = crew_send_tasks(&c);
+    if (rc == 0)
+        run_workers_started(ctx);
+    if (rc == 0 && first)
+        rc = run_lead_here(&c);
     if (rc == 0)
         rc = crew_collect(&c, FORK_MSG_RESULT);
     if (rc == 0 && ctx->spec->pss)

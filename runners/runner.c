@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lab/clock.h"
+#include "runners/client.h"
 #include "runners/fork.h"
 #include "runners/internal.h"
 static const char *const mode_names[] = {
@@ -81,6 +83,11 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
                  g->name, run_mode_name(spec->mode));
         return -1;
     }
+    if (!run_mode_fits(wl, spec->mode)) {
+        snprintf(err, errlen, "%s does not run in mode %s (its workers 1.. spin until worker 0 is "
+                 "done; a pool's workers take tasks)", wl->name, run_mode_name(spec->mode));
+        return -1;
+    }
     if (spec->size < wl->min_size || spec->size > wl->max_size) {
         snprintf(err, errlen, "size for %s must be between %lld and %lld, not %lld", wl->name,
                  (long long)wl->min_size, (long long)wl->max_size, (long long)spec->size);
@@ -96,7 +103,20 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
     }
     if (wl->check != NULL && wl->check(spec->params, spec->immortal, err, errlen) < 0)
         return -1;
-    if (wl_pieces(wl, spec->params, spec->size) < spec->workers) {
+    if (wl->build_background != NULL) {
+        const char *bg = wl->params[wl->background_param].name;
+        int64_t n = spec->params[wl->background_param];
+        if (spec->mode == RUN_MODE_single && n != 0) {
+            snprintf(err, errlen, "%s in mode single runs worker 0 alone: %s must be 0, not %lld", wl->name,
+                     bg, (long long)n);
+            return -1;
+        }
+        if (spec->workers != 1 + n) {
+            snprintf(err, errlen, "%s with %s=%lld has %lld workers (one plus the background), not %d",
+                     wl->name, bg, (long long)n, (long long)(1 + n), spec->workers);
+            return -1;
+        }
+    } else if (wl_pieces(wl, spec->params, spec->size) < spec->workers) {
         if (wl_unit_of(wl, spec->params) == 1)
             snprintf(err, errlen, "size %lld is smaller than the %d workers it is split over",
                      (long long)spec->size, spec->workers);
@@ -128,7 +148,20 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
         snprintf(err, errlen, "switch interval must be between 1 and %u us", RUN_MAX_SWITCH_US);
         return -1;
     }
+    if (spec->check_interval < 0 || spec->check_interval > RUN_MAX_CHECK_INTERVAL) {
+        snprintf(err, errlen, "check interval must be between 1 and %d ticks", RUN_MAX_CHECK_INTERVAL);
+        return -1;
+    }
+    if (spec->trace_events > RUN_MAX_TRACE_EVENTS) {
+        snprintf(err, errlen, "a trace holds at most %d events per thread", RUN_MAX_TRACE_EVENTS);
+        return -1;
+    }
     return 0;
+}
+
+bool run_mode_fits(const workload_t *wl, run_mode_t mode)
+{
+    return wl->build_background == NULL || mode != RUN_MODE_pool;
 }
 
 /* ------------------------------------------------------------------------
@@ -167,6 +200,44 @@ int leak_probe_check(const leak_probe_t *before, const leak_probe_t *after, char
  * One repeat, inside its repeat process
  */
 
+/* Fairness under a GIL. A worker's run is time holding the GIL, waiting
+ * for it (to take it, or, forced to drop, for a taker), and blocked in
+ * calls that released it; so held = run - waited - blocked. Its share is
+ * held / wall. Whether it got what it asked for is held / (held + waited):
+ * 1 for a thread that never waited, 1/N for N CPU-bound threads taking
+ * turns, near 0 for a server that waits an interval for every request.
+ * Jain's index over those, (sum x)^2 / (n sum x^2), is 1 when all got the
+ * same and 1/n when one got everything; a worker below half the mean is
+ * starved. */
+static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
+{
+    int w = ctx->spec->workers;
+    double sum = 0, sum2 = 0, mean;
+    s->gil_share_min = s->gil_wait_min_s = INFINITY;
+    s->gil_share_max = s->gil_wait_max_s = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < w; i++) {
+            const worker_result_t *r = &ctx->results[i];
+            double waited = (double)(r->gil.wait_ns + r->gil.switch_wait_ns) / 1e9;
+            double held = fmax(0.0, r->run_s - waited - (double)r->count.blocked_ns / 1e9);
+            double got = held + waited > 0 ? held / (held + waited) : 1.0;
+            if (pass == 0) {
+                double share = s->wall_s > 0 ? held / s->wall_s : 0;
+                s->gil_share_min = fmin(s->gil_share_min, share);
+                s->gil_share_max = fmax(s->gil_share_max, share);
+                s->gil_wait_min_s = fmin(s->gil_wait_min_s, waited);
+                s->gil_wait_max_s = fmax(s->gil_wait_max_s, waited);
+                sum += got;
+                sum2 += got * got;
+            } else if (got < 0.5 * mean) {
+                s->starved_workers++;
+            }
+        }
+        mean = sum / w;
+    }
+    s->gil_jain = sum2 > 0 ? sum * sum / (w * sum2) : 1.0;
+}
+
 /* Add a summary of collections to the sample; pause percentiles are the
  * worst seen (each forked worker has a collector of its own). */
 static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
@@ -181,10 +252,18 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
         s->gc_examined += (double)g->gen[i].examined;
         s->gc_uncollectable += (double)g->gen[i].uncollectable;
     }
-    s->gc_pause_total_s += (double)g->pause_total_ns / 1e9;
-    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->pause_p50_ns / 1e9);
-    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->pause_p99_ns / 1e9);
-    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->pause_max_ns / 1e9);
+    s->gc_pause_total_s += (double)g->all.total_ns / 1e9;
+    s->gc_pause_p50_s = fmax(s->gc_pause_p50_s, (double)g->all.p50_ns / 1e9);
+    s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->all.p99_ns / 1e9);
+    s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->all.max_ns / 1e9);
+#define RUN_FOLD_GEN(i)                                                                    \
+    s->gc_pause_p50_##i##_s = fmax(s->gc_pause_p50_##i##_s, (double)g->by_gen[i].p50_ns / 1e9); \
+    s->gc_pause_p99_##i##_s = fmax(s->gc_pause_p99_##i##_s, (double)g->by_gen[i].p99_ns / 1e9); \
+    s->gc_pause_max_##i##_s = fmax(s->gc_pause_max_##i##_s, (double)g->by_gen[i].max_ns / 1e9);
+    RUN_FOLD_GEN(0)
+    RUN_FOLD_GEN(1)
+    RUN_FOLD_GEN(2)
+#undef RUN_FOLD_GEN
 }
 
 /* Add a process's memory before and after its run, weighted (forked: 1/W
@@ -228,6 +307,10 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         s->brc_merged += (double)r->count.brc_merged;
         s->objects_allocated += (double)r->count.objects_allocated;
         s->arena_bytes_peak = fmax(s->arena_bytes_peak, (double)r->arena_bytes_peak);
+        s->blocking_calls += (double)r->count.blocking_calls;
+        s->blocked_s += (double)r->count.blocked_ns / 1e9;
+        s->gil_switch_wait_s += (double)r->gil.switch_wait_ns / 1e9;
+        s->gil_futile_wakeups += (double)r->gil.futile_wakeups;
         if (forked) {
             s->traced_peak_bytes += r->traced_peak_bytes;
             s->traced_peak_blocks += r->traced_peak_blocks;
@@ -239,12 +322,13 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         }
     }
     s->worker_mean_s = sum / w;
+    run_fold_fairness(ctx, s);
 }
 
 /* What a row does not measure holds NaN (runner.h). */
 static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
 {
-    bool gil = spec->guard == GUARD_gil, biased = spec->guard == GUARD_biased;
+    bool gil = guard_get(spec->guard)->has_gil, biased = spec->guard == GUARD_biased;
     bool pystats = interp_pystats_enabled();
     if (spec->mode != RUN_MODE_pool)
         s->startup_s = NAN;
@@ -259,6 +343,16 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
         s->objects_allocated = NAN;
     if (spec->allocator != HEAP_pymalloc)
         s->arena_bytes_peak = NAN;
+    if (!gil)
+        s->gil_switch_wait_s = s->gil_futile_wakeups = s->gil_share_min = s->gil_share_max =
+            s->gil_jain = s->starved_workers = s->gil_wait_min_s = s->gil_wait_max_s = NAN;
+    if (spec->workload->client == NULL)
+        s->requests = s->throughput_rps = s->lat_p50_s = s->lat_p90_s = s->lat_p99_s =
+            s->lat_p999_s = s->lat_max_s = NAN;
+    if (spec->workload->client == NULL || !gil)
+        s->server_gil_wait_s = NAN;
+    if (spec->trace_events == 0)
+        s->trace_events = s->trace_dropped = NAN;
     if (!spec->gc.disabled)
         s->gc_unreachable = NAN;
     if (!spec->tracemalloc && !spec->memory_trace)
@@ -282,6 +376,7 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         .allocator = spec->allocator,
         .immortal = spec->immortal,
         .switch_interval_us = spec->switch_interval_us,
+        .check_interval = spec->check_interval,
         .gc = spec->gc,
         .tracemalloc = spec->tracemalloc || spec->memory_trace,
     };
@@ -294,10 +389,14 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         return -1;
     }
     leak_probe_take(ctx->interp, baseline);
-    if (spec->workload->setup != NULL) {
+    if (spec->workload->setup != NULL || ctx->client != NULL) {
         tstate_t *ts = ctx->main_ts;
         ctx->interp->ops->attach(ts);
-        int rc = spec->workload->setup(ts, spec->params);
+        int rc = spec->workload->setup != NULL ? spec->workload->setup(ts, spec->params) : 0;
+        /* A client workload's global 0 is the server's end of the socket. */
+        if (rc == 0 && ctx->client != NULL &&
+            (ctx->interp->globals[0] = ctx->interp->ops->int_new(ts, client_server_fd(ctx->client))) == NULL)
+            rc = -1;
         ctx->interp->ops->detach(ts);
         if (rc < 0) {
             snprintf(ctx->err, ctx->errlen, "setting up %s: %s", spec->workload->name, ts->error);
@@ -349,6 +448,18 @@ static int run_finish(run_ctx_t *ctx, const leak_probe_t *baseline, run_sample_t
         return -1;
     }
     return rc;
+}
+
+void run_workers_started(run_ctx_t *ctx)
+{
+    if (ctx->client != NULL)
+        client_go(ctx->client);
+}
+
+void run_lead_finished(run_ctx_t *ctx)
+{
+    if (ctx->client != NULL)
+        client_server_done(ctx->client);
 }
 
 static int run_mode(run_ctx_t *ctx, run_sample_t *sample)
@@ -426,71 +537,220 @@ static int run_measured(run_ctx_t *ctx, run_sample_t *sample, memtrace_t *trace)
     return rc;
 }
 
-/* The whole of one repeat. Returns 0 with *sample (and, traced, *trace)
- * filled, or -1 with err. */
-static int run_repeat(const run_spec_t *spec, const code_t *code, pin_t *pin, run_sample_t *sample,
-                      memtrace_t *trace, char *err, size_t errlen)
+/* What one repeat needs: the spec and the row's code, built once. */
+typedef struct repeat_job {
+    const run_spec_t *spec;
+    const code_t *code;
+    const code_t *code_background;  /* NULL without a background */
+    pin_t *pin;
+    bool send_trace;                /* the repeat's trace goes back to the lab */
+} repeat_job_t;
+
+/* What one repeat measured, beside the sample: the client's latency
+ * histogram, the GIL trace (spec->workers buffers, or NULL) and the memory
+ * trace (--memory-trace). */
+typedef struct repeat_out {
+    run_sample_t sample;
+    run_hist_t hist;
+    trace_buf_t *trace;
+    uint64_t t0_ns;
+    memtrace_t memtrace;
+} repeat_out_t;
+
+/* Preallocated, zero-filled (so that no page fault waits inside the timed
+ * region) trace buffers, one per worker. NULL on out-of-memory. */
+static trace_buf_t *run_trace_alloc(int workers, uint32_t capacity)
 {
+    trace_buf_t *t = aligned_alloc(64, sizeof(trace_buf_t) * (size_t)workers);
+    if (t == NULL)
+        return NULL;
+    memset(t, 0, sizeof(trace_buf_t) * (size_t)workers);
+    for (int i = 0; i < workers; i++) {
+        t[i].lane = (uint16_t)i;
+        t[i].capacity = capacity;
+        t[i].events = calloc(capacity, sizeof(trace_event_t));
+        if (t[i].events == NULL) {
+            for (int k = 0; k < i; k++)
+                free(t[k].events);
+            free(t);
+            return NULL;
+        }
+        memset(t[i].events, 0, capacity * sizeof(trace_event_t));
+    }
+    return t;
+}
+
+static void run_trace_bufs_free(trace_buf_t *t, int workers)
+{
+    for (int i = 0; t != NULL && i < workers; i++)
+        free(t[i].events);
+    free(t);
+}
+
+/* The client's figures into the sample. */
+static void run_fold_client(const run_ctx_t *ctx, const client_result_t *c, run_sample_t *s)
+{
+    s->requests = (double)c->requests;
+    s->throughput_rps = c->duration_s > 0 ? (double)c->requests / c->duration_s : 0;
+    s->lat_p50_s = c->p50_s;
+    s->lat_p90_s = c->p90_s;
+    s->lat_p99_s = c->p99_s;
+    s->lat_p999_s = c->p999_s;
+    s->lat_max_s = c->max_s;
+    s->server_gil_wait_s = c->requests > 0 ? (double)ctx->results[0].gil.wait_ns / 1e9 / (double)c->requests : 0;
+}
+
+/* The whole of one repeat. Returns 0 with *out filled (out->trace owned by
+ * the caller), or -1 with err. */
+static int run_repeat(const repeat_job_t *job, repeat_out_t *out, char *err, size_t errlen)
+{
+    const run_spec_t *spec = job->spec;
     int rc = -1;
     leak_probe_t baseline;
-    run_ctx_t ctx = {.spec = spec, .code = code, .pin = pin, .err = err, .errlen = errlen};
+    client_result_t cres;
+    run_ctx_t ctx = {.spec = spec, .code = job->code, .code_background = job->code_background,
+                     .pin = job->pin, .err = err, .errlen = errlen};
+    memset(out, 0, sizeof *out);
     ctx.interp = malloc(sizeof *ctx.interp);
     ctx.results = aligned_alloc(64, sizeof(worker_result_t) * (size_t)spec->workers);
-    if (ctx.interp == NULL || ctx.results == NULL) {
+    if (ctx.interp == NULL || ctx.results == NULL ||
+        (spec->trace_events > 0 && (ctx.trace = run_trace_alloc(spec->workers, spec->trace_events)) == NULL)) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    memset(sample, 0, sizeof *sample);
     memset(ctx.results, 0, sizeof(worker_result_t) * (size_t)spec->workers);
-    if (run_prepare(&ctx, &baseline) < 0)
+    if (spec->workload->client != NULL) {
+        wl_client_t cfg;
+        spec->workload->client(spec->params, spec->size, &cfg);
+        if ((ctx.client = client_start(&cfg, err, errlen)) == NULL)
+            goto out;
+    }
+    if (run_prepare(&ctx, &baseline) < 0) {
+        client_finish(ctx.client, &cres, err, 0);
         goto out;
+    }
     /* The shared GIL's hand-overs and collections (single, threads);
-     * forked workers report their own, folded in below. */
+     * forked workers report their own, folded in below. Worker 0 runs on
+     * the main thread state in single mode and, with a background, in
+     * processes mode: that is the thread state traced as lane 0 then. */
     uint64_t switches = gil_switches(&ctx.interp->gil);
     gc_mark_t gc_before;
     gc_summary_t gc_run;
     gc_mark(&ctx.interp->gc, &gc_before);
-    rc = run_measured(&ctx, sample, trace);
-    sample->gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
+    ctx.main_ts->gil.trace = ctx.trace;
+    out->t0_ns = clock_now_ns();
+    rc = run_measured(&ctx, &out->sample, &out->memtrace);
+    ctx.main_ts->gil.trace = NULL;
+    out->sample.gil_switches = (double)(gil_switches(&ctx.interp->gil) - switches);
     gc_summarize(&ctx.interp->gc, &gc_before, &gc_run);
-    run_fold_gc(sample, &gc_run);
-    rc = run_finish(&ctx, &baseline, sample, rc);
+    run_fold_gc(&out->sample, &gc_run);
+    if (client_finish(ctx.client, &cres, rc == 0 ? err : ctx.err, rc == 0 ? errlen : 0) < 0 && rc == 0)
+        rc = -1;
+    rc = run_finish(&ctx, &baseline, &out->sample, rc);
     if (rc == 0) {
-        run_fold_results(&ctx, sample);
-        run_mark_unmeasured(spec, sample);
+        run_fold_results(&ctx, &out->sample);
+        if (ctx.client != NULL) {
+            run_fold_client(&ctx, &cres, &out->sample);
+            out->hist = cres.hist;
+        }
+        for (int i = 0; ctx.trace != NULL && i < spec->workers; i++) {
+            out->sample.trace_events += ctx.trace[i].count;
+            out->sample.trace_dropped += (double)ctx.trace[i].dropped;
+        }
+        run_mark_unmeasured(spec, &out->sample);
+        out->trace = ctx.trace;
+        ctx.trace = NULL;
     }
 out:
+    run_trace_bufs_free(ctx.trace, spec->workers);
     free(ctx.results);
     free(ctx.interp);
     return rc;
 }
 
-/* What a repeat process sends back (then, traced, its memtrace). */
+/* What a repeat process sends back; then, when traced, its memory trace
+ * (memtrace_write) and each GIL-traced lane as a trace_lane_wire_t and its
+ * events. */
 typedef struct repeat_msg {
     int rc;
     bool traced;
+    int trace_lanes;
+    uint64_t t0_ns;
     run_sample_t sample;
+    run_hist_t hist;
     char err[512];
 } repeat_msg_t;
 
+typedef struct trace_lane_wire {
+    uint32_t lane;
+    uint32_t count;
+    uint64_t dropped;
+} trace_lane_wire_t;
+
 /* The repeat process's body: run, report, exit. */
-static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_t *pin, int fd)
-    __attribute__((noreturn));
-static void repeat_process_main(const run_spec_t *spec, const code_t *code, pin_t *pin, int fd)
+static void repeat_process_main(const repeat_job_t *job, int fd) __attribute__((noreturn));
+static void repeat_process_main(const repeat_job_t *job, int fd)
 {
     repeat_msg_t msg;
-    memtrace_t trace = {0};
+    repeat_out_t out;
     memset(&msg, 0, sizeof msg);
-    msg.rc = run_repeat(spec, code, pin, &msg.sample, &trace, msg.err, sizeof msg.err);
-    msg.traced = msg.rc == 0 && spec->memory_trace;
-    if (pipe_write_all(fd, &msg, sizeof msg) < 0 || (msg.traced && memtrace_write(fd, &trace) < 0))
-        _exit(3);
-    _exit(0);
+    msg.rc = run_repeat(job, &out, msg.err, sizeof msg.err);
+    msg.sample = out.sample;
+    msg.hist = out.hist;
+    msg.t0_ns = out.t0_ns;
+    msg.traced = msg.rc == 0 && job->spec->memory_trace;
+    msg.trace_lanes = msg.rc == 0 && job->send_trace && out.trace != NULL ? job->spec->workers : 0;
+    int ok = pipe_write_all(fd, &msg, sizeof msg) == 0 && (!msg.traced || memtrace_write(fd, &out.memtrace) == 0);
+    for (int i = 0; ok && i < msg.trace_lanes; i++) {
+        trace_lane_wire_t w = {out.trace[i].lane, out.trace[i].count, out.trace[i].dropped};
+        ok = pipe_write_all(fd, &w, sizeof w) == 0 &&
+             pipe_write_all(fd, out.trace[i].events, w.count * sizeof(trace_event_t)) == 0;
+    }
+    _exit(ok ? 0 : 3);
 }
 
-/* Fork a repeat process and wait for its sample. */
-static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t *pin,
-                               run_sample_t *sample, memtrace_t *trace, char *err, size_t errlen)
+void run_trace_free(run_trace_t *t)
+{
+    if (t == NULL)
+        return;
+    for (int i = 0; i < t->nlanes; i++)
+        free(t->lanes[i].events);
+    free(t->lanes);
+    free(t);
+}
+
+/* Read the lanes that follow a repeat message. NULL when the pipe failed
+ * or memory ran out. */
+static run_trace_t *run_trace_read(int fd, int nlanes, uint64_t t0_ns)
+{
+    run_trace_t *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->lanes = calloc((size_t)nlanes, sizeof *t->lanes)) == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->t0_ns = t0_ns;
+    for (; t->nlanes < nlanes; t->nlanes++) {
+        trace_lane_wire_t w;
+        run_trace_lane_t *l = &t->lanes[t->nlanes];
+        if (pipe_read_all(fd, &w, sizeof w) < 0 || w.count > RUN_MAX_TRACE_EVENTS)
+            goto fail;
+        *l = (run_trace_lane_t){w.lane, w.count, w.dropped, malloc((w.count ? w.count : 1) * sizeof(trace_event_t))};
+        if (l->events == NULL || pipe_read_all(fd, l->events, w.count * sizeof(trace_event_t)) < 0) {
+            free(l->events);
+            goto fail;
+        }
+    }
+    return t;
+fail:
+    run_trace_free(t);
+    return NULL;
+}
+
+/* Fork a repeat process and wait for what it measured: the sample, the
+ * latency histogram, the memory trace (--memory-trace) and
+ * (job->send_trace) the GIL trace into *trace. */
+static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, run_hist_t *hist,
+                               memtrace_t *memtrace, run_trace_t **trace, char *err, size_t errlen)
 {
     int fds[2];
     pid_t parent = getpid();
@@ -510,13 +770,16 @@ static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t
         if (fork_child_bind_to_parent(parent) < 0)
             _exit(3);
         fork_child_close_fds(&fds[1], 1);
-        repeat_process_main(spec, code, pin, fds[1]);
+        repeat_process_main(job, fds[1]);
     }
     close(fds[1]);
     repeat_msg_t *msg = malloc(sizeof *msg);
     int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
     if (got && msg->traced)
-        got = memtrace_read(fds[0], trace) == 0;
+        got = memtrace_read(fds[0], memtrace) == 0;
+    if (got && msg->rc == 0 && msg->trace_lanes > 0 &&
+        (*trace = run_trace_read(fds[0], msg->trace_lanes, msg->t0_ns)) == NULL)
+        got = 0;
     close(fds[0]);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -532,6 +795,7 @@ static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t
         snprintf(err, errlen, "%s", msg->err);
     } else {
         *sample = msg->sample;
+        *hist = msg->hist;
         rc = 0;
     }
     free(msg);
@@ -546,6 +810,7 @@ static int run_repeat_isolated(const run_spec_t *spec, const code_t *code, pin_t
 struct run_session {
     run_row_t *row;
     code_t code;
+    code_t code_background;
     pin_t *pin;
     int done;                 /* warm-ups and repeats finished */
     int total;
@@ -578,9 +843,12 @@ run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *er
     }
     s->row = row;
     s->total = spec->warmup + spec->repeats;
-    if (spec->workload->build(&s->code, spec->params) < 0 || code_check(&s->code, err, errlen) < 0) {
+    const workload_t *wl = spec->workload;
+    if (wl->build(&s->code, spec->params) < 0 || code_check(&s->code, err, errlen) < 0 ||
+        (wl->build_background != NULL && (wl->build_background(&s->code_background, spec->params) < 0 ||
+                                          code_check(&s->code_background, err, errlen) < 0))) {
         if (err[0] == '\0')
-            snprintf(err, errlen, "cannot build the bytecode of %s", spec->workload->name);
+            snprintf(err, errlen, "cannot build the bytecode of %s", wl->name);
         goto fail;
     }
     row->samples = calloc((size_t)spec->repeats, sizeof(run_sample_t));
@@ -601,19 +869,33 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
 {
     const run_spec_t *spec = &s->row->spec;
     run_sample_t sample;
-    memtrace_t trace = {0};
+    run_hist_t hist;
+    memtrace_t memtrace = {0};
+    run_trace_t *trace = NULL;
     err[0] = '\0';
     if (s->done >= s->total)
         return 0;
-    if (run_repeat_isolated(spec, &s->code, s->pin, &sample, &trace, err, errlen) < 0)
+    repeat_job_t job = {
+        .spec = spec,
+        .code = &s->code,
+        .code_background = spec->workload->build_background != NULL ? &s->code_background : NULL,
+        .pin = s->pin,
+        .send_trace = s->done == spec->warmup,   /* the first timed repeat's */
+    };
+    if (run_repeat_isolated(&job, &sample, &hist, &memtrace, &trace, err, errlen) < 0)
         return -1;
-    /* The first timed repeat's trace is the row's, as mprof plots one run. */
+    /* The first timed repeat's traces are the row's, as mprof plots one run. */
     if (s->done == spec->warmup)
-        s->row->trace = trace;
+        s->row->trace = memtrace;
     else
-        memtrace_free(&trace);
-    if (s->done >= spec->warmup)
+        memtrace_free(&memtrace);
+    if (s->done >= spec->warmup) {
         s->row->samples[s->row->nsamples++] = sample;
+        for (int b = 0; b < RUN_HIST_BUCKETS; b++)
+            s->row->latency.count[b] += hist.count[b];
+    }
+    if (trace != NULL)
+        s->row->gil_trace = trace;
     s->done++;
     return s->done < s->total ? 1 : 0;
 }
@@ -654,5 +936,7 @@ void run_row_free(run_row_t *row)
     free(row->samples);
     row->samples = NULL;
     row->nsamples = 0;
+    run_trace_free(row->gil_trace);
+    row->gil_trace = NULL;
     memtrace_free(&row->trace);
 }

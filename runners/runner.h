@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "gil/guard.h"
+#include "gil/trace.h"
 #include "lab/gc.h"
 #include "lab/heap.h"
 #include "runners/memtrace.h"
@@ -58,6 +59,8 @@ typedef enum run_pin { RUN_PIN_NONE, RUN_PIN_CORES } run_pin_t;
 
 #define RUN_MAX_WORKERS 1024
 #define RUN_MAX_SWITCH_US 10000000u   /* longest GIL switch interval, 10 s (run_spec_check) */
+#define RUN_MAX_CHECK_INTERVAL 1000000     /* gil-old ticks */
+#define RUN_MAX_TRACE_EVENTS (1 << 24)     /* per thread: 256 MiB of events */
 
 typedef struct run_spec {
     const workload_t *workload;
@@ -68,6 +71,8 @@ typedef struct run_spec {
     heap_kind_t allocator;
     int workers;                     /* 1 for single */
     uint64_t switch_interval_us;
+    int check_interval;              /* gil-old: ticks between releases */
+    uint32_t trace_events;           /* GIL trace: events per thread, 0 = off */
     run_pin_t pin;
     bool immortal;                   /* PEP 683 immortal small ints/singletons */
     gc_config_t gc;                  /* the cycle collector (zeros: on, the build's thresholds) */
@@ -120,6 +125,15 @@ typedef struct run_spec {
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \
+    X(gc_pause_p50_0_s, SEC)   /* the same, of each generation's collections */ \
+    X(gc_pause_p99_0_s, SEC)                                                   \
+    X(gc_pause_max_0_s, SEC)                                                   \
+    X(gc_pause_p50_1_s, SEC)                                                   \
+    X(gc_pause_p99_1_s, SEC)                                                   \
+    X(gc_pause_max_1_s, SEC)                                                   \
+    X(gc_pause_p50_2_s, SEC)                                                   \
+    X(gc_pause_p99_2_s, SEC)                                                   \
+    X(gc_pause_max_2_s, SEC)                                                   \
     X(gc_unreachable, NUM)     /* --gc off: containers leaked in cycles */      \
     X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
                                   peak (forked: the processes' peaks added) */  \
@@ -133,7 +147,27 @@ typedef struct run_spec {
     X(smaps_shared_clean_before_kib, NUM)                                      \
     X(smaps_shared_clean_after_kib, NUM)                                       \
     X(smaps_shared_dirty_before_kib, NUM)                                      \
-    X(smaps_shared_dirty_after_kib, NUM)
+    X(smaps_shared_dirty_after_kib, NUM)                                       \
+    X(blocking_calls, NUM)     /* CALL_BLOCKING calls, over the workers */     \
+    X(blocked_s, SEC)          /* time inside them (GIL released), summed */   \
+    X(gil_switch_wait_s, SEC)  /* forced switching: droppers awaiting a taker */\
+    X(gil_futile_wakeups, NUM) /* waiters woken to find the GIL taken again */ \
+    X(gil_share_min, RATIO)    /* least GIL held / wall, over the workers */   \
+    X(gil_share_max, RATIO)                                                    \
+    X(gil_jain, RATIO)         /* Jain's index of held / (held + waited) */    \
+    X(starved_workers, NUM)    /* below half the mean of held / (held+waited) */\
+    X(requests, NUM)           /* client workloads: replies checked */         \
+    X(throughput_rps, NUM)     /* requests per second of client traffic */     \
+    X(lat_p50_s, SEC)          /* request latencies, nearest rank */           \
+    X(lat_p90_s, SEC)                                                          \
+    X(lat_p99_s, SEC)                                                          \
+    X(lat_p999_s, SEC)                                                         \
+    X(lat_max_s, SEC)                                                          \
+    X(server_gil_wait_s, SEC)  /* worker 0's GIL wait per request */           \
+    X(trace_events, NUM)       /* GIL trace: events recorded */                \
+    X(trace_dropped, NUM)      /* ... and lost to full buffers */              \
+    X(gil_wait_min_s, SEC)     /* least GIL wait of a worker (take + switch) */\
+    X(gil_wait_max_s, SEC)     /* most */
 
 typedef struct run_sample {
 #define X(name, unit) double name;
@@ -141,11 +175,46 @@ typedef struct run_sample {
 #undef X
 } run_sample_t;
 
+/* A latency histogram with log buckets, 10 per decade from 1 us to 10 s:
+ * bucket 0 holds what is under 1 us, bucket b in 1..70 holds
+ * [10^((b-1)/10), 10^(b/10)) us, bucket 71 everything from 10 s. */
+#define RUN_HIST_BUCKETS 72
+typedef struct run_hist {
+    uint64_t count[RUN_HIST_BUCKETS];
+} run_hist_t;
+
+/* The bucket of a latency in seconds; its bounds in seconds (the last
+ * bucket's upper bound is infinity). Cannot fail. */
+int run_hist_bucket(double seconds);
+double run_hist_lower_s(int bucket);
+double run_hist_upper_s(int bucket);
+
+/* The GIL trace of one repeat: one lane per traced thread (its worker
+ * index), each with the events it recorded, in its own time order. */
+typedef struct run_trace_lane {
+    uint32_t lane;
+    uint32_t count;
+    uint64_t dropped;            /* events lost to a full buffer */
+    trace_event_t *events;       /* count entries */
+} run_trace_lane_t;
+
+typedef struct run_trace {
+    uint64_t t0_ns;              /* the start of the repeat's timed region */
+    int nlanes;
+    run_trace_lane_t *lanes;
+} run_trace_t;
+
+/* Release a trace. NULL-safe. */
+void run_trace_free(run_trace_t *t);
+
 typedef struct run_row {
     run_spec_t spec;
     int nsamples;                   /* == spec.repeats on success */
     run_sample_t *samples;          /* owned; free with run_row_free */
     memtrace_t trace;               /* --memory-trace: the first timed repeat's */
+    run_hist_t latency;             /* client workloads: every timed repeat's */
+    run_trace_t *gil_trace;         /* spec.trace_events: the first timed
+                                       repeat's GIL trace; owned */
 } run_row_t;
 
 /* Progress callback, called after each warm-up and repeat (outside any timed
@@ -179,5 +248,9 @@ void run_row_free(run_row_t *row);
 /* Validate a spec before anything runs (guard/mode/allocator compatibility,
  * worker and size bounds). Returns 0, or -1 with the reason in `err`. */
 int run_spec_check(const run_spec_t *spec, char *err, size_t errlen);
+
+/* Whether a workload can run in a mode at all (convoy: not in a pool,
+ * whose workers take tasks, not a background role). */
+bool run_mode_fits(const workload_t *wl, run_mode_t mode);
 
 #endif

@@ -13,6 +13,11 @@
  *             what Thread.join() waits for in CPython 3.12 (the thread's
  *             tstate lock is released when its state is deleted), and the
  *             seed times start() to join();
+ *             With a background (convoy), worker 0 is the lead: when it
+ *             has run, it asks every other thread to stop, as
+ *             PyThreadState_SetAsyncExc would (the crew keeps their thread
+ *             states for that, under its mutex), and the client is told
+ *             the server has gone;
  *   release   the threads then wait, outside the timed region, until the
  *             repeat's leak check: with per-thread heaps (mimalloc) the
  *             blocks a thread allocated can only be counted from that
@@ -36,6 +41,8 @@ struct parked {
     int finished;                 /* done, thread state deleted */
     int released;                 /* 1: count your heap and exit */
     int created;                  /* threads that exist */
+    int lead_done;                /* worker 0 has run: stop the others */
+    tstate_t **states;            /* each thread's state while it has one */
     pthread_t *tids;
     struct thread_arg *args;
 };
@@ -76,6 +83,28 @@ static void crew_finish_and_park(parked_t *c)
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&c->mutex));
 }
 
+/* Publish (ts) or withdraw (NULL) worker i's thread state; a thread that
+ * arrives after the lead has finished is asked to stop at once. */
+static void crew_register(parked_t *c, int i, tstate_t *ts)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&c->mutex));
+    c->states[i] = ts;
+    if (ts != NULL && c->lead_done)
+        worker_request_stop(ts);
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&c->mutex));
+}
+
+/* Worker 0 has run: stop the background workers. */
+static void crew_lead_finished(parked_t *c)
+{
+    GL_PTHREAD_CHECK(pthread_mutex_lock(&c->mutex));
+    c->lead_done = 1;
+    for (int i = 1; i < c->created; i++)
+        if (c->states[i] != NULL)
+            worker_request_stop(c->states[i]);
+    GL_PTHREAD_CHECK(pthread_mutex_unlock(&c->mutex));
+}
+
 static void *thread_main(void *p)
 {
     thread_arg_t *a = p;
@@ -84,6 +113,10 @@ static void *thread_main(void *p)
     char pin_err[128] = "";
 
     tstate_t *ts = tstate_new(ctx->interp);
+    if (ts != NULL) {
+        ts->gil.trace = ctx->trace != NULL ? &ctx->trace[a->index] : NULL;
+        crew_register(a->crew, a->index, ts);
+    }
     int pinned = ctx->pin == NULL || pin_worker(ctx->pin, a->index, 0, pin_err, sizeof(pin_err)) == 0;
     /* Everyone checks in, even a thread that failed to set up: the gate
      * counts arrivals, not successes. */
@@ -93,10 +126,16 @@ static void *thread_main(void *p)
     } else if (!go) {
         snprintf(r->error, sizeof(r->error), "cancelled");
     } else {
-        worker_run(ts, ctx->code, worker_share(ctx->spec, a->index), r);
+        worker_run(ts, run_code_of(ctx, a->index), worker_share(ctx->spec, a->index), r);
     }
-    if (ts != NULL)
+    if (ts != NULL) {
+        crew_register(a->crew, a->index, NULL);
         tstate_delete(ts);
+    }
+    if (a->index == 0 && ctx->code_background != NULL) {
+        crew_lead_finished(a->crew);
+        run_lead_finished(ctx);
+    }
     crew_finish_and_park(a->crew);
 
     heap_t *heap = &ctx->interp->heap;
@@ -111,6 +150,7 @@ static void crew_free(parked_t *c)
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&c->mutex));
     free(c->tids);
     free(c->args);
+    free(c->states);
     free(c);
 }
 
@@ -119,9 +159,11 @@ int run_threads(run_ctx_t *ctx, run_sample_t *sample)
     int w = ctx->spec->workers;
     parked_t *crew = calloc(1, sizeof(*crew));
     if (crew == NULL || (crew->tids = calloc((size_t)w, sizeof(pthread_t))) == NULL ||
-        (crew->args = calloc((size_t)w, sizeof(thread_arg_t))) == NULL) {
+        (crew->args = calloc((size_t)w, sizeof(thread_arg_t))) == NULL ||
+        (crew->states = calloc((size_t)w, sizeof(tstate_t *))) == NULL) {
         if (crew != NULL) {
             free(crew->tids);
+            free(crew->args);
             free(crew);
         }
         snprintf(ctx->err, ctx->errlen, "out of memory for %d threads", w);
@@ -146,6 +188,8 @@ int run_threads(run_ctx_t *ctx, run_sample_t *sample)
         crew_wait(crew, &crew->arrived, w);
     crew->start = create_error == 0 ? 1 : -1;
     GL_PTHREAD_CHECK(pthread_cond_broadcast(&crew->cond));
+    if (create_error == 0)
+        run_workers_started(ctx);
     crew_wait(crew, &crew->finished, crew->created);
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&crew->mutex));
     uint64_t t1 = clock_now_ns();

@@ -4,6 +4,7 @@
  * and once after: nothing in between is instrumented beyond what the guard
  * itself counts. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ int worker_smaps(const run_spec_t *spec, smaps_t *out, char *err, size_t errlen)
 
 int64_t worker_share(const run_spec_t *spec, int i)
 {
+    if (spec->workload->build_background != NULL)
+        return i > 0 ? INT64_MAX : 0;
     return wl_share(spec->workload, spec->params, spec->size, spec->workers, i);
 }
 
@@ -42,16 +45,20 @@ int worker_run(tstate_t *ts, const code_t *code, int64_t share, worker_result_t 
         ops->decref(ts, res);
     ops->detach(ts);
     uint64_t t1 = clock_now_ns();
+    if (ts->gil.trace != NULL)
+        trace_record_at(ts->gil.trace, TRACE_EXIT, 0, t1);
+    /* A stop request is answered by SystemExit, which ends a thread
+     * quietly (threading ignores it): not an error. */
+    out->stopped = (__atomic_fetch_and(&ts->eval_breaker, ~EB_ASYNC_EXC, __ATOMIC_RELAXED) & EB_ASYNC_EXC) != 0;
 
     out->run_s = clock_seconds(t1 - t0);
-    out->gil.acquisitions = ts->gil.stats.acquisitions - gil0.acquisitions;
-    out->gil.forced_drops = ts->gil.stats.forced_drops - gil0.forced_drops;
-    out->gil.drop_requests = ts->gil.stats.drop_requests - gil0.drop_requests;
-    out->gil.wait_ns = ts->gil.stats.wait_ns - gil0.wait_ns;
+#define X(name) out->gil.name = ts->gil.stats.name - gil0.name;
+    GIL_STATS_FIELDS(X)
+#undef X
 #define X(name, hot) out->count.name = ts->count.name - count0.name;
     TSTATE_COUNTERS(X)
 #undef X
-    if (res == NULL) {
+    if (res == NULL && !out->stopped) {
         snprintf(out->error, sizeof(out->error), "%s", ts->error[0] ? ts->error : "unknown error");
         return -1;
     }

@@ -2,9 +2,15 @@
 # Installs the Debian packages gil-lab needs, and nothing when all are present.
 # As root it runs apt-get; otherwise through sudo when it can ask without a
 # password prompt blocking a script; otherwise it prints the exact command.
+#   sh scripts/setup.sh        what building and running need (make demo)
+#   sh scripts/setup.sh test   also what only the tests use (make test):
+#                              headless Chromium, which renders the HTML report
 set -eu
 
-PKGS="cmake make gcc pkg-config libhwloc-dev hwloc libcriterion-dev libmimalloc-dev gnuplot-nox"
+PKGS="cmake make gcc pkg-config libhwloc-dev hwloc libcriterion-dev libmimalloc-dev libjansson-dev gnuplot-nox python3"
+if [ "${1:-}" = test ]; then
+    PKGS="$PKGS chromium"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -18,6 +18,7 @@
  * leave, the chart) is tests/test_output.c's.
  */
 #include "cli_fixture.h"
+#include "json_check.h"
 
 #define CSV_HEADER                                                             \
     "workload,mode,guard,workers,size,repeats,wall_median_s,wall_mean_s,"      \
@@ -29,125 +30,22 @@
     "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,gc_collections_2,"  \
     "gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,gc_uncollectable,"  \
     "gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,gc_pause_max_s,gc_unreachable,gc,"  \
-    "gc_thresholds,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
+    "gc_thresholds,wall_cv,wall_mad_s,median_ci_low_s,median_ci_high_s,"      \
+    "median_ci_level,speedup_ci_low,speedup_ci_high,speedup_ci_level,baseline," \
+    "cpu_share,warnings,traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"  \
     "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"  \
     "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,smaps_shared_dirty_before_kib,"  \
-    "smaps_shared_dirty_after_kib"
+    "smaps_shared_dirty_after_kib,gc_pause_p50_0_s,gc_pause_p99_0_s,gc_pause_max_0_s,"  \
+    "gc_pause_p50_1_s,gc_pause_p99_1_s,gc_pause_max_1_s,gc_pause_p50_2_s,gc_pause_p99_2_s,"  \
+    "gc_pause_max_2_s,"  \
+    "check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"    \
+    "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,"    \
+    "requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s," \
+    "server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s"
 
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-/* ------------------------------------------------------------------------
- * A minimal JSON validator (RFC 8259 grammar; no semantics).
- */
-
-static const char *json_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static const char *json_value(const char *p, int depth);
-
-static const char *json_string(const char *p)
-{
-    if (*p++ != '"')
-        return NULL;
-    while (*p != '"') {
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-        if (*p == '\\') {
-            p++;
-            if (*p == 'u') {
-                for (int k = 1; k <= 4; k++)
-                    if (!isxdigit((unsigned char)p[k]))
-                        return NULL;
-                p += 4;
-            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
-                return NULL;
-            }
-        }
-        p++;
-    }
-    return p + 1;
-}
-
-static const char *json_number(const char *p)
-{
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (isdigit((unsigned char)*p))
-        while (isdigit((unsigned char)*p))
-            p++;
-    else
-        return NULL;
-    if (*p == '.') {
-        if (!isdigit((unsigned char)*++p))
-            return NULL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!isdigit((unsigned char)*p))
-            return NULL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    return p;
-}
-
-static const char *json_members(const char *p, int depth, char close, bool object)
-{
-    p = json_ws(p + 1);
-    if (*p == close)
-        return p + 1;
-    for (;;) {
-        if (object) {
-            p = json_string(json_ws(p));
-            if (!p || *(p = json_ws(p)) != ':')
-                return NULL;
-            p++;
-        }
-        p = json_value(p, depth + 1);
-        if (!p)
-            return NULL;
-        p = json_ws(p);
-        if (*p == close)
-            return p + 1;
-        if (*p++ != ',')
-            return NULL;
-    }
-}
-
-static const char *json_value(const char *p, int depth)
-{
-    if (depth > 64)
-        return NULL;
-    p = json_ws(p);
-    switch (*p) {
-    case '{': return json_members(p, depth, '}', true);
-    case '[': return json_members(p, depth, ']', false);
-    case '"': return json_string(p);
-    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
-    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
-    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
-    default: return json_number(p);
-    }
-}
-
-/* True when text is exactly one JSON document (whitespace around it). */
-static bool json_valid(const char *text)
-{
-    const char *end = json_value(text, 0);
-    return end && *json_ws(end) == '\0';
-}
 
 Test(cli, json_validator_self_check)
 {
@@ -439,9 +337,11 @@ Test(cli, version)
 Test(cli, help_everywhere)
 {
     static const char *const cmds[][3] = {
-        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
-        {"refs", "--help"},
+        {"--help", NULL},      {"run", "--help"},     {"list", "--help"},
+        {"topo", "--help"},    {"dis", "--help"},     {"heap", "--help"},
+        {"compare", "--help"}, {"plot", "--help"},    {"report", "--help"},
+        {"calibrate", "--help"},
+        {"sizes", "--help"},   {"refs", "--help"},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         result_t r = cli_run(NULL, cmds[k]);
@@ -634,17 +534,19 @@ static void scan_help(doc_commands_t *d, char *text, const char *where)
     }
 }
 
-/* Run one documented line; `run` lines get options appended that shrink
- * the work (the last value of an option counts), the size only when the
- * line does not set one (cow's -n counts passes over a whole heap, few
- * already). */
-static void run_documented(const char *line, const char *where, int index)
+/* Run one documented line in cwd; `run` and `calibrate` lines get options
+ * appended that shrink the work (the last value of an option counts), the
+ * size only when the line does not set one (cow's -n counts passes over a
+ * whole heap, few already). */
+static void run_documented(const char *line, const char *where, int index, const char *cwd)
 {
+    static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0", "--no-plot",
+                                         "-o"};
     char copy[256], out[64], *save = NULL;
     const char *args[CLI_MAX_ARGS + 1];
-    const cli_opts_t in_tmp = {.cwd = tmpdir};
+    cli_opts_t opts = {.cwd = cwd};
     int n = 0;
-    bool is_run, help = false, sized = false;
+    bool shrinks, help = false, sized = false;
     result_t r;
 
     snprintf(copy, sizeof copy, "%s", line);
@@ -655,32 +557,54 @@ static void run_documented(const char *line, const char *where, int index)
         sized |= strcmp(w, "-n") == 0;
         args[n++] = w;
     }
-    is_run = n > 0 && strcmp(args[0], "run") == 0;
+    shrinks = n > 0 && (strcmp(args[0], "run") == 0 || strcmp(args[0], "calibrate") == 0);
     snprintf(out, sizeof out, "doc-%d", index);
-    if (is_run && !help) {
-        static const char *const shrink[] = {"-n", "2000", "-r", "1", "--warmup", "0",
-                                             "--no-plot", "-o"};
-        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0]; k++)
+    if (shrinks && !help) {
+        bool resume = false;
+        for (int k = 0; k < n; k++)
+            resume |= strcmp(args[k], "--resume") == 0;
+        /* --resume names its own folder: -o must not differ from it */
+        for (size_t k = sized ? 2 : 0; k < sizeof shrink / sizeof shrink[0] - (resume ? 1 : 0); k++)
             args[n++] = shrink[k];
-        args[n++] = path_in_tmp(out);
+        if (!resume)
+            args[n++] = path_in_tmp(out);
     }
     args[n] = NULL;
     cr_log_info("%s: %s", where, line);
-    r = cli_run(&in_tmp, args);   /* a picture a line names lands in tmpdir */
+    r = cli_run(&opts, args);   /* a picture a line names lands in cwd */
     cr_expect_eq(r.status, 0, "%s: `%s` exited %d: %s", where, line, r.status, r.err);
     result_free(&r);
+}
+
+/* What the documented compare, plot and report lines read: results/gil and
+ * results/biased, tiny runs, in cwd. */
+static void documented_results(const char *cwd)
+{
+    static const char *const guards[] = {"gil", "biased"};
+    char dir[256];
+
+    for (size_t k = 0; k < 2; k++) {
+        result_t r;
+        snprintf(dir, sizeof dir, "%s/results/%s", cwd, guards[k]);
+        r = RUN("run", "-g", guards[k], "-m", "single,threads", "-j", "1,2", "-n", "2000", "-r",
+                "2", "--warmup", "0", "-o", dir);
+        cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+        result_free(&r);
+    }
 }
 
 Test(cli, every_documented_command_runs)
 {
     static const char *const helps[][3] = {
-        {"--help", NULL}, {"run", "--help"}, {"list", "--help"}, {"topo", "--help"},
-        {"dis", "--help"}, {"heap", "--help"}, {"sizes", "--help"},
-        {"refs", "--help"},
+        {"--help", NULL},      {"run", "--help"},  {"list", "--help"},
+        {"topo", "--help"},    {"dis", "--help"},  {"heap", "--help"},
+        {"compare", "--help"}, {"plot", "--help"}, {"report", "--help"},
+        {"calibrate", "--help"},
+        {"sizes", "--help"},   {"refs", "--help"},
     };
     static doc_commands_t d;
     const char *source = getenv("GL_SOURCE_DIR");
-    char readme[512], *text;
+    char readme[512], cwd[160], *text;
 
     cr_assert(source && *source, "GL_SOURCE_DIR must name the source tree (set by CTest)");
     snprintf(readme, sizeof readme, "%s/README.md", source);
@@ -696,11 +620,15 @@ Test(cli, every_documented_command_runs)
         scan_help(&d, r.out, where);
         result_free(&r);
     }
-    /* README: the run lines, list, dis, heap, topo, --version; the helps:
-     * the default experiment, the last-value example, dis and heap. */
-    cr_assert_geq(d.n, 12, "only %d documented command lines found", d.n);
+    /* README: the run lines, list, dis, heap, topo, --version, compare,
+     * plot, report, calibrate; the helps: the default experiment, the
+     * last-value example, dis, heap, and each command's example. */
+    cr_assert_geq(d.n, 16, "only %d documented command lines found", d.n);
+    snprintf(cwd, sizeof cwd, "%s", path_in_tmp("docs"));
+    cr_assert_eq(mkdir(cwd, 0777), 0);
+    documented_results(cwd);
     for (int k = 0; k < d.n; k++)
-        run_documented(d.line[k], d.where[k], k);
+        run_documented(d.line[k], d.where[k], k, cwd);
 }
 
 /* ------------------------------------------------------------------------
@@ -798,4 +726,82 @@ Test(cli, sample_interval_bounds)
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "0"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "1001"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--sample-interval", "5ms"), "--sample-interval");
+}
+
+/* ------------------------------------------------------------------------
+ * Issue 9: blocking calls, convoy, gil-old, the GIL trace
+ */
+
+Test(cli, bad_trace_convoy_and_gil_old_options)
+{
+    BAD_RUN("--check-interval", "0");
+    BAD_RUN("--check-interval", "1000001");
+    BAD_RUN("--trace=0");
+    BAD_RUN("--trace=lots");
+    BAD_RUN("--trace-window", "0");
+    BAD_RUN("--trace-window", "5:0");
+    BAD_RUN("--trace-window", "x:10");
+    BAD_RUN("--trace-window", "");
+    BAD_RUN("-w", "convoy", "-j", "2");
+    BAD_RUN("-w", "convoy", "-P", "cpu_threads=64");
+    BAD_RUN("-w", "convoy", "-P", "cpu_threads=-1");
+    BAD_RUN("-w", "convoy", "-P", "rate=-1");
+    BAD_RUN("-w", "convoy", "-P", "timeout_ms=0");
+    BAD_RUN("-w", "convoy", "-n", "5");
+    BAD_RUN("-w", "convoy", "-m", "pool");
+    BAD_RUN("-w", "io", "-P", "block_us=0");
+    BAD_RUN("-w", "io", "-P", "work=-1");
+}
+
+/* A traced convoy run: the pool row is skipped with a note, the table
+ * has the client's figures, the folder the trace, its timeline and the
+ * latency chart. */
+Test(cli, traced_convoy_writes_trace_timeline_and_latency)
+{
+    const char *out = path_in_tmp("out");
+    char path[200];
+    result_t r = RUN("run", "-w", "convoy", "-m", "threads,pool", "-n", "100", "-r", "1", "--warmup", "0",
+                     "--trace", "--trace-window", "10:50", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "note: skipping mode pool: convoy does not run in it") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "Requests:") && strstr(r.out, "latency p50") && strstr(r.out, "GIL share:") &&
+                  strstr(r.out, "Trace:"),
+              "%s", r.out);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/trace-1.json", out);
+    char *text = slurp(path);
+    cr_expect(json_valid(text), "trace-1.json is not valid JSON");
+    cr_expect_not_null(strstr(text, "\"worker 0 (server)\""));
+    free(text);
+    static const char *const files[] = {"timeline-1.png", "timeline-1.svg", "timeline-1.dat", "latency.png",
+                                        "latency.svg"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[k]);
+        cr_expect(exists(path), "%s was not written", files[k]);
+    }
+}
+
+/* io beside its single row draws throughput.png (single ÷ row); a sweep
+ * without a single row has nothing to draw it from. */
+Test(cli, throughput_chart_needs_a_single_row)
+{
+    const char *out = path_in_tmp("out"), *other = path_in_tmp("other");
+    char path[200];
+    result_t r = RUN("run", "-w", "io", "-m", "single,threads", "-j", "2", "-n", "40", "-P", "block_us=100",
+                     "-r", "1", "--warmup", "0", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", out);
+    cr_expect(exists(path), "throughput.png was not drawn");
+    snprintf(path, sizeof path, "%s/throughput.dat", out);
+    char *text = slurp(path);
+    cr_expect(strstr(text, "\"threads / j=2\"") != NULL, "%s", text);
+    free(text);
+
+    r = RUN("run", "-w", "io", "-m", "threads", "-j", "2", "-n", "40", "-P", "block_us=100", "-r", "1",
+            "--warmup", "0", "-o", other);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    snprintf(path, sizeof path, "%s/throughput.png", other);
+    cr_expect(!exists(path), "no single row, yet a throughput chart");
 }

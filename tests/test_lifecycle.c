@@ -6,6 +6,10 @@
  *     subreaper (PR_SET_CHILD_SUBREAPER), so every process the dead lab
  *     leaves behind is reparented to it and can be watched and reaped;
  *     all of them must be gone within a few seconds.
+ *   - Ctrl-C in an interleaved sweep (the lab alone is signalled, as `kill
+ *     -INT` does): the current round is finished, every row that then has
+ *     all its repeats is written, exit status 130. With one repeat there is
+ *     one round, so every row is written, however early the signal came.
  *   - worker limits: a run of 64 forked workers needs a handful of
  *     descriptors, so it works under `ulimit -n 16` (the workers share two
  *     pipes, whatever their number).
@@ -204,6 +208,33 @@ static void kill_mid_row(const char *mode, int busy_wanted, int sig)
 Test(lifecycle, sigkill_leaves_no_worker_of_processes) { kill_mid_row("processes", 2, SIGKILL); }
 Test(lifecycle, sigterm_leaves_no_worker_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
 Test(lifecycle, sigkill_leaves_no_repeat_process_of_threads) { kill_mid_row("threads", 1, SIGKILL); }
+
+Test(lifecycle, sigint_finishes_the_round_and_keeps_its_rows)
+{
+    char csv[128];
+    const char *args[] = {"run", "-w", "countdown", "-m", "single,threads,processes", "-j", "2",
+                          "-n", "50M", "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir,
+                          NULL};
+    pid_t lab = start_lab(args, 0);
+    int busy = 0, status, rows = -1, c;
+    FILE *f;
+
+    for (int i = 0; i < 500 && busy < 1; i++) {   /* the first row under way */
+        sleep_ms(20);
+        busy = busy_descendants(lab);
+    }
+    cr_assert_geq(busy, 1, "the first row never got going");
+    cr_assert_eq(kill(lab, SIGINT), 0);
+    cr_assert_eq(waitpid(lab, &status, 0), lab);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit status %#x", status);
+    snprintf(csv, sizeof csv, "%s/results.csv", tmpdir);
+    f = fopen(csv, "r");
+    cr_assert_not_null(f, "no results.csv");
+    while ((c = fgetc(f)) != EOF)
+        rows += c == '\n';   /* the header, then one line per row */
+    fclose(f);
+    cr_expect_eq(rows, 3, "the round was finished: every row has its one repeat");
+}
 
 Test(lifecycle, many_workers_under_a_small_descriptor_limit)
 {

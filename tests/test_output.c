@@ -96,10 +96,10 @@ static int csv_rows(const char *dir)
     return count_in(dir, "results.csv", "\n") - 1;
 }
 
-/* Benchmarks in dir/results.json. */
+/* Rows in dir/results.json: each has one median aggregate. */
 static int json_rows(const char *dir)
 {
-    return count_in(dir, "results.json", "\"name\": ");
+    return count_in(dir, "results.json", "\"aggregate_name\": \"median\"");
 }
 
 static off_t file_size(const char *path)
@@ -196,7 +196,7 @@ Test(output, folder_in_use_is_refused_before_running)
 static long json_size_of_run(const char *dir, const char *modes)
 {
     result_t r = RUN("run", "-m", modes, "-j", "2", "-n", "10k", "-r", "1", "--warmup", "0",
-                     "--no-plot", "-o", dir);
+                     "--sequential", "--no-plot", "-o", dir);
     char path[256];
 
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -213,12 +213,12 @@ Test(output, write_failure_keeps_csv_and_json_in_step)
     cli_opts_t full = {.fsize_limit = (one + two) / 2};
     const char *out = path_in_tmp("out");
     result_t r = RUN_WITH(&full, "run", "-m", "single,threads", "-j", "2", "-n", "10k", "-r", "1",
-                          "--warmup", "0", "--no-plot", "-o", out);
+                          "--warmup", "0", "--sequential", "--no-plot", "-o", out);
 
     cr_expect_eq(r.status, 1, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.err, "cannot write results.json: File too large"), "stderr: %s",
                        r.err);
-    cr_expect_not_null(strstr(r.err, "hold the first 1 of 2 rows"), "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.err, "hold 1 of 2 rows"), "stderr: %s", r.err);
     result_free(&r);
     cr_expect_eq(csv_rows(out), 1);
     cr_expect_eq(json_rows(out), 1);
@@ -331,8 +331,9 @@ Test(output, stdout_without_reader_leaves_no_folder)
     }
 }
 
-/* `gil-lab run | head`: the reader leaves after the first block; the run
- * stops at the next row, its files holding the rows it reports. */
+/* `gil-lab run --sequential | head`: the reader leaves after the first
+ * block; the run stops at the next row, its files holding the rows it
+ * reports. */
 Test(output, stdout_reader_leaving_stops_the_sweep)
 {
     cli_opts_t head = {.stdout_mode = CLI_OUT_CLOSE_AT, .close_at = "  Time ("};
@@ -340,12 +341,12 @@ Test(output, stdout_reader_leaving_stops_the_sweep)
     const char *said;
     int kept = -1, total = -1;
     result_t r = RUN_WITH(&head, "run", "-m", "single,threads", "-j", "1,2,3,4,5,6,7,8", "-n",
-                          "2M", "-r", "2", "--warmup", "0", "--no-plot", "-o", out);
+                          "2M", "-r", "2", "--warmup", "0", "--sequential", "--no-plot", "-o", out);
 
     cr_expect_eq(r.status, 1, "stderr: %s", r.err);
-    said = strstr(r.err, "gil-lab: stdout was closed by its reader; stopped after ");
+    said = strstr(r.err, "gil-lab: stdout was closed by its reader; stopped with ");
     cr_assert_not_null(said, "stderr: %s", r.err);
-    cr_assert_eq(sscanf(said, "gil-lab: stdout was closed by its reader; stopped after %d of %d",
+    cr_assert_eq(sscanf(said, "gil-lab: stdout was closed by its reader; stopped with %d of %d",
                         &kept, &total), 2);
     cr_expect_eq(total, 9);
     cr_expect(kept >= 1 && kept < total, "kept %d of %d rows", kept, total);
@@ -471,13 +472,13 @@ Test(output, chart_title_carries_every_setting)
     if (!have_gnuplot())
         cr_skip_test("gnuplot is not installed");
     r = RUN("run", "-w", "shared", "-P", "length=7", "--no-immortal", "--switch-interval", "1000",
-            "--pin", "cores", "--interleave", "-m", "single", "-n", "2000", "-r", "1",
-            "--warmup", "0", "-o", out);
+            "--pin", "cores", "--sequential", "-m", "single,threads", "-j", "1", "-n", "2000",
+            "-r", "1", "--warmup", "0", "-o", out);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     result_free(&r);
     svg = slurp(path_in_tmp("out/chart.svg"));
     cr_expect_not_null(strstr(svg, "shared, n=2k, -P length=7, --no-immortal, "
-                                   "--switch-interval 1000, --pin cores, --interleave"),
+                                   "--switch-interval 1000, --pin cores, --sequential"),
                        "title not found in chart.svg");
     free(svg);
 

@@ -172,11 +172,11 @@ Test(rows, speedup_against_same_guard_single)
     add_row(&f, RUN_MODE_single, GUARD_gil, 1, one, 3);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 3);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 4, slow, 3);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     cr_assert_float_eq(f.rows[0].speedup, 1.0, EPS);
     cr_assert_float_eq(f.rows[1].speedup, 2.0, EPS);
     cr_assert_float_eq(f.rows[2].speedup, 0.5, EPS);
-    cr_assert_float_eq(rep_speedup(f.rows, f.n, 1), 2.0, EPS);
+    cr_assert_eq(f.rows[1].baseline, 0);
 }
 
 Test(rows, no_single_row_means_no_speedup)
@@ -186,7 +186,7 @@ Test(rows, no_single_row_means_no_speedup)
 
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 3);
     add_row(&f, RUN_MODE_processes, GUARD_gil, 2, two, 3);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     cr_assert(isnan(f.rows[0].speedup));
     cr_assert(isnan(f.rows[1].speedup));
 }
@@ -198,7 +198,7 @@ Test(rows, single_of_another_guard_is_not_a_baseline)
 
     add_row(&f, RUN_MODE_single, GUARD_none, 1, one, 1);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, two, 1);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     cr_assert(isnan(f.rows[1].speedup));
 }
 
@@ -208,11 +208,11 @@ Test(rows, medians_name_and_params)
     const double wall[] = {3.0, 1.0, 2.0, 10.0};
 
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 4);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     cr_assert_float_eq(f.rows[0].wall.median, 2.5, EPS);
     cr_assert_float_eq(f.rows[0].med[REP_F_cpu_user_s], 5.0, EPS);
     cr_assert_float_eq(f.rows[0].med[REP_F_gil_switches], 11.5, EPS);
-    cr_assert_str_eq(f.rows[0].name, "countdown/threads/gil/pymalloc/j:2/n:1000");
+    cr_assert_str_eq(f.rows[0].name, "countdown/threads/gil/pymalloc/j:2/n:1000/k=10");
     cr_assert_str_eq(f.rows[0].params, "k=10");
 }
 
@@ -223,7 +223,7 @@ Test(rows, empty_row_is_an_error)
 
     add_row(&f, RUN_MODE_single, GUARD_gil, 1, wall, 1);
     f.runs[0].nsamples = 0;
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), -1);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), -1);
 }
 
 Test(rows, short_median_warns_and_suggests_a_size)
@@ -234,7 +234,7 @@ Test(rows, short_median_warns_and_suggests_a_size)
 
     add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 3);
     add_row(&f, RUN_MODE_single, GUARD_atomic, 1, slow, 3);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     cr_assert(rep_short_warning(&f.rows[0], why, sizeof why));
     cr_assert_not_null(strstr(why, "median 55.0 µs is below 5 ms"), "%s", why);
     /* 1000 iterations in 55 µs: ~50 ms needs 1000 * 50e-3 / 55e-6 = 909091 */
@@ -245,7 +245,8 @@ Test(rows, short_median_warns_and_suggests_a_size)
 
 static void write_block(FILE *f, const void *arg)
 {
-    rep_table_block(f, arg);
+    rep_setup_t setup = rep_setup_default();
+    rep_table_block(f, arg, 0, &setup);
 }
 
 Test(rows, short_median_warning_is_in_the_table_block)
@@ -255,7 +256,7 @@ Test(rows, short_median_warning_is_in_the_table_block)
     char *text;
 
     add_row(&f, RUN_MODE_single, GUARD_gil, 1, fast, 1);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     text = capture(write_block, &f.rows[0]);
     cr_assert_not_null(strstr(text, "  Warning: median 50.0 µs is below 5 ms"), "%s", text);
     free(text);
@@ -333,11 +334,19 @@ Test(csv, header_is_the_contract)
                      "outliers,pin,params,rss_sum_kib,gc_collections_0,gc_collections_1,"
                      "gc_collections_2,gc_collected_0,gc_collected_1,gc_collected_2,gc_examined,"
                      "gc_uncollectable,gc_pause_total_s,gc_pause_p50_s,gc_pause_p99_s,"
-                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,traced_peak_bytes,"
-                     "traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,smaps_pss_after_kib,"
-                     "smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"
+                     "gc_pause_max_s,gc_unreachable,gc,gc_thresholds,wall_cv,wall_mad_s,"
+                     "median_ci_low_s,median_ci_high_s,median_ci_level,speedup_ci_low,"
+                     "speedup_ci_high,speedup_ci_level,baseline,cpu_share,warnings,"
+                     "traced_peak_bytes,traced_peak_blocks,pss_sum_kib,smaps_pss_before_kib,"
+                     "smaps_pss_after_kib,smaps_private_dirty_before_kib,smaps_private_dirty_after_kib,"
                      "smaps_shared_clean_before_kib,smaps_shared_clean_after_kib,"
-                     "smaps_shared_dirty_before_kib,smaps_shared_dirty_after_kib\n");
+                     "smaps_shared_dirty_before_kib,smaps_shared_dirty_after_kib,"
+                     "gc_pause_p50_0_s,gc_pause_p99_0_s,gc_pause_max_0_s,gc_pause_p50_1_s,"
+                     "gc_pause_p99_1_s,gc_pause_max_1_s,gc_pause_p50_2_s,gc_pause_p99_2_s,"
+                     "gc_pause_max_2_s,check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"
+                     "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,requests,"
+                     "throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s,server_gil_wait_s,"
+                     "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s\n");
     free(text);
 }
 
@@ -358,11 +367,11 @@ static char *one_row_document(const rep_context_t *ctx, void (*print)(FILE *f, c
 {
     static fake_rows_t f;
     const double wall[] = {1.0};
-    rep_doc_t doc = {ctx, f.rows, 1, false};
+    rep_doc_t doc = {.ctx = ctx, .rows = f.rows, .nrows = 1, .setup = rep_setup_default()};
 
     memset(&f, 0, sizeof f);
     add_row(&f, RUN_MODE_threads, GUARD_gil, 2, wall, 1);
-    cr_assert_eq(rep_summarize(f.runs, f.n, f.rows), 0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
     return capture(print, &doc);
 }
 
@@ -384,8 +393,8 @@ Test(json, document_has_no_nan)
 
     cr_assert_null(strstr(text, "nan"));
     cr_assert_not_null(strstr(text, "\"speedup\": null"));
-    cr_assert_not_null(strstr(text, "\"stddev\": null"));
-    cr_assert_not_null(strstr(text, "\"name\": \"countdown/threads/gil/pymalloc/j:2/n:1000\""));
+    cr_assert_not_null(strstr(text, "\"aggregate_name\": \"stddev\""));
+    cr_assert_not_null(strstr(text, "\"name\": \"countdown/threads/gil/pymalloc/j:2/n:1000/k=10\""));
     cr_assert_not_null(strstr(text, "\"params\": {\"k\": 10}"));
     free(text);
 }

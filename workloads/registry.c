@@ -54,6 +54,15 @@ int wl_param_find(const workload_t *wl, const char *name)
     return -1;
 }
 
+int wl_workers(const workload_t *wl, int64_t *params, int requested, int single)
+{
+    if (wl->build_background == NULL)
+        return single ? 1 : requested;
+    if (single)
+        params[wl->background_param] = 0;
+    return 1 + (int)params[wl->background_param];
+}
+
 int wl_param_choice(const wl_param_t *p, const char *text)
 {
     for (int i = 0; p->choices != NULL && p->choices[i] != NULL; i++)

@@ -28,6 +28,15 @@ typedef struct wl_param {
     const char *const *choices;
 } wl_param_t;
 
+/* A client outside the interpreter (runners/client.h) that exchanges
+ * messages with worker 0 over a socketpair whose server end is the
+ * interpreter's global 0 (an int, the descriptor). */
+typedef struct wl_client {
+    int64_t duration_ms;   /* how long it sends requests */
+    int64_t rate;          /* requests per second; 0: back-to-back */
+    int64_t timeout_ms;    /* the longest wait for one reply before the run fails */
+} wl_client_t;
+
 typedef struct workload {
     const char *name;
     const char *description;
@@ -49,6 +58,18 @@ typedef struct workload {
      * workers in whole pieces (wl_share), so every mode does the same
      * total work. */
     int64_t (*unit)(const int64_t *params);
+    /* Optional (NULL: "iterations"): what the size counts, for the help. */
+    const char *size_unit;
+    /* Optional (convoy): worker 0 runs `build`'s code and the others run
+     * this code in the background, until worker 0 has finished; then they
+     * are stopped as PyThreadState_SetAsyncExc stops a thread. A row then
+     * has 1 + params[background_param] workers (-j does not apply), their
+     * shares are not used, and mode single runs worker 0 alone. */
+    int (*build_background)(code_t *code, const int64_t *params);
+    int background_param;
+    /* Optional (convoy): a client talks to worker 0 (wl_client_t); fill
+     * *client from the parameters and the size. */
+    void (*client)(const int64_t *params, int64_t size, wl_client_t *client);
     /* Optional: undo before the globals are dropped what setup did that
      * the interpreter cannot undo itself (cow: objects made immortal are
      * made mortal again, so that the leak check sees them freed). Returns
@@ -64,7 +85,7 @@ typedef struct workload {
 } workload_t;
 
 /* X(name): the registered workloads, in the order `gil-lab list` prints. */
-#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(cycles) X(cow)
+#define WL_LIST(X) X(countdown) X(alloc) X(shared) X(cycles) X(cow) X(io) X(convoy)
 
 #define X(name) extern const workload_t wl_##name;
 WL_LIST(X)
@@ -95,5 +116,10 @@ void wl_param_choices(const wl_param_t *p, char *buf, size_t len);
 int64_t wl_unit_of(const workload_t *wl, const int64_t *params);
 int64_t wl_pieces(const workload_t *wl, const int64_t *params, int64_t size);
 int64_t wl_share(const workload_t *wl, const int64_t *params, int64_t size, int workers, int i);
+
+/* The workers a row of wl has: 1 + the background count for a workload
+ * with a background, else `requested` (-j). In mode single (single =
+ * true) the background count is set to 0 in params first. Cannot fail. */
+int wl_workers(const workload_t *wl, int64_t *params, int requested, int single);
 
 #endif
