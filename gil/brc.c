@@ -182,13 +182,13 @@ void brc_merge_queue(tstate_t *ts)
     brc_merge_items(ts, items, count);
 }
 
-void brc_merge_queue_stopped(tstate_t *owner, brc_queue_t *to_decref)
+void brc_merge_queue_stopped(tstate_t *ts, tstate_t *owner, brc_queue_t *to_decref)
 {
     size_t count;
     obj_t **items = brc_queue_take(&owner->brc, &count);
     for (size_t i = 0; i < count; i++) {
         obj_t *o = items[i];
-        TS_COUNT(owner, brc_merged);
+        TS_COUNT(ts, brc_merged);
         if (brc_explicit_merge(o, -1) != 0)
             continue;
         if ((o->type->flags & TYPE_GC) && (obj_ft(o)->gc_bits & GC_BITS_TRACKED))

@@ -67,14 +67,15 @@ void brc_merge_zero_local(tstate_t *ts, obj_t *o);
  * possibly free every object queued to `ts`. */
 void brc_merge_queue(tstate_t *ts);
 
-/* merge_queued_objects (gc_free_threading.c), for the collector while the
- * world is stopped (so the owner's local count may be written by another
- * thread): merge every object queued to `owner`, dropping the queue's
- * reference. A dead tracked container is left alone: its count of 0 makes
- * it garbage for the collection about to run. Any other dead object gets
- * one reference back and goes on `to_decref`, to be released once the
- * world runs again. Cannot fail. */
-void brc_merge_queue_stopped(tstate_t *owner, brc_queue_t *to_decref);
+/* merge_queued_objects (gc_free_threading.c), for the collector `ts` while
+ * the world is stopped (so the owner's local count may be written by
+ * another thread): merge every object queued to `owner`, dropping the
+ * queue's reference. A dead tracked container is left alone: its count of
+ * 0 makes it garbage for the collection about to run. Any other dead
+ * object gets one reference back and goes on `to_decref`, to be released
+ * once the world runs again. The merges count on ts: a detached owner may
+ * be reading its own counters meanwhile. Cannot fail. */
+void brc_merge_queue_stopped(tstate_t *ts, tstate_t *owner, brc_queue_t *to_decref);
 
 /* A thread state is going (CPython _Py_brc_remove_thread): merge every
  * object queued to it, and only once its queue is empty, under the lock

@@ -317,9 +317,12 @@ void gc_freeze(tstate_t *ts)
         return;
     }
     gc_state_t *gc = &ts->interp->gc;
-    for (int i = 0; i < GC_GENERATIONS; i++)
+    /* gc_freeze_impl: every generation's count starts again, not only
+     * generation 0's. */
+    for (int i = 0; i < GC_GENERATIONS; i++) {
         gc_list_merge(&gc->gen[i].head, &gc->permanent.head);
-    gc->gen[0].count = 0;
+        gc->gen[i].count = 0;
+    }
 }
 
 void gc_unfreeze(tstate_t *ts)

@@ -219,7 +219,7 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
     brc_queue_init(&to_decref);
     for (tstate_t *t = interp->threads; t != NULL; t = t->next) {
         __atomic_fetch_and(&t->eval_breaker, ~EB_BRC_MERGE, __ATOMIC_RELAXED);
-        brc_merge_queue_stopped(t, &to_decref);
+        brc_merge_queue_stopped(ts, t, &to_decref);
     }
     gc_ft_free_all_queued(interp);
 
@@ -305,8 +305,8 @@ int64_t gc_ft_count_unreachable(tstate_t *ts)
     return n;
 }
 
-/* gc_freeze_impl / gc_unfreeze_impl: set or clear the frozen bit of every
- * tracked container. */
+/* _PyGC_Freeze / _PyGC_Unfreeze: set or clear the frozen bit of every
+ * tracked container; 3.13t leaves the count as it is. */
 void gc_ft_freeze(tstate_t *ts, bool on)
 {
     interp_t *interp = ts->interp;
@@ -318,8 +318,6 @@ void gc_ft_freeze(tstate_t *ts, bool on)
                 h->gc_bits = on ? (uint8_t)(h->gc_bits | GC_BITS_FROZEN) : (uint8_t)(h->gc_bits & ~GC_BITS_FROZEN);
         }
     });
-    if (on)
-        __atomic_store_n(&interp->gc.gen[0].count, 0, __ATOMIC_RELAXED);
     gc_ft_start(ts);
 }
 
@@ -388,8 +386,11 @@ void gc_ft_thread_gone(tstate_t *ts)
     if (ts->gc_slot != GC_FT_NO_SLOT)
         interp->gc_owners[ts->gc_slot] = NULL;
     ts->gc_slot = GC_FT_NO_SLOT;
-    __atomic_fetch_add(&interp->gc.gen[0].count, (int64_t)ts->gc_alloc_count, __ATOMIC_RELAXED);
-    ts->gc_alloc_count = 0;
+    /* What the thread had not added yet, added as record_allocation /
+     * record_deallocation add it: a thread that freed more containers than
+     * it made must not take the count below zero. No collection is
+     * scheduled for a thread that goes. */
+    (void)gc_ft_flush_count(ts);
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&interp->lock));
     brc_queue_destroy(&ts->gc_remote);
 }

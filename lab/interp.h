@@ -62,7 +62,7 @@
     X(rc_local, 1)       /* biased: owner-local operations */                  \
     X(rc_shared, 1)      /* biased: shared (atomic) operations */              \
     X(brc_queued, 0)     /* biased: objects this thread queued to an owner */  \
-    X(brc_merged, 0)     /* biased: queued objects this owner merged */        \
+    X(brc_merged, 0)     /* biased: queued objects this thread merged */       \
     X(blocking_calls, 0) /* CALL_BLOCKING calls (lab/blocking.c) */            \
     X(blocked_ns, 0)     /* time spent inside them, the GIL released */
 

@@ -12,6 +12,8 @@
  *                          count (gil/brc.c brc_explicit_merge)
  *   brc_before_merge_item  an owner is about to merge one object from its
  *                          queue (gil/brc.c brc_merge_queue)
+ *   memtrace_child         the memory sampler is about to read a forked
+ *                          worker's RSS (runners/memtrace.c; the pid)
  *   blocking_enter         a thread has detached and is about to make a
  *                          blocking system call (lab/blocking.c blk_call);
  *                          called with its tstate
@@ -19,7 +21,7 @@
 #ifndef GL_TEST_HOOKS_H
 #define GL_TEST_HOOKS_H
 
-#define GL_TEST_HOOK_LIST(X) X(brc_after_merge) X(brc_before_merge_item) X(blocking_enter)
+#define GL_TEST_HOOK_LIST(X) X(brc_after_merge) X(brc_before_merge_item) X(memtrace_child) X(blocking_enter)
 
 #ifdef GL_TEST_HOOKS
 typedef void (*gl_test_hook_fn)(void *arg);

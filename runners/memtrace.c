@@ -15,15 +15,21 @@
 
 #include "gil/gil.h"
 #include "lab/clock.h"
+#include "lab/test_hooks.h"
 #include "runners/internal.h"
 
 struct memtrace_sampler {
     pthread_t thread;
-    pthread_mutex_t lock;       /* children, stop */
+    pthread_mutex_t lock;       /* stop; adding a child */
+    pthread_cond_t wake;        /* the stop (CLOCK_MONOTONIC, as the ticks) */
     tracer_t *tracer;
     uint64_t interval_ns;
     uint64_t t0_ns;
     bool stop;
+    /* Room for every worker, made at the start: a child is written, then
+     * published by a release store of nchildren, so that the sampler reads
+     * the list without a lock and never holds up the next fork while it
+     * reads a thousand /proc files. */
     pid_t *children;
     size_t nchildren, cap_children;
     memtrace_t trace;
@@ -32,7 +38,7 @@ struct memtrace_sampler {
 };
 
 /* Resident KiB of a process (0: the calling one) from /proc/PID/statm;
- * 0 once it has gone. */
+ * NaN when it cannot be read (errno set): a worker that has gone. */
 static double memtrace_rss_kib(pid_t pid)
 {
     char path[48];
@@ -42,21 +48,27 @@ static double memtrace_rss_kib(pid_t pid)
         snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        return 0;
+        return NAN;
     unsigned long size, resident;
     int n = fscanf(f, "%lu %lu", &size, &resident);
     fclose(f);
-    return n == 2 ? (double)resident * (double)sysconf(_SC_PAGESIZE) / 1024.0 : 0;
+    if (n != 2) {
+        errno = ENODATA;
+        return NAN;
+    }
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1024.0;
 }
 
 static void memtrace_sample(memtrace_sampler_t *s)
 {
     memtrace_point_t p = {.t_s = clock_seconds(clock_now_ns() - s->t0_ns), .heap_bytes = NAN, .heap_blocks = NAN};
     p.rss_kib = memtrace_rss_kib(0);
-    GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-    for (size_t i = 0; i < s->nchildren; i++)
-        p.rss_kib += memtrace_rss_kib(s->children[i]);
-    GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
+    size_t nchildren = __atomic_load_n(&s->nchildren, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < nchildren; i++) {
+        GL_TEST_HOOK(memtrace_child, &s->children[i]);
+        double kib = memtrace_rss_kib(s->children[i]);
+        p.rss_kib += isnan(kib) ? 0 : kib;   /* gone: nothing resident */
+    }
     if (s->tracer != NULL) {
         size_t bytes, blocks;
         trace_get(s->tracer, &bytes, NULL, &blocks, NULL);
@@ -81,41 +93,70 @@ static void memtrace_sample(memtrace_sampler_t *s)
     t->points[t->npoints++] = p;
 }
 
+/* A sample at every tick until the stop, which wakes the sampler at once
+ * for a last sample at the run's end: a run shorter than the interval
+ * still has two points (one draws no line), and the repeat does not wait
+ * out an interval of up to a second before it can report. */
 static void *memtrace_main(void *arg)
 {
     memtrace_sampler_t *s = arg;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
-    for (;;) {
+    bool stop = false;
+    while (!stop) {
         memtrace_sample(s);
-        GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-        bool stop = s->stop;
-        GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
-        if (stop)
-            return NULL;
         uint64_t ns = (uint64_t)next.tv_nsec + s->interval_ns;
         next.tv_sec += (time_t)(ns / 1000000000u);
         next.tv_nsec = (long)(ns % 1000000000u);
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-            ;
+        GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
+        int rc = 0;
+        while (!s->stop && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&s->wake, &s->lock, &next);
+            if (rc != ETIMEDOUT)
+                GL_PTHREAD_CHECK(rc);
+        }
+        stop = s->stop;
+        GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
     }
+    memtrace_sample(s);
+    return NULL;
 }
 
-memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char *err, size_t errlen)
+memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_t max_children, char *err,
+                                   size_t errlen)
 {
+    /* The samples' RSS starts with this process's own: without it (no
+     * /proc) the trace would be zeros, so the run stops here instead, as
+     * --pss and cow do. */
+    if (isnan(memtrace_rss_kib(0))) {
+        snprintf(err, errlen, "--memory-trace: cannot read /proc/self/statm: %s", strerror(errno));
+        return NULL;
+    }
     memtrace_sampler_t *s = calloc(1, sizeof *s);
+    if (s != NULL && max_children > 0 && (s->children = calloc(max_children, sizeof *s->children)) == NULL) {
+        free(s);
+        s = NULL;
+    }
     if (s == NULL) {
         snprintf(err, errlen, "out of memory for the memory trace");
         return NULL;
     }
+    s->cap_children = max_children;
     GL_PTHREAD_CHECK(pthread_mutex_init(&s->lock, NULL));
+    pthread_condattr_t attr;
+    GL_PTHREAD_CHECK(pthread_condattr_init(&attr));
+    GL_PTHREAD_CHECK(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
+    GL_PTHREAD_CHECK(pthread_cond_init(&s->wake, &attr));
+    GL_PTHREAD_CHECK(pthread_condattr_destroy(&attr));
     s->tracer = tracer;
     s->interval_ns = interval_us * 1000u;
     s->t0_ns = clock_now_ns();
     int rc = pthread_create(&s->thread, NULL, memtrace_main, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the memory sampler: %s", strerror(rc));
+        GL_PTHREAD_CHECK(pthread_cond_destroy(&s->wake));
         GL_PTHREAD_CHECK(pthread_mutex_destroy(&s->lock));
+        free(s->children);
         free(s);
         return NULL;
     }
@@ -125,17 +166,11 @@ memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char 
 void memtrace_add_child(memtrace_sampler_t *s, pid_t pid)
 {
     GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
-    if (s->nchildren == s->cap_children) {
-        size_t cap = s->cap_children ? 2 * s->cap_children : 16;
-        pid_t *grown = realloc(s->children, cap * sizeof *grown);
-        if (grown == NULL) {   /* that child's RSS goes unsampled */
-            GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
-            return;
-        }
-        s->children = grown;
-        s->cap_children = cap;
+    size_t n = s->nchildren;
+    if (n < s->cap_children) {
+        s->children[n] = pid;
+        __atomic_store_n(&s->nchildren, n + 1, __ATOMIC_RELEASE);
     }
-    s->children[s->nchildren++] = pid;
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
 }
 
@@ -143,6 +178,7 @@ int memtrace_stop(memtrace_sampler_t *s, const gc_state_t *gc, const gc_mark_t *
 {
     GL_PTHREAD_CHECK(pthread_mutex_lock(&s->lock));
     s->stop = true;
+    GL_PTHREAD_CHECK(pthread_cond_signal(&s->wake));
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&s->lock));
     GL_PTHREAD_CHECK(pthread_join(s->thread, NULL));
     *out = s->trace;
@@ -159,6 +195,7 @@ int memtrace_stop(memtrace_sampler_t *s, const gc_state_t *gc, const gc_mark_t *
         }
         out->ngcs = failed ? 0 : n;
     }
+    GL_PTHREAD_CHECK(pthread_cond_destroy(&s->wake));
     GL_PTHREAD_CHECK(pthread_mutex_destroy(&s->lock));
     free(s->children);
     free(s);

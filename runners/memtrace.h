@@ -1,7 +1,7 @@
 /* runners/memtrace.h: memory over time (`run --memory-trace`), what
  * memory_profiler's `mprof run` records and `mprof plot` draws: every few
- * milliseconds, from a thread of its own outside the interpreter loop, the
- * repeat process samples
+ * milliseconds, and once more when the run ends, from a thread of its own
+ * outside the interpreter loop, the repeat process samples
  *
  *   rss_kib      the resident set of the repeat process and of every worker
  *                process it has forked (/proc/PID/statm), added up
@@ -59,11 +59,14 @@ typedef struct memtrace {
 
 typedef struct memtrace_sampler memtrace_sampler_t;
 
-/* Start sampling every interval_us (tracer may be NULL: no heap figures).
- * Returns NULL with a reason in err when the thread cannot start. */
-memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, char *err, size_t errlen);
+/* Start sampling every interval_us (tracer may be NULL: no heap figures),
+ * with room for max_children worker processes. Returns NULL with a reason
+ * in err when out of memory or the thread cannot start. */
+memtrace_sampler_t *memtrace_start(tracer_t *tracer, uint64_t interval_us, size_t max_children, char *err,
+                                   size_t errlen);
 
-/* A worker process was forked: add its RSS from now on. Thread-safe. */
+/* A worker process was forked: add its RSS from now on (beyond
+ * max_children, ignored). Thread-safe; never waits for a sample. */
 void memtrace_add_child(memtrace_sampler_t *s, pid_t pid);
 
 /* Stop, take the samples, and add the collections of `gc` that started

@@ -101,6 +101,8 @@ int run_spec_check(const run_spec_t *spec, char *err, size_t errlen)
             return -1;
         }
     }
+    if (wl->check != NULL && wl->check(spec->params, spec->immortal, err, errlen) < 0)
+        return -1;
     if (wl->build_background != NULL) {
         const char *bg = wl->params[wl->background_param].name;
         int64_t n = spec->params[wl->background_param];
@@ -520,7 +522,7 @@ static int run_measured(run_ctx_t *ctx, run_sample_t *sample, memtrace_t *trace)
         gc_mark(&ctx->interp->gc, &gc_before);
         /* Forked workers' heaps are their own: only their RSS is sampled. */
         tracer_t *tracer = ctx->interp->tracing && !forked ? &ctx->interp->tracer : NULL;
-        ctx->sampler = memtrace_start(tracer, interval, ctx->err, ctx->errlen);
+        ctx->sampler = memtrace_start(tracer, interval, forked ? (size_t)spec->workers : 0, ctx->err, ctx->errlen);
         if (ctx->sampler == NULL)
             return -1;
     }

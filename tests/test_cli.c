@@ -707,6 +707,19 @@ Test(cli, named_param_values)
     result_free(&r);
 }
 
+/* An immortalised heap needs immortal objects: under --no-immortal no
+ * refcount operation tests for them, so the readers would count the
+ * "immortal" objects (and, under atomic, free them while L holds them). */
+Test(cli, immortal_heap_needs_immortal_objects)
+{
+    static const char *const guards[] = {"gil", "atomic", "biased"};
+    for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
+        USAGE_SAYS(RUN("run", "-w", "cow", "-P", "heap=immortal", "--no-immortal", "-g", guards[i], "-m",
+                       "single", "-n", "1", "-P", "objects=1000", "-r", "1", "--warmup", "0", "--no-plot",
+                       "-o", path_in_tmp("out")),
+                   "heap=immortal", "--no-immortal");
+}
+
 /* The sampling interval is checked like every count. */
 Test(cli, sample_interval_bounds)
 {

@@ -16,7 +16,9 @@
  *     2 back: 1M containers kept alive give the collections CPython 3.11
  *     ran on the same pattern (1300 / 118 / 8; 455 / 41 / 3 with 2000/10/10)
  *   - the free-threaded trigger holds exactly: counts added every 512
- *     containers, a collection once the count passes 2000
+ *     containers, a collection once the count passes 2000; the count never
+ *     goes below zero, not even when a thread that freed more containers
+ *     than it made goes
  *   - gc.freeze(): frozen objects are never examined; gc.disable(): no
  *     automatic collection, gc.collect() still works; with the collector
  *     off, the unreachable count is exact and nothing is freed
@@ -312,6 +314,35 @@ static void freeze_disable_unreachable(guard_kind_t g)
     close_lab(&l);
 }
 
+/* gc.freeze() and the counts, as each build has it: 3.12's gc_freeze_impl
+ * zeroes all three generations' counts (the next generation-1 and -2
+ * collections count afresh), 3.13t's _PyGC_Freeze only sets the frozen
+ * bits and leaves its count alone. */
+Test(gc, freeze_resets_the_counts_as_the_build_does)
+{
+    static const gc_config_t on = {0};
+    for (size_t g = 0; g < NGUARDS; g++) {
+        lab_t l = gc_lab(every_guard[g], HEAP_pymalloc, &on);
+        code_t c;
+        keep_lists_code(&c);
+        obj_t *arg = l.ops->int_new(l.ts, 3 * 2048 + 600);   /* a few collections, then some more */
+        obj_t *r = l.ops->eval(l.ts, &c, &arg, 1);
+        cr_assert_not_null(r, "%s", l.ts->error);
+        int64_t before[GC_GENERATIONS], after[GC_GENERATIONS];
+        gc_get_count(&l.interp->gc, before);
+        cr_assert(before[0] > 0 && before[1] > 0, "%s: counts %lld/%lld", l.what, (long long)before[0],
+                  (long long)before[1]);
+        gc_freeze(l.ts);
+        gc_get_count(&l.interp->gc, after);
+        for (int i = 0; i < GC_GENERATIONS; i++)
+            cr_assert_eq(after[i], l.layout == OBJ_LAYOUT_DEFAULT ? 0 : before[i], "%s: count %d is %lld", l.what, i,
+                         (long long)after[i]);
+        gc_unfreeze(l.ts);
+        l.ops->decref(l.ts, r);
+        close_lab(&l);
+    }
+}
+
 Test(gc, freeze_disable_and_the_unreachable_count)
 {
     freeze_disable_unreachable(GUARD_gil);
@@ -344,6 +375,48 @@ Test(gc, a_container_freed_by_another_thread_goes_back_to_its_owner)
         cr_assert_eq(l.ts->gc_remote.count, 0, "%s: the owner took its block back", l.what);
         cr_assert(gc_list_is_empty(&l.ts->gc_ring), "%s: unlinked and freed", l.what);
         tstate_delete(other);
+        close_lab(&l);
+    }
+}
+
+/* The free-threaded count never goes below zero (gh-142048), not even when
+ * a thread that freed more containers than it made goes: what it had not
+ * yet added is added the way record_deallocation adds it. */
+Test(gc, a_thread_that_goes_leaves_no_negative_count)
+{
+    static const gc_config_t on = {0};
+    enum { N = 100 };   /* fewer than GC_FT_LOCAL_COUNT: nothing flushed yet */
+    for (size_t g = 0; g < NFT; g++) {
+        lab_t l = gc_lab(free_threaded[g], HEAP_malloc, &on);
+        tstate_t *other = tstate_new(l.interp);
+        cr_assert_not_null(other);
+        obj_t *nodes[N];
+        for (int i = 0; i < N; i++) {
+            nodes[i] = l.ops->node_new(l.ts);
+            cr_assert_not_null(nodes[i]);
+        }
+        /* `other` takes a reference to each, the owner drops its own: the
+         * last reference is other's, so other frees them all. */
+        l.ops->detach(l.ts);
+        l.ops->attach(other);
+        for (int i = 0; i < N; i++)
+            l.ops->incref(other, nodes[i]);
+        l.ops->detach(other);
+        l.ops->attach(l.ts);
+        for (int i = 0; i < N; i++)
+            l.ops->decref(l.ts, nodes[i]);
+        l.ops->detach(l.ts);
+        l.ops->attach(other);
+        for (int i = 0; i < N; i++)
+            l.ops->decref(other, nodes[i]);
+        l.ops->detach(other);
+        cr_assert_eq(other->gc_alloc_count, -N, "%s: other freed them", l.what);
+        tstate_delete(other);
+        int64_t count[GC_GENERATIONS];
+        gc_get_count(&l.interp->gc, count);
+        cr_assert_eq(count[0], 0, "%s: count %lld after a thread that freed %d containers went", l.what,
+                     (long long)count[0], N);
+        l.ops->attach(l.ts);
         close_lab(&l);
     }
 }

@@ -11,7 +11,8 @@
  *     gc.freeze() does not stop refcount writes, and threads copy nothing.
  *   - --pss adds every process's Pss; rows that do not ask leave it empty.
  *   - --memory-trace: samples in time order, every collection marked, the
- *     trace unchanged through the pipe a repeat process sends it on.
+ *     trace unchanged through the pipe a repeat process sends it on; the
+ *     sampler reading the workers' RSS never holds up the fork of the next.
  */
 #include <criterion/criterion.h>
 
@@ -23,7 +24,9 @@
 #include "gil/gil.h"
 #include "lab/heap.h"
 #include "lab/sizes.h"
+#include "lab/test_hooks.h"
 #include "lab/tracemalloc.h"
+#include "runners/memtrace.h"
 #include "runners/runner.h"
 #include "workloads/workload.h"
 
@@ -279,4 +282,72 @@ Test(memory, memory_trace_samples_and_collections)
     cr_assert_gt(row.trace.npoints, 0);
     cr_assert(isnan(row.trace.points[0].heap_bytes));
     run_row_free(&row);
+}
+
+/* Stop a sampler started by the test itself (no collector ran: an empty
+ * one stands in) and take its trace. */
+static memtrace_t stop_sampler(memtrace_sampler_t *s)
+{
+    gc_state_t gc;
+    gc_init(&gc, NULL, OBJ_LAYOUT_DEFAULT);
+    gc_mark_t none;
+    gc_mark(&gc, &none);
+    memtrace_t t;
+    cr_assert_eq(memtrace_stop(s, &gc, &none, &t), 0);
+    gc_destroy(&gc);
+    return t;
+}
+
+/* The sampler reads every worker's /proc file per sample (milliseconds for
+ * a thousand workers), while the repeat process forks workers inside the
+ * timed region and registers each one: registering must not wait for a
+ * sample to finish. The hook holds the sampler in the middle of reading a
+ * worker's RSS until the next registration has returned, or gives up after
+ * a few seconds and says so. */
+static int child_registered, sampler_in_child, sampler_gave_up;
+
+static void hold_sampler_until_registered(void *pid)
+{
+    (void)pid;
+    if (__atomic_exchange_n(&sampler_in_child, 1, __ATOMIC_ACQ_REL))
+        return;   /* later samples pass */
+    for (int ms = 0; ms < 5000 && !__atomic_load_n(&child_registered, __ATOMIC_ACQUIRE); ms++)
+        usleep(1000);
+    if (!__atomic_load_n(&child_registered, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&sampler_gave_up, 1, __ATOMIC_RELEASE);
+}
+
+Test(memory, sampling_never_holds_up_a_fork)
+{
+    char err[200] = "";
+    gl_hook_memtrace_child = hold_sampler_until_registered;
+    memtrace_sampler_t *s = memtrace_start(NULL, 1000, 2, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    memtrace_add_child(s, getpid());   /* a process to read: this one */
+    while (!__atomic_load_n(&sampler_in_child, __ATOMIC_ACQUIRE))
+        usleep(100);
+    memtrace_add_child(s, getpid());   /* the next worker forked meanwhile */
+    __atomic_store_n(&child_registered, 1, __ATOMIC_RELEASE);
+    memtrace_t t = stop_sampler(s);
+    gl_hook_memtrace_child = NULL;
+    cr_assert(!__atomic_load_n(&sampler_gave_up, __ATOMIC_ACQUIRE),
+              "registering a worker waited for the sampler to finish reading the others");
+    cr_assert_gt(t.npoints, 0);
+    memtrace_free(&t);
+}
+
+/* A run shorter than the interval still has its first sample and one at
+ * its end (one point draws no line), and stopping does not wait out the
+ * interval: the last sample is taken at the stop, not at the next tick a
+ * second later. */
+Test(memory, a_trace_ends_with_a_sample_at_the_stop)
+{
+    char err[200] = "";
+    memtrace_sampler_t *s = memtrace_start(NULL, MEMTRACE_MAX_INTERVAL_US, 0, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    memtrace_t t = stop_sampler(s);
+    cr_assert_eq(t.npoints, 2, "the first sample and the last: %zu", t.npoints);
+    cr_assert_lt(t.points[1].t_s, 0.5 * MEMTRACE_MAX_INTERVAL_US / 1e6, "taken at the stop, not a tick later: %.3f s",
+                 t.points[1].t_s);
+    memtrace_free(&t);
 }

@@ -12,6 +12,8 @@
  *     never renamed into place. Where the test may mount (root, its own
  *     mount namespace) a real 64 KiB tmpfs repeats the chart case with
  *     ENOSPC;
+ *   - no /proc: --memory-trace, --pss and cow each stop with one line
+ *     naming the file (tested where the test may hide /proc);
  *   - a stdout reader that leaves before the first row (`| true`) or after
  *     the first block (`| head`): a message, exit 1, and either no folder
  *     or one whose files hold exactly the rows it says; no stdout at all
@@ -267,6 +269,42 @@ Test(output, full_tmpfs)
     cr_expect_eq(csv_rows(out), 1);
     assert_no_temporaries(out);
     umount2(disk, MNT_DETACH);
+}
+
+/* One line on stderr that says `says`, and exit 1. */
+static void assert_fails_saying(result_t r, const char *says)
+{
+    cr_expect_eq(r.status, 1, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.err, says), "stderr lacks \"%s\": %s", says, r.err);
+    cr_expect(r.errlen > 0 && !memchr(r.err, '\n', r.errlen - 1), "one line: %s", r.err);
+    result_free(&r);
+}
+
+/* No /proc (a container without it, a hardened mount): every figure read
+ * from it costs one line and exit 1, never a zero where a size should be.
+ * The test hides /proc under an empty tmpfs where it may mount. */
+Test(output, unreadable_proc)
+{
+    const char *out = path_in_tmp("out");
+
+#ifdef __SANITIZE_ADDRESS__
+    /* The sanitizers themselves read /proc (the binary's name, its
+     * threads for the leak check): the release build runs this test. */
+    cr_skip_test("a sanitized gil-lab cannot run without /proc");
+#endif
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", "/proc", "tmpfs", 0, "size=64k") < 0)
+        cr_skip_test("cannot hide /proc here (%s)", strerror(errno));
+    assert_fails_saying(RUN("run", "--memory-trace", "-m", "single", "-n", "1k", "-r", "1", "--warmup", "0",
+                            "--no-plot", "-o", out),
+                        "--memory-trace: cannot read /proc/self/statm");
+    assert_fails_saying(RUN("run", "--pss", "-m", "processes", "-n", "1k", "-r", "1", "--warmup", "0",
+                            "--no-plot", "-o", out),
+                        "--pss: cannot read /proc/self/smaps_rollup");
+    assert_fails_saying(RUN("run", "-w", "cow", "-P", "objects=100", "-m", "single", "-n", "1", "-r", "1",
+                            "--warmup", "0", "--no-plot", "-o", out),
+                        "cow needs /proc/self/smaps_rollup");
+    umount2("/proc", MNT_DETACH);
 }
 
 /* ------------------------------------------------------------------------

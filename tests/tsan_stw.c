@@ -14,6 +14,12 @@
  *   3. threads come and go: while one thread collects in a loop, others
  *      are created, allocate, and are deleted (a thread state born during a
  *      pause waits; one that goes during a pause counts down).
+ *   4. a detached owner's counters (biased): an object handed to another
+ *      thread and dropped there is queued to its owner; the owner detaches
+ *      and reads its counters, as a worker does at the end of its run
+ *      (runners/worker.c), while a collection merges its queue. The merge
+ *      is counted by the thread that did it, never written into the
+ *      counters of a thread that is reading them.
  */
 #include <pthread.h>
 #include <stdalign.h>
@@ -280,6 +286,95 @@ static void threads_come_and_go(guard_kind_t g)
            guard_name(g), (THREADS - 1) * GENERATIONS_OF_THREADS);
 }
 
+/* ---- 4. a detached owner's counters ------------------------------------------ */
+
+typedef struct merge_race {
+    interp_t *interp;
+    obj_t *handed;             /* published by the owner */
+    int dropped;               /* atomic: the other thread let go of it */
+    int detached;              /* atomic: the owner has detached */
+    int collected;             /* atomic: the collector is done */
+    tstate_counters_t owner_seen;   /* what the owner read, detached */
+    uint64_t owner_merged, collector_merged;
+} merge_race_t;
+
+static void *merge_owner_main(void *p)
+{
+    merge_race_t *m = p;
+    const guard_ops_t *ops = m->interp->ops;
+    tstate_t *ts = new_tstate(m->interp);
+    ops->attach(ts);
+    obj_t *o = ops->int_new(ts, 100000);   /* owned by this thread */
+    ops->incref(ts, o);                    /* one local reference handed over */
+    __atomic_store_n(&m->handed, o, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&m->dropped, __ATOMIC_ACQUIRE))
+        ;   /* attached, but no eval-breaker check: the queue waits */
+    ops->detach(ts);
+    __atomic_store_n(&m->detached, 1, __ATOMIC_RELEASE);
+    m->owner_seen = ts->count;             /* worker_run's read of its counters */
+    while (!__atomic_load_n(&m->collected, __ATOMIC_ACQUIRE))
+        ;
+    ops->attach(ts);
+    m->owner_merged = ts->count.brc_merged;
+    ops->decref(ts, o);
+    ops->detach(ts);
+    tstate_delete(ts);
+    return NULL;
+}
+
+static void *merge_dropper_main(void *p)
+{
+    merge_race_t *m = p;
+    const guard_ops_t *ops = m->interp->ops;
+    tstate_t *ts = new_tstate(m->interp);
+    obj_t *o;
+    while ((o = __atomic_load_n(&m->handed, __ATOMIC_ACQUIRE)) == NULL)
+        ;
+    ops->attach(ts);
+    ops->decref(ts, o);   /* shared count zero: queued to the owner */
+    ops->detach(ts);
+    tstate_delete(ts);
+    __atomic_store_n(&m->dropped, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *merge_collector_main(void *p)
+{
+    merge_race_t *m = p;
+    const guard_ops_t *ops = m->interp->ops;
+    tstate_t *ts = new_tstate(m->interp);
+    ops->attach(ts);
+    while (!__atomic_load_n(&m->detached, __ATOMIC_ACQUIRE))
+        ops->handle_pending(ts);
+    gc_collect(ts, 2);   /* the world stopped: merges the owner's queue */
+    m->collector_merged = ts->count.brc_merged;
+    ops->detach(ts);
+    tstate_delete(ts);
+    __atomic_store_n(&m->collected, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void detached_owner_counters(void)
+{
+    lab_t l = lab_open(GUARD_biased, HEAP_mimalloc, true);
+    static merge_race_t m;
+    m = (merge_race_t){.interp = l.interp};
+    pthread_t owner, dropper, collector;
+    start(&collector, merge_collector_main, &m);
+    start(&dropper, merge_dropper_main, &m);
+    start(&owner, merge_owner_main, &m);
+    join(dropper);
+    join(collector);
+    join(owner);
+    CHECK(m.collector_merged == 1, "the collector counts the merge it did (%llu)",
+          (unsigned long long)m.collector_merged);
+    CHECK(m.owner_merged == 0 && m.owner_seen.brc_merged == 0, "the owner's counters are its own (%llu)",
+          (unsigned long long)m.owner_merged);
+    finish(&l);
+    printf("tsan_stw: a detached owner's counters: biased: its queue merged by a collection, counted by the "
+           "collector: ok\n");
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof free_threaded / sizeof free_threaded[0]; i++) {
@@ -287,5 +382,6 @@ int main(void)
         cross_thread_frees(free_threaded[i]);
         threads_come_and_go(free_threaded[i]);
     }
+    detached_owner_counters();
     return 0;
 }

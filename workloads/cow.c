@@ -36,6 +36,8 @@
  * makes the objects mortal again at the end of the run (teardown), so that
  * its leak check still holds.
  */
+#include <stdio.h>
+
 #include "lab/code.h"
 #include "lab/gc.h"
 #include "lab/interp.h"
@@ -116,6 +118,20 @@ static int cow_setup(tstate_t *ts, const int64_t *params)
     return 0;
 }
 
+/* Immortalising the heap needs PEP 683's immortal objects. Without them
+ * (--no-immortal, CPython before 3.12) no refcount operation tests for the
+ * mark: the readers would count the marked objects like any other, and
+ * under atomic the first reader's decref would free an object L still
+ * holds. */
+static int cow_check(const int64_t *params, bool immortal, char *err, size_t errlen)
+{
+    if (params[COW_HEAP] == HEAP_IMMORTAL && !immortal) {
+        snprintf(err, errlen, "-P heap=immortal needs immortal objects (PEP 683), which --no-immortal turns off");
+        return -1;
+    }
+    return 0;
+}
+
 static int cow_teardown(tstate_t *ts, const int64_t *params)
 {
     if (params[COW_HEAP] == HEAP_IMMORTAL && ts->interp->globals[0] != NULL)
@@ -136,5 +152,6 @@ const workload_t wl_cow = {
     .setup = cow_setup,
     .unit = NULL,
     .teardown = cow_teardown,
+    .check = cow_check,
     .smaps = true,
 };

@@ -75,6 +75,10 @@ typedef struct workload {
      * made mortal again, so that the leak check sees them freed). Returns
      * 0, or -1 with ts->error set. */
     int (*teardown)(tstate_t *ts, const int64_t *params);
+    /* Optional: refuse parameters the rest of the run cannot honour (cow's
+     * heap=immortal under --no-immortal, which has no immortal objects).
+     * Returns 0, or -1 with a one-line reason in err. */
+    int (*check)(const int64_t *params, bool immortal, char *err, size_t errlen);
     /* Each worker's memory is read from /proc/PID/smaps_rollup before and
      * after its run (the copy-on-write figures, runners/smaps.h). */
     bool smaps;
