@@ -621,6 +621,8 @@ int cli_args_parse(int argc, char **argv, cli_run_args_t *a, char *err, size_t e
     rc = scan(argc, argv, a, false, err, errlen);
     if (rc != 0)
         return rc;
+    if (a->sample_interval_us != 0 && !a->memory_trace)
+        return fail(err, errlen, "--sample-interval", "it sets the interval of --memory-trace, which is not on");
     if (a->resume && a->output && strcmp(a->resume, a->output) != 0)
         return fail(err, errlen, "--resume",
                     "it writes into the folder it resumes: drop -o or give the same folder");

@@ -509,6 +509,11 @@ static int finish(sweep_t *sw)
                                    status);
         }
     }
+    for (int i = 0; a->memory_trace && i < sw->saved; i++)
+        if (sw->rows[i].run->trace.dropped > 0)
+            cli_error("note: memory trace of %s: %zu samples past the first %u were dropped (a longer "
+                      "--sample-interval keeps the whole run)",
+                      sw->rows[i].name, sw->rows[i].run->trace.dropped, MEMTRACE_MAX_POINTS);
     status = write_traces(sw, status);
     if (a->markdown && cli_write_file(a->markdown, markdown_fill, &sw->doc, NULL) < 0)
         status = CLI_EXIT_FAILED;

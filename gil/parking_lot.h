@@ -12,9 +12,13 @@
  * unlocking thread decide, atomically with the wake-up, whether to hand the
  * lock over (gil/objlock.c).
  *
- * Simplifications: no timeouts and no detaching the thread state while
- * parked (CPython's _PY_LOCK_DETACH); the lab's guards that use per-object
- * locks have no GIL or stop-the-world pause to let through.
+ * Simplifications: no timeouts, and no detaching the thread state while
+ * parked (CPython's PyMutex_Lock passes _PY_LOCK_DETACH, so that a
+ * stop-the-world pause need not wait for a thread parked on an object's
+ * lock). In the lab a parked thread stays attached: a pause waits until it
+ * gets its lock and reaches its next eval-breaker check. No deadlock
+ * follows, since no object lock is held across such a check, but the pause
+ * is longer by that wait.
  */
 #ifndef GL_PARKING_LOT_H
 #define GL_PARKING_LOT_H

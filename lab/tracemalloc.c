@@ -5,6 +5,7 @@
 #include "lab/tracemalloc.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,11 +124,12 @@ static void *trace_realloc(void *ctx, void *ptr, size_t size)
     int rc = trace_add(t, p, size);
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&t->lock));
     if (rc < 0) {
-        /* tracemalloc cannot undo a realloc either; it fails the call and
-         * the block is lost to the trace. The lab frees it, the caller
-         * keeps its old pointer: a MemoryError either way. */
-        t->traced.free(t->traced.ctx, p);
-        return NULL;
+        /* The old block is gone (moved or freed by the realloc) and the new
+         * one cannot be traced: tracemalloc_realloc calls Py_FatalError
+         * here, and so does the lab. (Unreachable in practice: a trace was
+         * just removed, so the table had room.) */
+        fprintf(stderr, "gil-lab: fatal: tracemalloc: out of memory for the trace of a realloc\n");
+        abort();
     }
     return p;
 }

@@ -4,6 +4,7 @@
 #include "runners/memtrace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -46,13 +47,18 @@ static double memtrace_rss_kib(pid_t pid)
         snprintf(path, sizeof path, "/proc/self/statm");
     else
         snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
+    /* open and read into the stack, no stdio: the repeat process forks
+     * its workers while this thread samples, and a fork while another
+     * thread holds an allocator's lock (stdio's buffer) can leave the
+     * child's allocator locked for ever under a sanitizer's runtime. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return NAN;
+    char text[128];
+    ssize_t got = read(fd, text, sizeof text - 1);
+    close(fd);
     unsigned long size, resident;
-    int n = fscanf(f, "%lu %lu", &size, &resident);
-    fclose(f);
-    if (n != 2) {
+    if (got <= 0 || (text[got] = '\0', sscanf(text, "%lu %lu", &size, &resident)) != 2) {
         errno = ENODATA;
         return NAN;
     }

@@ -726,6 +726,7 @@ Test(cli, sample_interval_bounds)
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "0"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--memory-trace", "--sample-interval", "1001"), "--sample-interval");
     USAGE_SAYS(RUN("run", "--sample-interval", "5ms"), "--sample-interval");
+    USAGE_SAYS(RUN("run", "--sample-interval", "5"), "--sample-interval", "--memory-trace");
 }
 
 /* ------------------------------------------------------------------------
