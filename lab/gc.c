@@ -299,7 +299,6 @@ int64_t gc_count_unreachable(tstate_t *ts)
     gc_list_init(&all);
     for (int i = 0; i < GC_GENERATIONS; i++)
         gc_list_merge(&gc->gen[i].head, &all);
-    gc_list_merge(&gc->permanent.head, &all);
     gc_deduce_unreachable(gc, &all, &unreachable);
     int64_t n = gc_list_size(&unreachable);
     /* Put everything back where a full collection's survivors go: the

@@ -292,9 +292,10 @@ int64_t gc_collect_scheduled(tstate_t *ts);
  * `generation`). Returns the number of objects collected. Cannot fail. */
 int64_t gc_collect(tstate_t *ts, int generation);
 
-/* Count the containers no reference from outside reaches, frozen ones
- * included, without changing anything: what would leak with the collector
- * off. Cannot fail. */
+/* Count the containers no reference from outside reaches in the
+ * generations a full collection examines (not the frozen ones: no
+ * collection ever frees those, the collector on or off), without changing
+ * anything: what would leak with the collector off. Cannot fail. */
 int64_t gc_count_unreachable(tstate_t *ts);
 
 /* gc.freeze(): every tracked object goes to the permanent generation,

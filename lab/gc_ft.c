@@ -147,10 +147,10 @@ static void gc_ft_free_all_queued(interp_t *interp)
     }
 }
 
-/* Move every tracked container (frozen ones too if `frozen`) from the
- * owners' rings to `to`; the untracked ones (lists on a freelist) stay.
- * Returns how many moved. */
-static int64_t gc_ft_gather(interp_t *interp, gc_head_t *to, bool frozen)
+/* Move every tracked container a collection examines from the owners'
+ * rings to `to`: the untracked ones (lists on a freelist) and the frozen
+ * ones stay. Returns how many moved. */
+static int64_t gc_ft_gather(interp_t *interp, gc_head_t *to)
 {
     int64_t n = 0;
     GC_FT_FOR_EACH_RING(interp, ring, {
@@ -158,7 +158,7 @@ static int64_t gc_ft_gather(interp_t *interp, gc_head_t *to, bool frozen)
         while (g != ring) {
             gc_head_t *next = gc_next(g);
             uint8_t bits = obj_ft(gc_obj(g, sizeof(obj_head_ft_t)))->gc_bits;
-            if ((bits & GC_BITS_TRACKED) && (frozen || !(bits & GC_BITS_FROZEN))) {
+            if ((bits & GC_BITS_TRACKED) && !(bits & GC_BITS_FROZEN)) {
                 gc_list_move(g, to);
                 n++;
             }
@@ -226,7 +226,7 @@ int64_t gc_ft_collect(tstate_t *ts, int generation, bool scheduled)
     /* deduce_unreachable_heap, over every ring at once */
     gc_head_t young, unreachable;
     gc_list_init(&young);
-    int64_t examined = gc_ft_gather(interp, &young, false);
+    int64_t examined = gc_ft_gather(interp, &young);
     gc_deduce_unreachable(gc, &young, &unreachable);
     __atomic_store_n(&gc->long_lived_total, gc_list_size(&young), __ATOMIC_RELAXED);
 
@@ -295,7 +295,7 @@ int64_t gc_ft_count_unreachable(tstate_t *ts)
     gc_ft_free_all_queued(interp);
     gc_head_t all, unreachable;
     gc_list_init(&all);
-    gc_ft_gather(interp, &all, true);
+    gc_ft_gather(interp, &all);
     gc_deduce_unreachable(&interp->gc, &all, &unreachable);
     int64_t n = gc_list_size(&unreachable);
     gc_restore_unreachable(&unreachable);
