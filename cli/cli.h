@@ -46,6 +46,12 @@ int cmd_calibrate(int argc, char **argv);
  * terminal raw. Cannot fail. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The handler that ends the lab at once (SIGTERM; a second SIGINT in
+ * `run`): kill and reap the repeat under way (run_kill_repeat), say so on
+ * stderr, then die of `sig`. In a forked child, which inherits it, it only
+ * dies of `sig`. Async-signal-safe. */
+void cli_stop_now(int sig);
+
 struct option;
 
 /* getopt_long over a command's argv (argv[0] is the command's name), with

@@ -13,6 +13,12 @@
  *   SIGXFSZ  a file-size limit (ulimit -f) makes writes fail with EFBIG,
  *            handled like a full disk: no broken file, a clear message
  *
+ * SIGTERM is caught for every command (cli_stop_now): the processes of the
+ * repeat under way, which run in a process group of their own, are killed
+ * and reaped, one line says so, and the lab then dies of SIGTERM as it
+ * would have, so its parent sees the signal. A second Ctrl-C in `run` does
+ * the same (cmd_run.c).
+ *
  * Descriptors 0, 1 and 2 are made to exist first (on /dev/null when the
  * caller closed them, `gil-lab run >&-`): otherwise the first file the lab
  * opens would become "stdout", and the table would be written into it.
@@ -29,11 +35,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build_info.h"
 #include "cli/cli.h"
 #include "cli/parse.h"
 #include "report/report.h"
+#include "runners/runner.h"
 
 #define ERROR_MAX 8192   /* longest message, before escaping */
 
@@ -177,6 +185,25 @@ static int unknown_command(const char *name)
 
 /* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
  * /dev/null there is nothing better to do). */
+static pid_t lab_pid;
+
+void cli_stop_now(int sig)
+{
+    static const char term[] = "gil-lab: terminated: the repeat under way was killed with its workers; "
+                               "the files hold every finished row\n";
+    static const char intr[] = "\ngil-lab: interrupted again: the repeat under way was killed with its workers; "
+                               "the files hold every finished row\n";
+
+    if (getpid() == lab_pid) {   /* a forked child inherits the handler, not the job */
+        run_kill_repeat();
+        if (write(STDERR_FILENO, sig == SIGINT ? intr : term, sig == SIGINT ? sizeof intr - 1 : sizeof term - 1) < 0) {
+            /* nothing more to do about stderr */
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);   /* delivered when the handler returns: the lab dies of sig */
+}
+
 static void std_fds_open(void)
 {
     for (int fd = 0; fd <= 2; fd++)
@@ -191,6 +218,8 @@ int main(int argc, char **argv)
     std_fds_open();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    lab_pid = getpid();
+    signal(SIGTERM, cli_stop_now);
     if (!name)
         return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
     if (strcmp(name, "help") == 0) {

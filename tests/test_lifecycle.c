@@ -5,7 +5,9 @@
  *     repeat process and no worker running. The test makes itself a child
  *     subreaper (PR_SET_CHILD_SUBREAPER), so every process the dead lab
  *     leaves behind is reparented to it and can be watched and reaped;
- *     all of them must be gone within a few seconds.
+ *     all of them must be gone within a few seconds. SIGTERM (and a second
+ *     Ctrl-C) is caught: the lab kills and reaps the repeat process and its
+ *     workers itself before it dies, so none is left for the test to reap.
  *   - Ctrl-C in an interleaved sweep (the lab alone is signalled, as `kill
  *     -INT` does): the current round is finished, every row that then has
  *     all its repeats is written, exit status 130. With one repeat there is
@@ -184,8 +186,9 @@ static int survivors_after(int seconds)
     }
 }
 
-/* Kill the lab with `sig` once `busy` processes of its are running. */
-static void kill_mid_row(const char *mode, int busy_wanted, int sig)
+/* Kill the lab with `sig` (sent `times` times) once `busy` processes of
+ * its are running. */
+static void signal_mid_row(const char *mode, int busy_wanted, int sig, int times)
 {
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
     const char *args[] = {"run", "-w", "countdown", "-m", mode, "-j", "2", "-n", "4000000000", "-r", "1",
@@ -197,17 +200,32 @@ static void kill_mid_row(const char *mode, int busy_wanted, int sig)
         busy = busy_descendants(lab);
     }
     cr_assert_geq(busy, busy_wanted, "%s: the workers never got going", mode);
-    cr_assert_eq(kill(lab, sig), 0);
+    for (int i = 0; i < times; i++) {
+        if (i > 0)
+            sleep_ms(100);   /* the first one handled before the next */
+        cr_assert_eq(kill(lab, sig), 0);
+    }
     int status;
     cr_assert_eq(waitpid(lab, &status, 0), lab);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "%s: the lab died of signal %d", mode, sig);
+    /* A dead lab's children are reparented to us before we can reap it:
+     * any process of its still around now was not reaped by the lab. */
+    bool reaped = sig == SIGKILL || (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     cr_assert_eq(survivors_after(5), 0, "%s: processes of the lab outlived it (signal %d)", mode, sig);
+    cr_assert(reaped, "%s: the lab left its processes for someone else to reap (signal %d)", mode, sig);
+}
+
+static void kill_mid_row(const char *mode, int busy_wanted, int sig)
+{
+    signal_mid_row(mode, busy_wanted, sig, 1);
 }
 
 /* Forked modes: two busy workers; threads: one busy repeat process. */
 Test(lifecycle, sigkill_leaves_no_worker_of_processes) { kill_mid_row("processes", 2, SIGKILL); }
-Test(lifecycle, sigterm_leaves_no_worker_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
 Test(lifecycle, sigkill_leaves_no_repeat_process_of_threads) { kill_mid_row("threads", 1, SIGKILL); }
+Test(lifecycle, sigterm_kills_and_reaps_the_workers_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
+Test(lifecycle, sigterm_kills_and_reaps_the_workers_of_processes) { kill_mid_row("processes", 2, SIGTERM); }
+Test(lifecycle, second_sigint_kills_and_reaps_the_workers) { signal_mid_row("processes", 2, SIGINT, 2); }
 
 Test(lifecycle, sigint_finishes_the_round_and_keeps_its_rows)
 {
