@@ -81,9 +81,10 @@ void cli_free_results(rep_results_t *res, int n);
 
 typedef struct rep_doc rep_doc_t;
 
-/* Write a file the user named (--export-markdown, report -o): filled at
- * "<path>.tmp", synced, renamed over path. Returns 0, or -1 after printing
- * one line (the temporary is removed). */
+/* Write a file the user named (--export-markdown, report -o) into its
+ * folder as outdir.c writes results: filled at "<path>.tmp", created
+ * exclusively without following a link, synced, renamed over path.
+ * Returns 0, or -1 after printing one line (the temporary is removed). */
 int cli_write_file(const char *path, int (*fill)(FILE *f, const rep_doc_t *doc, const void *arg),
                    const rep_doc_t *doc, const void *arg);
 
