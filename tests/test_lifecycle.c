@@ -15,6 +15,7 @@
  *   - worker limits: a run of 64 forked workers needs a handful of
  *     descriptors, so it works under `ulimit -n 16` (the workers share two
  *     pipes, whatever their number).
+ *   - out of memory (a small RLIMIT_AS) is a failed run, exit status 1.
  */
 #define _GNU_SOURCE 1
 #include <criterion/criterion.h>
@@ -70,8 +71,8 @@ static void sleep_ms(long ms)
 }
 
 /* Start gil-lab with args (NULL-terminated, after argv[0]), quiet. With
- * nofile > 0 the child runs under that RLIMIT_NOFILE. */
-static pid_t start_lab(const char *const *args, rlim_t nofile)
+ * limit > 0 the child runs under that limit of `resource` (RLIMIT_*). */
+static pid_t start_lab_limited(const char *const *args, int resource, rlim_t limit)
 {
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
@@ -82,15 +83,20 @@ static pid_t start_lab(const char *const *args, rlim_t nofile)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        if (nofile > 0) {
-            struct rlimit rl = {nofile, nofile};
-            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        if (limit > 0) {
+            struct rlimit rl = {limit, limit};
+            if (setrlimit(resource, &rl) < 0)
                 _exit(120);
         }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t start_lab(const char *const *args)
+{
+    return start_lab_limited(args, RLIMIT_NOFILE, 0);
 }
 
 /* The parent pid and CPU ticks of a process; 0 on success. */
@@ -193,7 +199,7 @@ static void signal_mid_row(const char *mode, int busy_wanted, int sig, int times
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
     const char *args[] = {"run", "-w", "countdown", "-m", mode, "-j", "2", "-n", "4000000000", "-r", "1",
                           "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
-    pid_t lab = start_lab(args, 0);
+    pid_t lab = start_lab(args);
     int busy = 0;
     for (int i = 0; i < 500 && busy < busy_wanted; i++) {   /* up to 10 s for the workers to start */
         sleep_ms(20);
@@ -233,7 +239,7 @@ Test(lifecycle, sigint_finishes_the_round_and_keeps_its_rows)
     const char *args[] = {"run", "-w", "countdown", "-m", "single,threads,processes", "-j", "2",
                           "-n", "50M", "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir,
                           NULL};
-    pid_t lab = start_lab(args, 0);
+    pid_t lab = start_lab(args);
     int busy = 0, status, rows = -1, c;
     FILE *f;
 
@@ -258,9 +264,27 @@ Test(lifecycle, many_workers_under_a_small_descriptor_limit)
 {
     const char *args[] = {"run", "-w", "countdown", "-m", "processes,pool", "-j", "64", "-n", "64000",
                           "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
-    pid_t lab = start_lab(args, 16);
+    pid_t lab = start_lab_limited(args, RLIMIT_NOFILE, 16);
     int status;
     cr_assert_eq(waitpid(lab, &status, 0), lab);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "64 workers under ulimit -n 16: status %#x",
               status);
+}
+
+/* Out of memory says nothing about the input: a run that cannot allocate
+ * (a list of 2^40 squares under a 128 MiB address space) fails with exit
+ * status 1, not 2. ASan reserves terabytes of shadow memory at start-up,
+ * so it cannot run under a small RLIMIT_AS. */
+Test(lifecycle, out_of_memory_is_a_failed_run)
+{
+#ifdef __SANITIZE_ADDRESS__
+    cr_skip_test("an address-space limit stops ASan itself");
+#else
+    const char *args[] = {"run", "-w", "alloc", "-P", "form=list", "-n", "1T", "-m", "single", "-r", "1",
+                          "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
+    pid_t lab = start_lab_limited(args, RLIMIT_AS, (rlim_t)128 << 20);
+    int status;
+    cr_assert_eq(waitpid(lab, &status, 0), lab);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "out of memory: status %#x", status);
+#endif
 }
