@@ -183,27 +183,28 @@ static int unknown_command(const char *name)
     return CLI_EXIT_USAGE;
 }
 
-/* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
- * /dev/null there is nothing better to do). */
 static pid_t lab_pid;
+
+#define STOP_KILLED ": the repeat under way was killed with its workers and reaped; the files hold every finished row\n"
 
 void cli_stop_now(int sig)
 {
-    static const char term[] = "gil-lab: terminated: the repeat under way was killed with its workers; "
-                               "the files hold every finished row\n";
-    static const char intr[] = "\ngil-lab: interrupted again: the repeat under way was killed with its workers; "
-                               "the files hold every finished row\n";
+    static const char term[] = "\ngil-lab: terminated\n", term_run[] = "\ngil-lab: terminated" STOP_KILLED,
+                      intr[] = "\ngil-lab: interrupted again\n", intr_run[] = "\ngil-lab: interrupted again" STOP_KILLED;
 
     if (getpid() == lab_pid) {   /* a forked child inherits the handler, not the job */
-        run_kill_repeat();
-        if (write(STDERR_FILENO, sig == SIGINT ? intr : term, sig == SIGINT ? sizeof intr - 1 : sizeof term - 1) < 0) {
-            /* nothing more to do about stderr */
+        bool repeat = run_kill_repeat();
+        const char *msg = sig == SIGINT ? (repeat ? intr_run : intr) : (repeat ? term_run : term);
+        if (write(STDERR_FILENO, msg, strlen(msg)) < 0) {   /* both async-signal-safe */
+            /* stderr is gone: nothing more to say */
         }
     }
     signal(sig, SIG_DFL);
     raise(sig);   /* delivered when the handler returns: the lab dies of sig */
 }
 
+/* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
+ * /dev/null there is nothing better to do). */
 static void std_fds_open(void)
 {
     for (int fd = 0; fd <= 2; fd++)

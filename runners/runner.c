@@ -763,7 +763,7 @@ static void run_reap_group(pid_t pgid)
         ;
 }
 
-void run_kill_repeat(void)
+bool run_kill_repeat(void)
 {
     pid_t pgid = run_group;
     int saved = errno;
@@ -773,6 +773,7 @@ void run_kill_repeat(void)
         run_reap_group(pgid);
     }
     errno = saved;
+    return pgid > 0;
 }
 
 /* Fork a repeat process and wait for what it measured: the sample, the
