@@ -46,6 +46,12 @@ int cmd_calibrate(int argc, char **argv);
  * terminal raw. Cannot fail. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The handler that ends the lab at once (SIGTERM; a second SIGINT in
+ * `run`): kill and reap the repeat under way (run_kill_repeat), say so on
+ * stderr, then die of `sig`. In a forked child, which inherits it, it only
+ * dies of `sig`. Async-signal-safe. */
+void cli_stop_now(int sig);
+
 struct option;
 
 /* getopt_long over a command's argv (argv[0] is the command's name), with
@@ -75,9 +81,10 @@ void cli_free_results(rep_results_t *res, int n);
 
 typedef struct rep_doc rep_doc_t;
 
-/* Write a file the user named (--export-markdown, report -o): filled at
- * "<path>.tmp", synced, renamed over path. Returns 0, or -1 after printing
- * one line (the temporary is removed). */
+/* Write a file the user named (--export-markdown, report -o) into its
+ * folder as outdir.c writes results: filled at "<path>.tmp", created
+ * exclusively without following a link, synced, renamed over path.
+ * Returns 0, or -1 after printing one line (the temporary is removed). */
 int cli_write_file(const char *path, int (*fill)(FILE *f, const rep_doc_t *doc, const void *arg),
                    const rep_doc_t *doc, const void *arg);
 

@@ -40,12 +40,14 @@
  * SIGINT: the first one stops the sweep with exit status 130 once what is
  * under way is done: the current row (--sequential), or the current round
  * (interleaved), after which every row that has all its repeats is
- * written. A repeat whose processes the terminal's Ctrl-C killed fails;
- * its row is simply not finished. The handler is one-shot, so a second
- * Ctrl-C kills at once, and the files on disk still hold every finished
- * row because each rewrite is atomic. Forked workers inherit the handler,
- * so in any process other than ours it restores the default action and
- * re-raises.
+ * written. The repeat processes and their workers run in a process group
+ * of their own (runner.c), so the terminal's Ctrl-C reaches the lab alone
+ * and the repeat under way is finished, not lost. A second Ctrl-C stops at
+ * once, as SIGTERM does (cli_stop_now): the repeat under way is killed with
+ * its workers and reaped, and the lab dies of SIGINT; the files on disk
+ * still hold every finished row because each rewrite is atomic. Forked
+ * processes inherit the handler, so in any process other than ours it
+ * restores the default action and re-raises.
  *
  * Progress goes to stderr only when stderr is a terminal: one line
  * rewritten in place between repeats (never inside a timed region), with
@@ -78,9 +80,8 @@ static void on_sigint(int sig)
     static const char msg[] =
         "\ngil-lab: interrupted: stopping after the current row or round (Ctrl-C again to quit now)\n";
 
-    if (getpid() != main_pid) {
-        signal(sig, SIG_DFL);
-        raise(sig);
+    if (interrupted || getpid() != main_pid) {
+        cli_stop_now(sig);
         return;
     }
     interrupted = 1;
@@ -94,7 +95,6 @@ static void install_sigint(void)
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;   /* the second Ctrl-C kills */
     sigemptyset(&sa.sa_mask);
     main_pid = getpid();
     sigaction(SIGINT, &sa, NULL);
@@ -347,8 +347,6 @@ static int run_sequential(sweep_t *sw)
         progress_clear(&sw->progress);
         if (r < 0) {
             run_row_free(&sw->runs[i]);
-            if (interrupted)
-                return 0;
             row_failed(sw, i, why);
             return -1;
         }
@@ -402,8 +400,6 @@ static int run_interleaved(sweep_t *sw)
                 run_session_close(sessions[i]);
                 sessions[i] = NULL;
                 run_row_free(&sw->runs[i]);
-                if (interrupted)
-                    continue;   /* the terminal's Ctrl-C killed this repeat */
                 progress_clear(&sw->progress);
                 publish(sw);    /* rows that finished before it, in the last round */
                 row_failed(sw, i, why);

@@ -13,6 +13,12 @@
  *   SIGXFSZ  a file-size limit (ulimit -f) makes writes fail with EFBIG,
  *            handled like a full disk: no broken file, a clear message
  *
+ * SIGTERM is caught for every command (cli_stop_now): the processes of the
+ * repeat under way, which run in a process group of their own, are killed
+ * and reaped, one line says so, and the lab then dies of SIGTERM as it
+ * would have, so its parent sees the signal. A second Ctrl-C in `run` does
+ * the same (cmd_run.c).
+ *
  * Descriptors 0, 1 and 2 are made to exist first (on /dev/null when the
  * caller closed them, `gil-lab run >&-`): otherwise the first file the lab
  * opens would become "stdout", and the table would be written into it.
@@ -29,11 +35,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build_info.h"
 #include "cli/cli.h"
 #include "cli/parse.h"
 #include "report/report.h"
+#include "runners/runner.h"
 
 #define ERROR_MAX 8192   /* longest message, before escaping */
 
@@ -175,6 +183,26 @@ static int unknown_command(const char *name)
     return CLI_EXIT_USAGE;
 }
 
+static pid_t lab_pid;
+
+#define STOP_KILLED ": the repeat under way was killed with its workers and reaped; the files hold every finished row\n"
+
+void cli_stop_now(int sig)
+{
+    static const char term[] = "\ngil-lab: terminated\n", term_run[] = "\ngil-lab: terminated" STOP_KILLED,
+                      intr[] = "\ngil-lab: interrupted again\n", intr_run[] = "\ngil-lab: interrupted again" STOP_KILLED;
+
+    if (getpid() == lab_pid) {   /* a forked child inherits the handler, not the job */
+        bool repeat = run_kill_repeat();
+        const char *msg = sig == SIGINT ? (repeat ? intr_run : intr) : (repeat ? term_run : term);
+        if (write(STDERR_FILENO, msg, strlen(msg)) < 0) {   /* both async-signal-safe */
+            /* stderr is gone: nothing more to say */
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);   /* delivered when the handler returns: the lab dies of sig */
+}
+
 /* Open /dev/null on whichever of 0, 1, 2 is closed. Cannot fail (without
  * /dev/null there is nothing better to do). */
 static void std_fds_open(void)
@@ -191,6 +219,8 @@ int main(int argc, char **argv)
     std_fds_open();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    lab_pid = getpid();
+    signal(SIGTERM, cli_stop_now);
     if (!name)
         return cmd_run((int)(sizeof default_argv / sizeof default_argv[0]) - 1, default_argv);
     if (strcmp(name, "help") == 0) {

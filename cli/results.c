@@ -1,12 +1,12 @@
 /* cli/results.c: the saved results that plot, report and compare read,
  * loaded and summarised, or one line saying which one is wrong. */
-#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include <unistd.h>
 
 #include "report/report.h"
 
@@ -45,22 +45,24 @@ void cli_free_results(rep_results_t *res, int n)
 int cli_write_file(const char *path, int (*fill)(FILE *f, const rep_doc_t *doc, const void *arg),
                    const rep_doc_t *doc, const void *arg)
 {
-    char tmp[PATH_MAX + 8];
-    FILE *f;
+    char dir_buf[PATH_MAX], base_buf[PATH_MAX], err[PATH_MAX + 128];
+    rep_outdir_t dir;
+    int rc;
 
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    if (snprintf(dir_buf, sizeof dir_buf, "%s", path) >= (int)sizeof dir_buf) {
         cli_error("cannot write %s: file name too long", path);
         return -1;
     }
-    errno = 0;
-    f = fopen(tmp, "w");
-    if (!f || fill(f, doc, arg) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-        (f = NULL, rename(tmp, path) < 0)) {
-        cli_error("cannot write %s: %s", path, strerror(errno ? errno : EIO));
-        if (f)
-            fclose(f);
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    snprintf(base_buf, sizeof base_buf, "%s", path);
+    /* The file goes through the folder's descriptor as a results file does
+     * (outdir.c): its temporary is created with O_EXCL|O_NOFOLLOW, so a
+     * link planted at "<path>.tmp" is removed, never written through. */
+    rep_output_t out = {basename(base_buf), fill, arg};
+    rc = rep_outdir_open_existing(&dir, dirname(dir_buf), err, sizeof err);
+    if (rc == 0)
+        rc = rep_write_files(&dir, &out, 1, doc, err, sizeof err);
+    rep_outdir_close(&dir, false);
+    if (rc < 0)
+        cli_error("%s: %s", path, err);
+    return rc;
 }

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -746,9 +747,40 @@ fail:
     return NULL;
 }
 
+/* The repeat under way: the repeat process leads a process group of its
+ * own, which its workers and its client join by being forked from it, so
+ * one kill reaches them all. The lab is their child subreaper
+ * (run_session_open): a worker whose repeat process died comes back to the
+ * lab, which reaps it, and nothing of a repeat is left for init. 0 between
+ * repeats. A sig_atomic_t because run_kill_repeat reads it in a handler. */
+static volatile sig_atomic_t run_group;
+
+/* Reap every process of group `pgid` that is a child of ours, waiting for
+ * those still running. Async-signal-safe. */
+static void run_reap_group(pid_t pgid)
+{
+    while (waitpid(-pgid, NULL, 0) > 0 || errno == EINTR)
+        ;
+}
+
+bool run_kill_repeat(void)
+{
+    pid_t pgid = run_group;
+    int saved = errno;
+
+    if (pgid > 0) {
+        kill(-pgid, SIGKILL);
+        run_reap_group(pgid);
+    }
+    errno = saved;
+    return pgid > 0;
+}
+
 /* Fork a repeat process and wait for what it measured: the sample, the
  * latency histogram, the memory trace (--memory-trace) and
- * (job->send_trace) the GIL trace into *trace. */
+ * (job->send_trace) the GIL trace into *trace. SIGINT and SIGTERM are
+ * held while run_group changes, so that a handler never sees a group
+ * being made or already reaped. */
 static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, run_hist_t *hist,
                                memtrace_t *memtrace, run_trace_t **trace, char *err, size_t errlen)
 {
@@ -759,19 +791,30 @@ static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, ru
         return -1;
     }
     fflush(NULL);   /* nothing buffered may be written twice */
+    sigset_t stops, saved;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stops, &saved);
     pid_t pid = fork();
     if (pid < 0) {
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
         snprintf(err, errlen, "cannot fork the repeat process: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
     }
     if (pid == 0) {
+        setpgid(0, 0);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (fork_child_bind_to_parent(parent) < 0)
             _exit(3);
         fork_child_close_fds(&fds[1], 1);
         repeat_process_main(job, fds[1]);
     }
+    setpgid(pid, pid);   /* both sides, so the group exists whichever runs first */
+    run_group = pid;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     close(fds[1]);
     repeat_msg_t *msg = malloc(sizeof *msg);
     int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
@@ -782,8 +825,12 @@ static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, ru
         got = 0;
     close(fds[0]);
     int status;
+    pthread_sigmask(SIG_BLOCK, &stops, NULL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    run_reap_group(pid);   /* the workers of a repeat process that died */
+    run_group = 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     int rc = -1;
     if (msg == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -835,6 +882,9 @@ run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *er
     /* A process that dies closes its pipe; writing to it must be an error
      * we report, not a SIGPIPE that kills the lab. */
     signal(SIGPIPE, SIG_IGN);
+    /* The workers of a repeat process that dies come back to us to be
+     * reaped (run_group). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     run_session_t *s = calloc(1, sizeof(*s));
     if (s == NULL) {

@@ -242,6 +242,13 @@ void run_session_progress(const run_session_t *s, int *done, int *total);
 /* Release the session. NULL is accepted. Cannot fail. */
 void run_session_close(run_session_t *s);
 
+/* For a handler about to end the lab (SIGTERM, a second Ctrl-C): SIGKILL
+ * the repeat under way, its repeat process with its workers and client,
+ * which form one process group, and reap them all before returning. Does
+ * nothing between repeats. Returns whether a repeat was under way.
+ * Async-signal-safe (kill and waitpid only); cannot fail. */
+bool run_kill_repeat(void);
+
 /* Release a row's samples. NULL-safe. */
 void run_row_free(run_row_t *row);
 

@@ -5,7 +5,9 @@
  *     repeat process and no worker running. The test makes itself a child
  *     subreaper (PR_SET_CHILD_SUBREAPER), so every process the dead lab
  *     leaves behind is reparented to it and can be watched and reaped;
- *     all of them must be gone within a few seconds.
+ *     all of them must be gone within a few seconds. SIGTERM (and a second
+ *     Ctrl-C) is caught: the lab kills and reaps the repeat process and its
+ *     workers itself before it dies, so none is left for the test to reap.
  *   - Ctrl-C in an interleaved sweep (the lab alone is signalled, as `kill
  *     -INT` does): the current round is finished, every row that then has
  *     all its repeats is written, exit status 130. With one repeat there is
@@ -13,6 +15,7 @@
  *   - worker limits: a run of 64 forked workers needs a handful of
  *     descriptors, so it works under `ulimit -n 16` (the workers share two
  *     pipes, whatever their number).
+ *   - out of memory (a small RLIMIT_AS) is a failed run, exit status 1.
  */
 #define _GNU_SOURCE 1
 #include <criterion/criterion.h>
@@ -68,8 +71,8 @@ static void sleep_ms(long ms)
 }
 
 /* Start gil-lab with args (NULL-terminated, after argv[0]), quiet. With
- * nofile > 0 the child runs under that RLIMIT_NOFILE. */
-static pid_t start_lab(const char *const *args, rlim_t nofile)
+ * limit > 0 the child runs under that limit of `resource` (RLIMIT_*). */
+static pid_t start_lab_limited(const char *const *args, int resource, rlim_t limit)
 {
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
@@ -80,15 +83,20 @@ static pid_t start_lab(const char *const *args, rlim_t nofile)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        if (nofile > 0) {
-            struct rlimit rl = {nofile, nofile};
-            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        if (limit > 0) {
+            struct rlimit rl = {limit, limit};
+            if (setrlimit(resource, &rl) < 0)
                 _exit(120);
         }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t start_lab(const char *const *args)
+{
+    return start_lab_limited(args, RLIMIT_NOFILE, 0);
 }
 
 /* The parent pid and CPU ticks of a process; 0 on success. */
@@ -184,30 +192,46 @@ static int survivors_after(int seconds)
     }
 }
 
-/* Kill the lab with `sig` once `busy` processes of its are running. */
-static void kill_mid_row(const char *mode, int busy_wanted, int sig)
+/* Kill the lab with `sig` (sent `times` times) once `busy` processes of
+ * its are running. */
+static void signal_mid_row(const char *mode, int busy_wanted, int sig, int times)
 {
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
     const char *args[] = {"run", "-w", "countdown", "-m", mode, "-j", "2", "-n", "4000000000", "-r", "1",
                           "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
-    pid_t lab = start_lab(args, 0);
+    pid_t lab = start_lab(args);
     int busy = 0;
     for (int i = 0; i < 500 && busy < busy_wanted; i++) {   /* up to 10 s for the workers to start */
         sleep_ms(20);
         busy = busy_descendants(lab);
     }
     cr_assert_geq(busy, busy_wanted, "%s: the workers never got going", mode);
-    cr_assert_eq(kill(lab, sig), 0);
+    for (int i = 0; i < times; i++) {
+        if (i > 0)
+            sleep_ms(100);   /* the first one handled before the next */
+        cr_assert_eq(kill(lab, sig), 0);
+    }
     int status;
     cr_assert_eq(waitpid(lab, &status, 0), lab);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "%s: the lab died of signal %d", mode, sig);
+    /* A dead lab's children are reparented to us before we can reap it:
+     * any process of its still around now was not reaped by the lab. */
+    bool reaped = sig == SIGKILL || (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     cr_assert_eq(survivors_after(5), 0, "%s: processes of the lab outlived it (signal %d)", mode, sig);
+    cr_assert(reaped, "%s: the lab left its processes for someone else to reap (signal %d)", mode, sig);
+}
+
+static void kill_mid_row(const char *mode, int busy_wanted, int sig)
+{
+    signal_mid_row(mode, busy_wanted, sig, 1);
 }
 
 /* Forked modes: two busy workers; threads: one busy repeat process. */
 Test(lifecycle, sigkill_leaves_no_worker_of_processes) { kill_mid_row("processes", 2, SIGKILL); }
-Test(lifecycle, sigterm_leaves_no_worker_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
 Test(lifecycle, sigkill_leaves_no_repeat_process_of_threads) { kill_mid_row("threads", 1, SIGKILL); }
+Test(lifecycle, sigterm_kills_and_reaps_the_workers_of_pool) { kill_mid_row("pool", 2, SIGTERM); }
+Test(lifecycle, sigterm_kills_and_reaps_the_workers_of_processes) { kill_mid_row("processes", 2, SIGTERM); }
+Test(lifecycle, second_sigint_kills_and_reaps_the_workers) { signal_mid_row("processes", 2, SIGINT, 2); }
 
 Test(lifecycle, sigint_finishes_the_round_and_keeps_its_rows)
 {
@@ -215,7 +239,7 @@ Test(lifecycle, sigint_finishes_the_round_and_keeps_its_rows)
     const char *args[] = {"run", "-w", "countdown", "-m", "single,threads,processes", "-j", "2",
                           "-n", "50M", "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir,
                           NULL};
-    pid_t lab = start_lab(args, 0);
+    pid_t lab = start_lab(args);
     int busy = 0, status, rows = -1, c;
     FILE *f;
 
@@ -240,9 +264,27 @@ Test(lifecycle, many_workers_under_a_small_descriptor_limit)
 {
     const char *args[] = {"run", "-w", "countdown", "-m", "processes,pool", "-j", "64", "-n", "64000",
                           "-r", "1", "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
-    pid_t lab = start_lab(args, 16);
+    pid_t lab = start_lab_limited(args, RLIMIT_NOFILE, 16);
     int status;
     cr_assert_eq(waitpid(lab, &status, 0), lab);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "64 workers under ulimit -n 16: status %#x",
               status);
+}
+
+/* Out of memory says nothing about the input: a run that cannot allocate
+ * (a list of 2^40 squares under a 128 MiB address space) fails with exit
+ * status 1, not 2. ASan reserves terabytes of shadow memory at start-up,
+ * so it cannot run under a small RLIMIT_AS. */
+Test(lifecycle, out_of_memory_is_a_failed_run)
+{
+#ifdef __SANITIZE_ADDRESS__
+    cr_skip_test("an address-space limit stops ASan itself");
+#else
+    const char *args[] = {"run", "-w", "alloc", "-P", "form=list", "-n", "1T", "-m", "single", "-r", "1",
+                          "--warmup", "0", "--no-plot", "-o", tmpdir, NULL};
+    pid_t lab = start_lab_limited(args, RLIMIT_AS, (rlim_t)128 << 20);
+    int status;
+    cr_assert_eq(waitpid(lab, &status, 0), lab);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "out of memory: status %#x", status);
+#endif
 }

@@ -513,6 +513,33 @@ Test(results, markdown_export_and_interleaving)
     free(json);
 }
 
+/* A link planted at the export's temporary name is removed, not written
+ * through: the file it points at is untouched. */
+Test(results, markdown_export_never_writes_through_a_planted_link)
+{
+    char victim[256], *text;
+    FILE *f;
+    result_t r;
+
+    snprintf(victim, sizeof victim, "%s", path_in_tmp("victim"));
+    f = fopen(victim, "w");
+    cr_assert_not_null(f);
+    fputs("precious\n", f);
+    fclose(f);
+    cr_assert_eq(symlink(victim, path_in_tmp("t.md.tmp")), 0, "symlink: %s", strerror(errno));
+    r = RUN("run", "-m", "single", "-n", "1000", "-r", "1", "--warmup", "0", "--no-plot",
+            "--export-markdown", path_in_tmp("t.md"), "-o", path_in_tmp("a"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    text = slurp(victim);
+    cr_expect_str_eq(text, "precious\n", "the link's target was written through");
+    free(text);
+    text = slurp(path_in_tmp("t.md"));
+    cr_expect_eq(strncmp(text, "| workload | mode | guard |", 26), 0, "%s", text);
+    free(text);
+    cr_expect(!exists(path_in_tmp("t.md.tmp")));
+}
+
 /* ------------------------------------------------------------------------
  * calibrate
  */

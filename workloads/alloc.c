@@ -144,4 +144,5 @@ const workload_t wl_alloc = {
     .build = alloc_build,
     .setup = NULL,
     .unit = alloc_unit,
+    .size_unit = "ints created; form=churn: whole lists of k",
 };

@@ -151,6 +151,7 @@ const workload_t wl_cow = {
     .build = cow_build,
     .setup = cow_setup,
     .unit = NULL,
+    .size_unit = "passes over the list, one at least per worker",
     .teardown = cow_teardown,
     .check = cow_check,
     .smaps = true,

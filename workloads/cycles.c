@@ -113,4 +113,5 @@ const workload_t wl_cycles = {
     .build = cycles_build,
     .setup = cycles_setup,
     .unit = cycles_unit,
+    .size_unit = "nodes, in whole rings of cycle",
 };
