@@ -701,7 +701,16 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(trace_events, false, MED(trace_events))                                  \
     X(trace_dropped, false, MED(trace_dropped))                                \
     X(gil_wait_min_s, false, MED(gil_wait_min_s))                              \
-    X(gil_wait_max_s, false, MED(gil_wait_max_s))
+    X(gil_wait_max_s, false, MED(gil_wait_max_s))                              \
+    X(gc_examined_0, false, MED(gc_examined_0))                                \
+    X(gc_examined_1, false, MED(gc_examined_1))                                \
+    X(gc_examined_2, false, MED(gc_examined_2))                                \
+    X(gc_uncollectable_0, false, MED(gc_uncollectable_0))                      \
+    X(gc_uncollectable_1, false, MED(gc_uncollectable_1))                      \
+    X(gc_uncollectable_2, false, MED(gc_uncollectable_2))                      \
+    X(gc_pause_total_0_s, false, MED(gc_pause_total_0_s))                      \
+    X(gc_pause_total_1_s, false, MED(gc_pause_total_1_s))                      \
+    X(gc_pause_total_2_s, false, MED(gc_pause_total_2_s))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

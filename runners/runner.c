@@ -242,12 +242,6 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
  * worst seen (each forked worker has a collector of its own). */
 static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
 {
-    s->gc_collections_0 += (double)g->gen[0].collections;
-    s->gc_collections_1 += (double)g->gen[1].collections;
-    s->gc_collections_2 += (double)g->gen[2].collections;
-    s->gc_collected_0 += (double)g->gen[0].collected;
-    s->gc_collected_1 += (double)g->gen[1].collected;
-    s->gc_collected_2 += (double)g->gen[2].collected;
     for (int i = 0; i < GC_GENERATIONS; i++) {
         s->gc_examined += (double)g->gen[i].examined;
         s->gc_uncollectable += (double)g->gen[i].uncollectable;
@@ -257,6 +251,11 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
     s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->all.p99_ns / 1e9);
     s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->all.max_ns / 1e9);
 #define RUN_FOLD_GEN(i)                                                                    \
+    s->gc_collections_##i += (double)g->gen[i].collections;                                \
+    s->gc_collected_##i += (double)g->gen[i].collected;                                    \
+    s->gc_examined_##i += (double)g->gen[i].examined;                                      \
+    s->gc_uncollectable_##i += (double)g->gen[i].uncollectable;                            \
+    s->gc_pause_total_##i##_s += (double)g->by_gen[i].total_ns / 1e9;                      \
     s->gc_pause_p50_##i##_s = fmax(s->gc_pause_p50_##i##_s, (double)g->by_gen[i].p50_ns / 1e9); \
     s->gc_pause_p99_##i##_s = fmax(s->gc_pause_p99_##i##_s, (double)g->by_gen[i].p99_ns / 1e9); \
     s->gc_pause_max_##i##_s = fmax(s->gc_pause_max_##i##_s, (double)g->by_gen[i].max_ns / 1e9);

@@ -121,7 +121,16 @@ typedef struct run_spec {
     X(gc_collected_2, NUM)                                                     \
     X(gc_examined, NUM)        /* objects in the generations it collected */   \
     X(gc_uncollectable, NUM)                                                   \
+    X(gc_examined_0, NUM)      /* the same, per generation */                  \
+    X(gc_examined_1, NUM)                                                      \
+    X(gc_examined_2, NUM)                                                      \
+    X(gc_uncollectable_0, NUM)                                                 \
+    X(gc_uncollectable_1, NUM)                                                 \
+    X(gc_uncollectable_2, NUM)                                                 \
     X(gc_pause_total_s, SEC)   /* every collection's pause, added */           \
+    X(gc_pause_total_0_s, SEC) /* the same, per generation */                  \
+    X(gc_pause_total_1_s, SEC)                                                 \
+    X(gc_pause_total_2_s, SEC)                                                 \
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \

@@ -10,6 +10,10 @@
  *     nearly every page of it, readers of an immortalised heap almost none,
  *     gc.freeze() does not stop refcount writes, and threads copy nothing.
  *   - --pss adds every process's Pss; rows that do not ask leave it empty.
+ *   - the collector's statistics per generation add up to the run's totals
+ *     (collections, objects examined, freed, uncollectable, pause time),
+ *     also summed over forked workers; the free-threaded collector counts
+ *     its automatic collections under generation 0 only.
  *   - --memory-trace: samples in time order, every collection marked, the
  *     trace unchanged through the pipe a repeat process sends it on; the
  *     sampler reading the workers' RSS never holds up the fork of the next.
@@ -235,6 +239,46 @@ Test(memory, pss_adds_up_every_process)
     run_sample_t on = run_one(&s);
     cr_assert(isfinite(on.pss_sum_kib) && on.pss_sum_kib > 0, "%f", on.pss_sum_kib);
     cr_assert_leq(on.pss_sum_kib, on.rss_sum_kib, "Pss divides what RSS counts whole");
+}
+
+/* Per generation: each figure of the row is the sum of its generations',
+ * in one process and summed over forked workers; the free-threaded
+ * collector (gc_free_threading.c's gc_collect_main) counts an automatic
+ * collection under generation 0. */
+Test(memory, collector_statistics_per_generation_add_up)
+{
+    static const struct { run_mode_t mode; guard_kind_t guard; int workers; } rows[] = {
+        {RUN_MODE_single, GUARD_gil, 1}, {RUN_MODE_processes, GUARD_gil, 2}, {RUN_MODE_single, GUARD_biased, 1},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        run_spec_t s = spec_of(&wl_cycles, rows[k].mode, rows[k].guard, rows[k].workers, 100000);
+        run_sample_t o = run_one(&s);
+        double collections[] = {o.gc_collections_0, o.gc_collections_1, o.gc_collections_2};
+        double examined[] = {o.gc_examined_0, o.gc_examined_1, o.gc_examined_2};
+        double collected[] = {o.gc_collected_0, o.gc_collected_1, o.gc_collected_2};
+        double uncollectable[] = {o.gc_uncollectable_0, o.gc_uncollectable_1, o.gc_uncollectable_2};
+        double pause[] = {o.gc_pause_total_0_s, o.gc_pause_total_1_s, o.gc_pause_total_2_s};
+        double sum_examined = 0, sum_uncollectable = 0, sum_pause = 0;
+        for (int g = 0; g < GC_GENERATIONS; g++) {
+            cr_assert_geq(examined[g], collected[g], "row %zu gen %d: what it freed it examined", k, g);
+            if (collections[g] == 0)
+                cr_assert_eq(pause[g], 0, "row %zu gen %d: no collection, no pause", k, g);
+            cr_assert_leq(pause[g], o.gc_pause_total_s);
+            sum_examined += examined[g];
+            sum_uncollectable += uncollectable[g];
+            sum_pause += pause[g];
+        }
+        cr_assert_gt(collections[0], 0, "row %zu: the cycles collected", k);
+        cr_assert_eq(sum_examined, o.gc_examined, "row %zu", k);
+        cr_assert_eq(sum_uncollectable, o.gc_uncollectable, "row %zu", k);
+        cr_assert_float_eq(sum_pause, o.gc_pause_total_s, 1e-9, "row %zu: %g vs %g", k, sum_pause,
+                           o.gc_pause_total_s);
+        if (rows[k].guard == GUARD_biased)
+            cr_assert(collections[1] == 0 && collections[2] == 0 && examined[1] == 0,
+                      "3.13t: automatic collections are generation 0's");
+        else
+            cr_assert_gt(collections[1], 0, "row %zu: generation 1 ran too", k);
+    }
 }
 
 /* --memory-trace: samples in time order with the heap where it is in reach,
