@@ -710,7 +710,13 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(gc_uncollectable_2, false, MED(gc_uncollectable_2))                      \
     X(gc_pause_total_0_s, false, MED(gc_pause_total_0_s))                      \
     X(gc_pause_total_1_s, false, MED(gc_pause_total_1_s))                      \
-    X(gc_pause_total_2_s, false, MED(gc_pause_total_2_s))
+    X(gc_pause_total_2_s, false, MED(gc_pause_total_2_s))                      \
+    X(traced_bytes_end, false, MED(traced_bytes_end))                          \
+    X(traced_blocks_end, false, MED(traced_blocks_end))                        \
+    X(heap_blocks_end, false, MED(heap_blocks_end))                            \
+    X(small_bytes_end, false, MED(small_bytes_end))                            \
+    X(arenas_end, false, MED(arenas_end))                                      \
+    X(arenas_peak, false, MED(arenas_peak))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

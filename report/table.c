@@ -449,6 +449,13 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
     if (isfinite(m[REP_F_arena_bytes_peak])) {
         rep_fmt_bytes(m[REP_F_arena_bytes_peak], t3, sizeof t3);
         fprintf(f, ", pymalloc arenas peak %s", t3);
+        if (isfinite(m[REP_F_arenas_peak]))
+            fprintf(f, " (%.0f), %.0f at the end", m[REP_F_arenas_peak], m[REP_F_arenas_end]);
+    }
+    if (isfinite(m[REP_F_heap_blocks_end])) {
+        rep_fmt_count(m[REP_F_heap_blocks_end], t2, sizeof t2);
+        rep_fmt_bytes(m[REP_F_small_bytes_end], t3, sizeof t3);
+        fprintf(f, " holding %s blocks (small ones %s)", t2, t3);
     }
     if (isfinite(m[REP_F_pss_sum_kib])) {
         rep_fmt_bytes(m[REP_F_pss_sum_kib] * 1024.0, t3, sizeof t3);
@@ -458,8 +465,11 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
     if (isfinite(m[REP_F_traced_peak_bytes])) {
         rep_fmt_bytes(m[REP_F_traced_peak_bytes], t1, sizeof t1);
         rep_fmt_count(m[REP_F_traced_peak_blocks], t2, sizeof t2);
-        fprintf(f, "  Traced (requested): peak %s in %s blocks%s\n", t1, t2,
-                s->mode == RUN_MODE_processes || s->mode == RUN_MODE_pool ? ", the workers' peaks added" : "");
+        rep_fmt_bytes(m[REP_F_traced_bytes_end], t3, sizeof t3);
+        char blocks_end[24];
+        rep_fmt_count(m[REP_F_traced_blocks_end], blocks_end, sizeof blocks_end);
+        fprintf(f, "  Traced (requested): peak %s in %s blocks, %s in %s at the end%s\n", t1, t2, t3, blocks_end,
+                s->mode == RUN_MODE_processes || s->mode == RUN_MODE_pool ? ", the workers' added" : "");
     }
     if (cow_line(r, note, sizeof note))
         fprintf(f, "  Copy-on-write:      %s\n", note);

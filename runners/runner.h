@@ -147,6 +147,15 @@ typedef struct run_spec {
     X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
                                   peak (forked: the processes' peaks added) */  \
     X(traced_peak_blocks, NUM)                                                 \
+    X(traced_bytes_end, NUM)   /* --tracemalloc: requested bytes still traced  \
+                                  after the timed region (added as the peak) */ \
+    X(traced_blocks_end, NUM)                                                  \
+    X(heap_blocks_end, NUM)    /* pymalloc, after the timed region: blocks in  \
+                                  use (small and raw), a walk of the arenas */  \
+    X(small_bytes_end, NUM)    /* the small ones' bytes (their size classes) */ \
+    X(arenas_end, NUM)         /* arenas mapped (forked: the largest worker's, \
+                                  as arena_bytes_peak) */                       \
+    X(arenas_peak, NUM)        /* most arenas mapped at once (narenas_highwater) */ \
     X(pss_sum_kib, NUM)        /* --pss: Pss added over the run's processes */ \
     X(smaps_pss_before_kib, NUM)   /* cow: each worker before and after its    \
                                       run (forked: the workers' mean) */        \

@@ -10,6 +10,9 @@
  *     nearly every page of it, readers of an immortalised heap almost none,
  *     gc.freeze() does not stop refcount writes, and threads copy nothing.
  *   - --pss adds every process's Pss; rows that do not ask leave it empty.
+ *   - the heap after the timed region: pymalloc's blocks, arenas now and at
+ *     most, and (--tracemalloc) the requested bytes still traced hold what
+ *     the run left alive (cycles with the collector off) and little else.
  *   - the collector's statistics per generation add up to the run's totals
  *     (collections, objects examined, freed, uncollectable, pause time),
  *     also summed over forked workers; the free-threaded collector counts
@@ -239,6 +242,43 @@ Test(memory, pss_adds_up_every_process)
     run_sample_t on = run_one(&s);
     cr_assert(isfinite(on.pss_sum_kib) && on.pss_sum_kib > 0, "%f", on.pss_sum_kib);
     cr_assert_leq(on.pss_sum_kib, on.rss_sum_kib, "Pss divides what RSS counts whole");
+}
+
+/* The heap after the timed region: with the collector off every node of
+ * the dropped rings is still there, with it on next to nothing is; an
+ * allocator pymalloc's walk does not know, or no tracer, leaves the
+ * figures empty. */
+Test(memory, the_heap_at_the_end_of_the_row)
+{
+    const int64_t nodes = 20000;   /* cycle=2: 10000 rings */
+    run_spec_t s = spec_of(&wl_cycles, RUN_MODE_single, GUARD_gil, 1, nodes);
+    s.tracemalloc = true;
+    s.gc.disabled = true;
+    run_sample_t off = run_one(&s);
+    cr_assert_geq(off.heap_blocks_end, (double)nodes, "every node is a block: %f", off.heap_blocks_end);
+    cr_assert_geq(off.traced_blocks_end, (double)nodes, "%f", off.traced_blocks_end);
+    cr_assert_leq(off.traced_bytes_end, off.traced_peak_bytes);
+    cr_assert_geq(off.small_bytes_end, off.traced_bytes_end, "size classes round requests up");
+    cr_assert(off.arenas_end >= 1 && off.arenas_peak >= off.arenas_end, "%f %f", off.arenas_end, off.arenas_peak);
+    s.gc.disabled = false;
+    run_sample_t on = run_one(&s);
+    cr_assert_lt(on.heap_blocks_end, (double)nodes / 10, "the collector freed the rings: %f", on.heap_blocks_end);
+    cr_assert_lt(on.traced_blocks_end, (double)nodes / 10, "%f", on.traced_blocks_end);
+
+    s.tracemalloc = false;
+    s.mode = RUN_MODE_processes;
+    s.workers = 2;
+    s.gc.disabled = true;
+    run_sample_t forked = run_one(&s);
+    cr_assert_geq(forked.heap_blocks_end, (double)nodes / 2, "the largest worker's half: %f", forked.heap_blocks_end);
+    cr_assert(isnan(forked.traced_bytes_end) && isnan(forked.traced_blocks_end), "not traced: empty");
+    s.mode = RUN_MODE_single;
+    s.workers = 1;
+    s.allocator = HEAP_malloc;
+    run_sample_t other = run_one(&s);
+    cr_assert(isnan(other.heap_blocks_end) && isnan(other.arenas_end) && isnan(other.arenas_peak) &&
+                  isnan(other.small_bytes_end),
+              "no pymalloc, no walk");
 }
 
 /* Per generation: each figure of the row is the sum of its generations',

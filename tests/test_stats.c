@@ -348,7 +348,8 @@ Test(csv, header_is_the_contract)
                      "throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s,server_gil_wait_s,"
                      "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s,gc_examined_0,gc_examined_1,"
                      "gc_examined_2,gc_uncollectable_0,gc_uncollectable_1,gc_uncollectable_2,"
-                     "gc_pause_total_0_s,gc_pause_total_1_s,gc_pause_total_2_s\n");
+                     "gc_pause_total_0_s,gc_pause_total_1_s,gc_pause_total_2_s,traced_bytes_end,"
+                     "traced_blocks_end,heap_blocks_end,small_bytes_end,arenas_end,arenas_peak\n");
     free(text);
 }
 
