@@ -370,6 +370,8 @@ void rep_spec_name(const run_spec_t *spec, char *buf, size_t len)
         n += (size_t)snprintf(buf + n, len - n, "/pin:%s", rep_pin_name(spec->pin));
     if (spec->gc.disabled && n < len)
         n += (size_t)snprintf(buf + n, len - n, "/gc:off");
+    if (spec->gc.freeze && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "/gc:freeze");
     if (spec->gc.thresholds_set && n < len)
         snprintf(buf + n, len - n, "/gc:%lld,%lld,%lld", (long long)spec->gc.thresholds[0],
                  (long long)spec->gc.thresholds[1], (long long)spec->gc.thresholds[2]);
@@ -716,7 +718,8 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(heap_blocks_end, false, MED(heap_blocks_end))                            \
     X(small_bytes_end, false, MED(small_bytes_end))                            \
     X(arenas_end, false, MED(arenas_end))                                      \
-    X(arenas_peak, false, MED(arenas_peak))
+    X(arenas_peak, false, MED(arenas_peak))                                    \
+    X(gc_freeze, true, v_bool(SPEC->gc.freeze))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

@@ -423,10 +423,12 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         return -1;
     }
     leak_probe_take(ctx->interp, baseline);
-    if (spec->workload->setup != NULL || ctx->client != NULL) {
+    if (spec->workload->setup != NULL || ctx->client != NULL || spec->gc.freeze) {
         tstate_t *ts = ctx->main_ts;
         ctx->interp->ops->attach(ts);
         int rc = spec->workload->setup != NULL ? spec->workload->setup(ts, spec->params) : 0;
+        if (rc == 0 && spec->gc.freeze)
+            gc_freeze(ts);   /* what setup built goes to the permanent generation */
         /* A client workload's global 0 is the server's end of the socket. */
         if (rc == 0 && ctx->client != NULL &&
             (ctx->interp->globals[0] = ctx->interp->ops->int_new(ts, client_server_fd(ctx->client))) == NULL)

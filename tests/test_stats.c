@@ -349,7 +349,7 @@ Test(csv, header_is_the_contract)
                      "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s,gc_examined_0,gc_examined_1,"
                      "gc_examined_2,gc_uncollectable_0,gc_uncollectable_1,gc_uncollectable_2,"
                      "gc_pause_total_0_s,gc_pause_total_1_s,gc_pause_total_2_s,traced_bytes_end,"
-                     "traced_blocks_end,heap_blocks_end,small_bytes_end,arenas_end,arenas_peak\n");
+                     "traced_blocks_end,heap_blocks_end,small_bytes_end,arenas_end,arenas_peak,gc_freeze\n");
     free(text);
 }
 
