@@ -31,7 +31,7 @@
 enum {
     OPT_WARMUP = 256, OPT_SWITCH, OPT_PIN, OPT_NO_IMMORTAL, OPT_FORMAT, OPT_NO_PLOT,
     OPT_INTERLEAVE, OPT_SEQUENTIAL, OPT_BASELINE, OPT_SCALING, OPT_MIN_TIME, OPT_RESUME,
-    OPT_MARKDOWN, OPT_GC, OPT_GC_THRESHOLDS, OPT_TRACEMALLOC, OPT_PSS, OPT_MEMORY_TRACE,
+    OPT_MARKDOWN, OPT_GC, OPT_GC_THRESHOLDS, OPT_GC_FREEZE, OPT_TRACEMALLOC, OPT_PSS, OPT_MEMORY_TRACE,
     OPT_SAMPLE_INTERVAL, OPT_CHECK, OPT_TRACE, OPT_TRACE_WINDOW,
 };
 
@@ -50,6 +50,7 @@ static const struct option long_options[] = {
     {"no-immortal", no_argument, NULL, OPT_NO_IMMORTAL},
     {"gc", required_argument, NULL, OPT_GC},
     {"gc-thresholds", required_argument, NULL, OPT_GC_THRESHOLDS},
+    {"gc-freeze", no_argument, NULL, OPT_GC_FREEZE},
     {"tracemalloc", no_argument, NULL, OPT_TRACEMALLOC},
     {"pss", no_argument, NULL, OPT_PSS},
     {"memory-trace", no_argument, NULL, OPT_MEMORY_TRACE},
@@ -504,6 +505,9 @@ static int apply_option(cli_run_args_t *a, int opt, const char *arg, char *err, 
         return a->ngc < 0 ? -1 : 0;
     case OPT_GC_THRESHOLDS:
         return gc_thresholds_option(arg, &a->gc, err, errlen);
+    case OPT_GC_FREEZE:
+        a->gc.freeze = true;
+        return 0;
     case OPT_TRACEMALLOC:
         a->tracemalloc = true;
         return 0;
@@ -694,6 +698,10 @@ void cli_args_usage(FILE *f)
             "                           or 3.13 (2000,10,10); default: the modelled\n"
             "                           build's, 3.12 under none/gil, 3.13 under\n"
             "                           atomic/biased (stop-the-world, no generations)\n"
+            "      --gc-freeze          gc.freeze() after the workload's setup, before the\n"
+            "                           timer: what setup built (shared's list, cow's)\n"
+            "                           is never examined again; the other workloads\n"
+            "                           build nothing before the timer\n"
             "      --tracemalloc        trace requested bytes as tracemalloc does: each\n"
             "                           row's peak (a lock and a table update per\n"
             "                           allocation, so its times are slower)\n"

@@ -8,6 +8,17 @@
  *   gc.freeze(), gc.unfreeze() move every tracked object to the permanent
  *                              generation and back (Instagram's pre-fork
  *                              trick; CPython 3.7+)
+ *   gc.isenabled()             True or False
+ *   gc.get_count()             the three counts
+ *   gc.get_threshold()         the three thresholds
+ *   gc.set_threshold(t0[, t1[, t2]])  set the ones given
+ *   gc.get_stats()             per generation: collections, collected,
+ *                              uncollectable
+ *
+ * The lab has no tuple and no dict: gc.get_count() and gc.get_threshold()
+ * return a list of three ints where CPython returns a tuple, and
+ * gc.get_stats() a list of three [collections, collected, uncollectable]
+ * lists where CPython has three dicts with those keys, in that order.
  *   id(o)                      o's address, where its header starts (as
  *                              CPython's PyObject * points there)
  *   sys.getrefcount(o)         o's refcount, its argument's reference
@@ -29,6 +40,11 @@
     X(gc_enable, "gc.enable")                                                  \
     X(gc_freeze, "gc.freeze")                                                  \
     X(gc_unfreeze, "gc.unfreeze")                                              \
+    X(gc_isenabled, "gc.isenabled")                                            \
+    X(gc_get_count, "gc.get_count")                                            \
+    X(gc_get_threshold, "gc.get_threshold")                                    \
+    X(gc_set_threshold, "gc.set_threshold")                                    \
+    X(gc_get_stats, "gc.get_stats")                                            \
     X(id, "id")                                                                \
     X(sys_getrefcount, "sys.getrefcount")
 

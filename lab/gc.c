@@ -336,8 +336,8 @@ void gc_unfreeze(tstate_t *ts)
 
 void gc_get_count(const gc_state_t *gc, int64_t out[GC_GENERATIONS])
 {
-    for (int i = 0; i < GC_GENERATIONS; i++)
-        out[i] = gc->gen[i].count;
+    for (int i = 0; i < GC_GENERATIONS; i++)   /* atomic: the free-threaded build's count is shared */
+        out[i] = __atomic_load_n(&gc->gen[i].count, __ATOMIC_RELAXED);
 }
 
 int64_t gc_generation_size(tstate_t *ts, int generation)

@@ -117,6 +117,8 @@ typedef struct interp interp_t;
 /* The collector's settings for a run. */
 typedef struct gc_config {
     bool disabled;                     /* --gc off: gc.disable() from the start */
+    bool freeze;                       /* --gc-freeze: gc.freeze() after the
+                                          workload's setup (runners/runner.c) */
     bool thresholds_set;               /* else the modelled build's own */
     int64_t thresholds[GC_GENERATIONS];/* gc.set_threshold(); 0 in the first
                                           turns automatic collection off */

@@ -23,13 +23,14 @@ static void *gc_ft_block(obj_t *o)
 static bool gc_ft_should_collect(gc_state_t *gc)
 {
     int64_t count = __atomic_load_n(&gc->gen[0].count, __ATOMIC_RELAXED);
-    int64_t threshold = gc->gen[0].threshold;
+    int64_t threshold = __atomic_load_n(&gc->gen[0].threshold, __ATOMIC_RELAXED);   /* gc.set_threshold */
     if (count <= threshold || threshold == 0 || !__atomic_load_n(&gc->enabled, __ATOMIC_RELAXED))
         return false;
     /* Scale the threshold with the live containers, against quadratic
      * behaviour; threshold 1 at zero keeps the immediate scheduling some
      * CPython tests rely on. */
-    return count > __atomic_load_n(&gc->long_lived_total, __ATOMIC_RELAXED) / 4 || gc->gen[1].threshold == 0;
+    return count > __atomic_load_n(&gc->long_lived_total, __ATOMIC_RELAXED) / 4 ||
+           __atomic_load_n(&gc->gen[1].threshold, __ATOMIC_RELAXED) == 0;
 }
 
 bool gc_ft_flush_count(tstate_t *ts)

@@ -32,7 +32,7 @@
     X(switch_interval, "%llu us", (unsigned long long)s->switch_interval_us)   \
     X(immortal, "%s", s->immortal ? "immortal" : "no-immortal")                \
     X(pin, "%s", rep_pin_name(s->pin))                                         \
-    X(gc, "%s %lld,%lld,%lld", s->gc.disabled ? "off" : "on",                  \
+    X(gc, "%s%s %lld,%lld,%lld", s->gc.disabled ? "off" : "on", s->gc.freeze ? " frozen" : "", \
       (long long)(s->gc.thresholds_set ? s->gc.thresholds[0] : -1),            \
       (long long)(s->gc.thresholds_set ? s->gc.thresholds[1] : -1),            \
       (long long)(s->gc.thresholds_set ? s->gc.thresholds[2] : -1))

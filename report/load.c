@@ -138,6 +138,7 @@ static void read_gc(const json_t *e, run_spec_t *spec)
 
     memset(&spec->gc, 0, sizeof spec->gc);
     spec->gc.disabled = gc && strcmp(gc, "off") == 0;
+    spec->gc.freeze = json_is_true(json_object_get(e, "gc_freeze"));
     if (!thresholds || sscanf(thresholds, "%lld,%lld,%lld", &a, &b, &c) != 3)
         return;
     t[0] = a, t[1] = b, t[2] = c;

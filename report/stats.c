@@ -370,6 +370,8 @@ void rep_spec_name(const run_spec_t *spec, char *buf, size_t len)
         n += (size_t)snprintf(buf + n, len - n, "/pin:%s", rep_pin_name(spec->pin));
     if (spec->gc.disabled && n < len)
         n += (size_t)snprintf(buf + n, len - n, "/gc:off");
+    if (spec->gc.freeze && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "/gc:freeze");
     if (spec->gc.thresholds_set && n < len)
         snprintf(buf + n, len - n, "/gc:%lld,%lld,%lld", (long long)spec->gc.thresholds[0],
                  (long long)spec->gc.thresholds[1], (long long)spec->gc.thresholds[2]);
@@ -701,7 +703,23 @@ static rep_value_t v_check_interval(const run_spec_t *s)
     X(trace_events, false, MED(trace_events))                                  \
     X(trace_dropped, false, MED(trace_dropped))                                \
     X(gil_wait_min_s, false, MED(gil_wait_min_s))                              \
-    X(gil_wait_max_s, false, MED(gil_wait_max_s))
+    X(gil_wait_max_s, false, MED(gil_wait_max_s))                              \
+    X(gc_examined_0, false, MED(gc_examined_0))                                \
+    X(gc_examined_1, false, MED(gc_examined_1))                                \
+    X(gc_examined_2, false, MED(gc_examined_2))                                \
+    X(gc_uncollectable_0, false, MED(gc_uncollectable_0))                      \
+    X(gc_uncollectable_1, false, MED(gc_uncollectable_1))                      \
+    X(gc_uncollectable_2, false, MED(gc_uncollectable_2))                      \
+    X(gc_pause_total_0_s, false, MED(gc_pause_total_0_s))                      \
+    X(gc_pause_total_1_s, false, MED(gc_pause_total_1_s))                      \
+    X(gc_pause_total_2_s, false, MED(gc_pause_total_2_s))                      \
+    X(traced_bytes_end, false, MED(traced_bytes_end))                          \
+    X(traced_blocks_end, false, MED(traced_blocks_end))                        \
+    X(heap_blocks_end, false, MED(heap_blocks_end))                            \
+    X(small_bytes_end, false, MED(small_bytes_end))                            \
+    X(arenas_end, false, MED(arenas_end))                                      \
+    X(arenas_peak, false, MED(arenas_peak))                                    \
+    X(gc_freeze, true, v_bool(SPEC->gc.freeze))
 
 #define X(col, json, expr)                                                     \
     static rep_value_t col_##col(const rep_row_t *r) { return expr; }

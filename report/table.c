@@ -16,6 +16,7 @@
  * here except unit choice and layout.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "gil/gil.h"
@@ -215,13 +216,60 @@ static void block_io_and_trace(FILE *f, const double *m)
     }
 }
 
-/* "3496 / 317 / 28 collections of generations 0/1/2, 3.0M objects freed;
- * pauses p50 19 µs, p99 46 µs, max 117 µs, 74 ms in all", or what the
- * collector-off run left behind. False when there is nothing to say. */
-static bool gc_line(const rep_row_t *r, char *buf, size_t len)
+/* Per generation g (0..2): its collections, pauses, objects. The fields
+ * of one generation are consecutive in the field list, but not those of
+ * every kind, so the table names them here. */
+static const rep_field_t gc_collections_f[GC_GENERATIONS] = {REP_F_gc_collections_0, REP_F_gc_collections_1,
+                                                             REP_F_gc_collections_2};
+static const rep_field_t gc_p50_f[GC_GENERATIONS] = {REP_F_gc_pause_p50_0_s, REP_F_gc_pause_p50_1_s,
+                                                     REP_F_gc_pause_p50_2_s};
+static const rep_field_t gc_p99_f[GC_GENERATIONS] = {REP_F_gc_pause_p99_0_s, REP_F_gc_pause_p99_1_s,
+                                                     REP_F_gc_pause_p99_2_s};
+static const rep_field_t gc_max_f[GC_GENERATIONS] = {REP_F_gc_pause_max_0_s, REP_F_gc_pause_max_1_s,
+                                                     REP_F_gc_pause_max_2_s};
+static const rep_field_t gc_total_f[GC_GENERATIONS] = {REP_F_gc_pause_total_0_s, REP_F_gc_pause_total_1_s,
+                                                       REP_F_gc_pause_total_2_s};
+static const rep_field_t gc_examined_f[GC_GENERATIONS] = {REP_F_gc_examined_0, REP_F_gc_examined_1,
+                                                          REP_F_gc_examined_2};
+static const rep_field_t gc_collected_f[GC_GENERATIONS] = {REP_F_gc_collected_0, REP_F_gc_collected_1,
+                                                           REP_F_gc_collected_2};
+static const rep_field_t gc_uncollectable_f[GC_GENERATIONS] = {REP_F_gc_uncollectable_0, REP_F_gc_uncollectable_1,
+                                                               REP_F_gc_uncollectable_2};
+
+/* Append to buf at *n, keeping *n at most len - 1. */
+static void gc_append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void gc_append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (*n + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *n, len - *n, fmt, ap);
+    va_end(ap);
+    *n = k < 0 ? len - 1 : *n + (size_t)k >= len ? len - 1 : *n + (size_t)k;
+}
+
+/* Whether generation g belongs in the lines: every generation of the
+ * default build's collector, and of the free-threaded one (which counts an
+ * automatic collection under generation 0 and gc.collect() under 2, as
+ * gc_free_threading.c's gc_collect_main does) those that ran. */
+static bool gc_gen_shown(const rep_row_t *r, int g)
+{
+    return guard_get(r->run->spec.guard)->layout != OBJ_LAYOUT_FT || r->med[gc_collections_f[g]] > 0;
+}
+
+/* "gen0 1300 (p50 15 µs, p99 40 µs, max 117 µs; 20 ms), gen1 118 (...),
+ * gen2 8 (...); 74 ms in all" into buf, and into objs "examined 2.1M / 1.3M
+ * / 1.0M, freed 3.0M / 0 / 0, uncollectable 0 / 0 / 0 (gen0 / gen1 /
+ * gen2)"; or what the collector-off run left behind (objs empty). False
+ * when there is nothing to say. */
+static bool gc_line(const rep_row_t *r, char *buf, size_t len, char *objs, size_t objs_len)
 {
     const double *m = r->med;
     char a[24], b[24], c[24], d[24];
+    size_t n = 0, o = 0;
+    buf[0] = objs[0] = '\0';
     if (isfinite(m[REP_F_gc_unreachable])) {
         rep_fmt_count(m[REP_F_gc_unreachable], a, sizeof a);
         snprintf(buf, len, "off; %s containers left in unreachable cycles (leaked, as CPython would)", a);
@@ -230,20 +278,46 @@ static bool gc_line(const rep_row_t *r, char *buf, size_t len)
     double collections = m[REP_F_gc_collections_0] + m[REP_F_gc_collections_1] + m[REP_F_gc_collections_2];
     if (!isfinite(collections) || collections == 0)
         return false;
-    rep_fmt_count(m[REP_F_gc_collected_0] + m[REP_F_gc_collected_1] + m[REP_F_gc_collected_2], a, sizeof a);
-    size_t n;
     if (guard_get(r->run->spec.guard)->layout == OBJ_LAYOUT_FT)   /* 3.13t: no generations, the world stopped */
-        n = (size_t)snprintf(buf, len, "%.0f stop-the-world collections of the whole heap, %s objects freed",
-                             collections, a);
-    else
-        n = (size_t)snprintf(buf, len, "%.0f / %.0f / %.0f collections of generations 0/1/2, %s objects freed",
-                             m[REP_F_gc_collections_0], m[REP_F_gc_collections_1], m[REP_F_gc_collections_2], a);
-    fmt_time(m[REP_F_gc_pause_p50_s], a, sizeof a);
-    fmt_time(m[REP_F_gc_pause_p99_s], b, sizeof b);
-    fmt_time(m[REP_F_gc_pause_max_s], c, sizeof c);
+        gc_append(buf, len, &n, "stop-the-world, whole heap each: ");
+    static const char *const kinds[] = {"examined", "freed", "uncollectable"};
+    const rep_field_t *kind_f[] = {gc_examined_f, gc_collected_f, gc_uncollectable_f};
+    const char *sep = "";
+    for (int g = 0; g < GC_GENERATIONS; g++) {
+        if (!gc_gen_shown(r, g))
+            continue;
+        fmt_time(m[gc_p50_f[g]], a, sizeof a);
+        fmt_time(m[gc_p99_f[g]], b, sizeof b);
+        fmt_time(m[gc_max_f[g]], c, sizeof c);
+        fmt_time(m[gc_total_f[g]], d, sizeof d);
+        if (m[gc_collections_f[g]] > 0)
+            gc_append(buf, len, &n, "%sgen%d %.0f (p50 %s, p99 %s, max %s; %s)", sep, g, m[gc_collections_f[g]],
+                      a, b, c, d);
+        else
+            gc_append(buf, len, &n, "%sgen%d 0", sep, g);
+        sep = ", ";
+    }
     fmt_time(m[REP_F_gc_pause_total_s], d, sizeof d);
-    if (n < len)
-        snprintf(buf + n, len - n, "; pauses p50 %s, p99 %s, max %s, %s in all", a, b, c, d);
+    gc_append(buf, len, &n, "; %s in all", d);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        gc_append(objs, objs_len, &o, "%s%s ", k ? ", " : "", kinds[k]);
+        sep = "";
+        for (int g = 0; g < GC_GENERATIONS; g++) {
+            if (!gc_gen_shown(r, g))
+                continue;
+            rep_fmt_count(m[kind_f[k][g]], a, sizeof a);
+            gc_append(objs, objs_len, &o, "%s%s", sep, a);
+            sep = " / ";
+        }
+    }
+    sep = " (";
+    for (int g = 0; g < GC_GENERATIONS; g++) {
+        if (!gc_gen_shown(r, g))
+            continue;
+        gc_append(objs, objs_len, &o, "%sgen%d", sep, g);
+        sep = " / ";
+    }
+    gc_append(objs, objs_len, &o, ")");
     return true;
 }
 
@@ -309,7 +383,7 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
     const run_spec_t *s = &r->run->spec;
     const double *m = r->med;
     rep_unit_t u = rep_time_unit(w->median);
-    char t1[48], t2[48], t3[48], guard[256], gcline[256], note[320];
+    char t1[48], t2[48], t3[48], guard[256], gcline[400], gcobjs[200], note[320];
     bool has_guard = guard_stats(r, guard, sizeof guard);
 
     block_title(f, r);
@@ -375,6 +449,13 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
     if (isfinite(m[REP_F_arena_bytes_peak])) {
         rep_fmt_bytes(m[REP_F_arena_bytes_peak], t3, sizeof t3);
         fprintf(f, ", pymalloc arenas peak %s", t3);
+        if (isfinite(m[REP_F_arenas_peak]))
+            fprintf(f, " (%.0f), %.0f at the end", m[REP_F_arenas_peak], m[REP_F_arenas_end]);
+    }
+    if (isfinite(m[REP_F_heap_blocks_end])) {
+        rep_fmt_count(m[REP_F_heap_blocks_end], t2, sizeof t2);
+        rep_fmt_bytes(m[REP_F_small_bytes_end], t3, sizeof t3);
+        fprintf(f, " holding %s blocks (small ones %s)", t2, t3);
     }
     if (isfinite(m[REP_F_pss_sum_kib])) {
         rep_fmt_bytes(m[REP_F_pss_sum_kib] * 1024.0, t3, sizeof t3);
@@ -384,14 +465,20 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
     if (isfinite(m[REP_F_traced_peak_bytes])) {
         rep_fmt_bytes(m[REP_F_traced_peak_bytes], t1, sizeof t1);
         rep_fmt_count(m[REP_F_traced_peak_blocks], t2, sizeof t2);
-        fprintf(f, "  Traced (requested): peak %s in %s blocks%s\n", t1, t2,
-                s->mode == RUN_MODE_processes || s->mode == RUN_MODE_pool ? ", the workers' peaks added" : "");
+        rep_fmt_bytes(m[REP_F_traced_bytes_end], t3, sizeof t3);
+        char blocks_end[24];
+        rep_fmt_count(m[REP_F_traced_blocks_end], blocks_end, sizeof blocks_end);
+        fprintf(f, "  Traced (requested): peak %s in %s blocks, %s in %s at the end%s\n", t1, t2, t3, blocks_end,
+                s->mode == RUN_MODE_processes || s->mode == RUN_MODE_pool ? ", the workers' added" : "");
     }
     if (cow_line(r, note, sizeof note))
         fprintf(f, "  Copy-on-write:      %s\n", note);
 
-    if (gc_line(r, gcline, sizeof gcline))
+    if (gc_line(r, gcline, sizeof gcline, gcobjs, sizeof gcobjs)) {
         fprintf(f, "  GC:                 %s\n", gcline);
+        if (gcobjs[0])
+            fprintf(f, "  GC objects:         %s\n", gcobjs);
+    }
 
     if (isfinite(r->cpu_share))
         fprintf(f, "  CPU share:          %.0f %% of the CPUs the row can use\n", r->cpu_share * 100);

@@ -63,6 +63,7 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
         rc = worker_run(ctx->main_ts, run_code_of(ctx, r->index), share, r);
     if (rc == 0)
         rc = worker_smaps(ctx->spec, &r->smaps_after, r->error, sizeof r->error);
+    heap_end_read(interp, &r->heap_end);
     if (interp->tracing) {
         size_t peak, peak_blocks;
         trace_get(&interp->tracer, NULL, &peak, NULL, &peak_blocks);
@@ -81,11 +82,10 @@ static void fork_task(run_ctx_t *ctx, int64_t share, worker_result_t *r)
         leak_probe_take(interp, &after);
         leak_probe_check(&before, &after, r->error, sizeof r->error);
     }
-    if (interp->heap.kind == HEAP_pymalloc) {
-        pym_stats_t st;
-        pym_get_stats(interp->heap.pym, &st);
-        r->arena_bytes_peak = st.arenas_peak * pym_arena_size(interp->heap.pym);
-    }
+    /* The high-water mark read after the run is the same after the
+     * collection above, which only frees: one walk for both. */
+    if (interp->heap.kind == HEAP_pymalloc)
+        r->arena_bytes_peak = (uint64_t)r->heap_end.arenas_peak * pym_arena_size(interp->heap.pym);
     usage_get(&r->usage, 0);
 }
 

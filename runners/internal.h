@@ -44,6 +44,19 @@ void usage_delta(usage_t *u, const usage_t *before, const usage_t *after);
 /* Add u's CPU times and context switches to the sample. */
 void usage_add_to_sample(run_sample_t *s, const usage_t *u);
 
+/* The heap after the timed region, read outside it: pymalloc's figures
+ * from a walk of its arenas (pym_get_stats, as sys._debugmallocstats
+ * walks them; NaN under another allocator) and the tracer's current
+ * totals (tracemalloc.get_traced_memory()[0]; NaN when not tracing). */
+typedef struct heap_end {
+    double blocks, small_bytes, arenas, arenas_peak;
+    double traced_bytes, traced_blocks;
+} heap_end_t;
+
+/* Read it while no thread of the interpreter allocates (its workers done).
+ * Cannot fail. */
+void heap_end_read(interp_t *interp, heap_end_t *out);
+
 /* One worker's outcome; plain data so that forked workers can write it to a
  * pipe. Padded to a cache line: threads write their own slot of an array. */
 typedef struct worker_result {
@@ -52,6 +65,7 @@ typedef struct worker_result {
     uint64_t gil_switches;        /* forked: the child's own GIL */
     tstate_counters_t count;      /* what the worker's thread counted */
     uint64_t arena_bytes_peak;    /* forked: the child's pymalloc high-water */
+    heap_end_t heap_end;          /* forked: the child's heap after its run */
     gc_summary_t gc;              /* forked: the child's collections */
     int64_t gc_unreachable;       /* forked, collector off: cycles left */
     usage_t usage;                /* forked: the child's own resource usage */

@@ -243,12 +243,6 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
  * worst seen (each forked worker has a collector of its own). */
 static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
 {
-    s->gc_collections_0 += (double)g->gen[0].collections;
-    s->gc_collections_1 += (double)g->gen[1].collections;
-    s->gc_collections_2 += (double)g->gen[2].collections;
-    s->gc_collected_0 += (double)g->gen[0].collected;
-    s->gc_collected_1 += (double)g->gen[1].collected;
-    s->gc_collected_2 += (double)g->gen[2].collected;
     for (int i = 0; i < GC_GENERATIONS; i++) {
         s->gc_examined += (double)g->gen[i].examined;
         s->gc_uncollectable += (double)g->gen[i].uncollectable;
@@ -258,6 +252,11 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
     s->gc_pause_p99_s = fmax(s->gc_pause_p99_s, (double)g->all.p99_ns / 1e9);
     s->gc_pause_max_s = fmax(s->gc_pause_max_s, (double)g->all.max_ns / 1e9);
 #define RUN_FOLD_GEN(i)                                                                    \
+    s->gc_collections_##i += (double)g->gen[i].collections;                                \
+    s->gc_collected_##i += (double)g->gen[i].collected;                                    \
+    s->gc_examined_##i += (double)g->gen[i].examined;                                      \
+    s->gc_uncollectable_##i += (double)g->gen[i].uncollectable;                            \
+    s->gc_pause_total_##i##_s += (double)g->by_gen[i].total_ns / 1e9;                      \
     s->gc_pause_p50_##i##_s = fmax(s->gc_pause_p50_##i##_s, (double)g->by_gen[i].p50_ns / 1e9); \
     s->gc_pause_p99_##i##_s = fmax(s->gc_pause_p99_##i##_s, (double)g->by_gen[i].p99_ns / 1e9); \
     s->gc_pause_max_##i##_s = fmax(s->gc_pause_max_##i##_s, (double)g->by_gen[i].max_ns / 1e9);
@@ -265,6 +264,40 @@ static void run_fold_gc(run_sample_t *s, const gc_summary_t *g)
     RUN_FOLD_GEN(1)
     RUN_FOLD_GEN(2)
 #undef RUN_FOLD_GEN
+}
+
+void heap_end_read(interp_t *interp, heap_end_t *out)
+{
+    *out = (heap_end_t){NAN, NAN, NAN, NAN, NAN, NAN};
+    if (interp->heap.kind == HEAP_pymalloc) {
+        pym_stats_t st;
+        pym_get_stats(interp->heap.pym, &st);
+        out->blocks = (double)(st.blocks_in_use + st.raw_blocks);
+        out->small_bytes = (double)st.bytes_in_use;
+        out->arenas = (double)st.arenas_current;
+        out->arenas_peak = (double)st.arenas_peak;
+    }
+    if (interp->tracing) {
+        size_t bytes, blocks;
+        trace_get(&interp->tracer, &bytes, NULL, &blocks, NULL);
+        out->traced_bytes = (double)bytes;
+        out->traced_blocks = (double)blocks;
+    }
+}
+
+/* Add a process's heap after its run: pymalloc's figures are the largest
+ * process's (as arena_bytes_peak), the traced ones added (as
+ * traced_peak_bytes). fmax passes over a NaN (another allocator). */
+static void run_fold_heap_end(run_sample_t *s, const heap_end_t *e)
+{
+    s->heap_blocks_end = fmax(s->heap_blocks_end, e->blocks);
+    s->small_bytes_end = fmax(s->small_bytes_end, e->small_bytes);
+    s->arenas_end = fmax(s->arenas_end, e->arenas);
+    s->arenas_peak = fmax(s->arenas_peak, e->arenas_peak);
+    if (!isnan(e->traced_bytes)) {
+        s->traced_bytes_end += e->traced_bytes;
+        s->traced_blocks_end += e->traced_blocks;
+    }
 }
 
 /* Add a process's memory before and after its run, weighted (forked: 1/W
@@ -319,6 +352,7 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
             s->max_rss_kib = fmax(s->max_rss_kib, (double)r->usage.max_rss_kib);
             s->rss_sum_kib += (double)r->usage.max_rss_kib;
             run_fold_gc(s, &r->gc);
+            run_fold_heap_end(s, &r->heap_end);
             s->gc_unreachable += (double)r->gc_unreachable;
         }
     }
@@ -343,7 +377,7 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
     if (!pystats)
         s->objects_allocated = NAN;
     if (spec->allocator != HEAP_pymalloc)
-        s->arena_bytes_peak = NAN;
+        s->arena_bytes_peak = s->heap_blocks_end = s->small_bytes_end = s->arenas_end = s->arenas_peak = NAN;
     if (!gil)
         s->gil_switch_wait_s = s->gil_futile_wakeups = s->gil_share_min = s->gil_share_max =
             s->gil_jain = s->starved_workers = s->gil_wait_min_s = s->gil_wait_max_s = NAN;
@@ -357,7 +391,7 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
     if (!spec->gc.disabled)
         s->gc_unreachable = NAN;
     if (!spec->tracemalloc && !spec->memory_trace)
-        s->traced_peak_bytes = s->traced_peak_blocks = NAN;
+        s->traced_peak_bytes = s->traced_peak_blocks = s->traced_bytes_end = s->traced_blocks_end = NAN;
     if (!spec->pss)
         s->pss_sum_kib = NAN;
     if (!spec->workload->smaps)
@@ -390,10 +424,12 @@ static int run_prepare(run_ctx_t *ctx, leak_probe_t *baseline)
         return -1;
     }
     leak_probe_take(ctx->interp, baseline);
-    if (spec->workload->setup != NULL || ctx->client != NULL) {
+    if (spec->workload->setup != NULL || ctx->client != NULL || spec->gc.freeze) {
         tstate_t *ts = ctx->main_ts;
         ctx->interp->ops->attach(ts);
         int rc = spec->workload->setup != NULL ? spec->workload->setup(ts, spec->params) : 0;
+        if (rc == 0 && spec->gc.freeze)
+            gc_freeze(ts);   /* what setup built goes to the permanent generation */
         /* A client workload's global 0 is the server's end of the socket. */
         if (rc == 0 && ctx->client != NULL &&
             (ctx->interp->globals[0] = ctx->interp->ops->int_new(ts, client_server_fd(ctx->client))) == NULL)
@@ -491,6 +527,9 @@ static int run_in_process(run_ctx_t *ctx, run_sample_t *sample)
         return -1;
     if (run_mode(ctx, sample) < 0)
         return -1;
+    heap_end_t end;
+    heap_end_read(interp, &end);
+    run_fold_heap_end(sample, &end);
     if (worker_smaps(spec, &after, ctx->err, ctx->errlen) < 0)
         return -1;
     run_add_smaps(sample, &before, &after, 1.0);

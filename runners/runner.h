@@ -121,7 +121,16 @@ typedef struct run_spec {
     X(gc_collected_2, NUM)                                                     \
     X(gc_examined, NUM)        /* objects in the generations it collected */   \
     X(gc_uncollectable, NUM)                                                   \
+    X(gc_examined_0, NUM)      /* the same, per generation */                  \
+    X(gc_examined_1, NUM)                                                      \
+    X(gc_examined_2, NUM)                                                      \
+    X(gc_uncollectable_0, NUM)                                                 \
+    X(gc_uncollectable_1, NUM)                                                 \
+    X(gc_uncollectable_2, NUM)                                                 \
     X(gc_pause_total_s, SEC)   /* every collection's pause, added */           \
+    X(gc_pause_total_0_s, SEC) /* the same, per generation */                  \
+    X(gc_pause_total_1_s, SEC)                                                 \
+    X(gc_pause_total_2_s, SEC)                                                 \
     X(gc_pause_p50_s, SEC)     /* forked: the worst worker's */                \
     X(gc_pause_p99_s, SEC)                                                     \
     X(gc_pause_max_s, SEC)                                                     \
@@ -138,6 +147,15 @@ typedef struct run_spec {
     X(traced_peak_bytes, NUM)  /* --tracemalloc: requested bytes at the run's  \
                                   peak (forked: the processes' peaks added) */  \
     X(traced_peak_blocks, NUM)                                                 \
+    X(traced_bytes_end, NUM)   /* --tracemalloc: requested bytes still traced  \
+                                  after the timed region (added as the peak) */ \
+    X(traced_blocks_end, NUM)                                                  \
+    X(heap_blocks_end, NUM)    /* pymalloc, after the timed region: blocks in  \
+                                  use (small and raw), a walk of the arenas */  \
+    X(small_bytes_end, NUM)    /* the small ones' bytes (their size classes) */ \
+    X(arenas_end, NUM)         /* arenas mapped (forked: the largest worker's, \
+                                  as arena_bytes_peak) */                       \
+    X(arenas_peak, NUM)        /* most arenas mapped at once (narenas_highwater) */ \
     X(pss_sum_kib, NUM)        /* --pss: Pss added over the run's processes */ \
     X(smaps_pss_before_kib, NUM)   /* cow: each worker before and after its    \
                                       run (forked: the workers' mean) */        \

@@ -41,7 +41,11 @@
     "check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"    \
     "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,"    \
     "requests,throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s," \
-    "server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s"
+    "server_gil_wait_s,trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s," \
+    "gc_examined_0,gc_examined_1,gc_examined_2,gc_uncollectable_0,gc_uncollectable_1," \
+    "gc_uncollectable_2,gc_pause_total_0_s,gc_pause_total_1_s,gc_pause_total_2_s," \
+    "traced_bytes_end,traced_blocks_end,heap_blocks_end,small_bytes_end,arenas_end,arenas_peak," \
+    "gc_freeze"
 
 /* No .timeout: Criterion 2.4's watchdog can leak under ASan (see
  * tests/test_gil.c); CTest's TIMEOUT catches a hang instead. */
@@ -805,4 +809,25 @@ Test(cli, throughput_chart_needs_a_single_row)
     result_free(&r);
     snprintf(path, sizeof path, "%s/throughput.png", other);
     cr_expect(!exists(path), "no single row, yet a throughput chart");
+}
+
+/* --gc-freeze: accepted, recorded in the CSV and in the row's name, and
+ * read back from results.json (compare of the folder with itself matches
+ * the row). */
+Test(cli, gc_freeze_is_recorded)
+{
+    const char *out = path_in_tmp("out");
+    result_t r = RUN("run", "-w", "shared", "-m", "single", "-n", "2000", "-r", "1", "--warmup", "0",
+                     "--gc-freeze", "--format", "csv", "--no-plot", "-o", out);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect(r.out[strlen(r.out) - 1] == '\n' && strstr(r.out, ",true\n") != NULL, "gc_freeze true: %s", r.out);
+    result_free(&r);
+    char *json = slurp(path_in_tmp("out/results.json"));
+    cr_expect_not_null(strstr(json, "/gc:freeze"), "the row's name says it");
+    cr_expect_not_null(strstr(json, "\"gc_freeze\": true"), "the configuration says it");
+    free(json);
+    r = RUN("compare", out, out);
+    cr_expect_eq(r.status, 0, "read back: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "shared"), "%s", r.out);
+    result_free(&r);
 }

@@ -24,6 +24,9 @@
  *     off, the unreachable count is exact and nothing is freed
  *   - a container freed by a thread that does not own it waits on the
  *     owner's queue until the owner's next eval-breaker check
+ *   - the gc module's other controls called by bytecode or directly:
+ *     isenabled, get_count, get_threshold, set_threshold, get_stats, and
+ *     the errors of bad arguments
  * (Stop-the-world with threads running is tests/tsan_stw.c.)
  */
 #include <criterion/criterion.h>
@@ -504,4 +507,90 @@ Test(gc, gc_collect_builtin)
     cr_assert_eq(int_value(r), 4, "gc.collect(2) found the ring of four");
     l.ops->decref(l.ts, r);
     close_lab(&l);
+}
+
+/* builtin(args...) called directly: a new reference, or NULL with the
+ * error. */
+static obj_t *call_builtin(lab_t *l, builtin_id_t id, obj_t *const *args, int nargs)
+{
+    return builtin_function(id)(l->ts, args, nargs);
+}
+
+/* Item i of a list of ints the gc built-ins return. */
+static int64_t item(obj_t *list, intptr_t i)
+{
+    list_obj_t *lst = (list_obj_t *)list;
+    cr_assert_lt(i, lst->size);
+    return int_value(lst->items[i]);
+}
+
+/* The gc module's controls (Modules/gcmodule.c): isenabled after disable,
+ * set_threshold from bytecode keeping the thresholds not given,
+ * get_count counting the containers made since, get_stats counting a
+ * gc.collect(0) under generation 0 (the free-threaded collector too, as
+ * gc_free_threading.c's gc_collect_main counts it); bad arguments are
+ * the errors CPython raises. */
+Test(gc, gc_module_builtins)
+{
+    static const gc_config_t on = {0};
+    for (size_t g = 0; g < NGUARDS; g++) {
+        lab_t l = gc_lab(every_guard[g], HEAP_malloc, &on);
+        obj_t *r = call_builtin(&l, BUILTIN_gc_isenabled, NULL, 0);
+        cr_assert_eq(r, interp_true(l.interp), "%s", l.what);
+        l.ops->decref(l.ts, r);
+        l.ops->decref(l.ts, call_builtin(&l, BUILTIN_gc_disable, NULL, 0));
+        r = call_builtin(&l, BUILTIN_gc_isenabled, NULL, 0);
+        cr_assert_eq(r, interp_false(l.interp), "%s", l.what);
+        l.ops->decref(l.ts, r);
+        l.ops->decref(l.ts, call_builtin(&l, BUILTIN_gc_enable, NULL, 0));
+
+        /* gc.set_threshold(5000, 3) by bytecode */
+        int64_t own[GC_GENERATIONS];
+        gc_thresholds_of(NULL, l.layout, own);
+        code_t c;
+        code_init(&c, "f", NULL);
+        code_emit(&c, OP_LOAD_GLOBAL, code_global(&c, "gc.set_threshold"));
+        code_emit(&c, OP_LOAD_CONST, code_const(&c, 5000));
+        code_emit(&c, OP_LOAD_CONST, code_const(&c, 3));
+        code_emit(&c, OP_CALL, 2);
+        code_emit(&c, OP_RETURN_VALUE, 0);
+        l.interp->globals[0] = interp_builtin(l.interp, BUILTIN_gc_set_threshold);
+        r = l.ops->eval(l.ts, &c, NULL, 0);
+        cr_assert_eq(r, interp_none(l.interp), "%s: %s", l.what, l.ts->error);
+        l.ops->decref(l.ts, r);
+        r = call_builtin(&l, BUILTIN_gc_get_threshold, NULL, 0);
+        cr_assert(item(r, 0) == 5000 && item(r, 1) == 3 && item(r, 2) == own[2], "%s", l.what);
+        l.ops->decref(l.ts, r);
+
+        r = call_builtin(&l, BUILTIN_gc_get_count, NULL, 0);
+        int64_t before = item(r, 0);
+        l.ops->decref(l.ts, r);   /* the list it made and freed: counted out again */
+        obj_t *kept[10];
+        for (int i = 0; i < 10; i++)
+            kept[i] = l.ops->node_new(l.ts);
+        r = call_builtin(&l, BUILTIN_gc_get_count, NULL, 0);
+        cr_assert_eq(item(r, 0) - before, 10, "%s: ten containers since", l.what);
+        l.ops->decref(l.ts, r);
+
+        l.ops->decref(l.ts, make_ring(&l, 3));
+        gc_collect(l.ts, 0);
+        r = call_builtin(&l, BUILTIN_gc_get_stats, NULL, 0);
+        obj_t *gen0 = ((list_obj_t *)r)->items[0];
+        cr_assert(item(gen0, 0) == 1 && item(gen0, 1) == 3 && item(gen0, 2) == 0, "%s", l.what);
+        for (int i = 1; i < GC_GENERATIONS; i++)
+            cr_assert_eq(item(((list_obj_t *)r)->items[i], 0), 0, "%s gen %d", l.what, i);
+        l.ops->decref(l.ts, r);
+
+        obj_t *big = l.ops->int_new(l.ts, INT64_C(1) << 40);
+        cr_assert_null(call_builtin(&l, BUILTIN_gc_set_threshold, &big, 1));
+        cr_assert(strstr(l.ts->error, "OverflowError"), "%s", l.ts->error);
+        l.ops->decref(l.ts, big);
+        cr_assert_null(call_builtin(&l, BUILTIN_gc_set_threshold, NULL, 0));
+        cr_assert(strstr(l.ts->error, "TypeError"), "%s", l.ts->error);
+        cr_assert_null(call_builtin(&l, BUILTIN_gc_get_count, kept, 1));
+        cr_assert(strstr(l.ts->error, "TypeError"), "%s", l.ts->error);
+        for (int i = 0; i < 10; i++)
+            l.ops->decref(l.ts, kept[i]);
+        close_lab(&l);
+    }
 }

@@ -10,6 +10,13 @@
  *     nearly every page of it, readers of an immortalised heap almost none,
  *     gc.freeze() does not stop refcount writes, and threads copy nothing.
  *   - --pss adds every process's Pss; rows that do not ask leave it empty.
+ *   - the heap after the timed region: pymalloc's blocks, arenas now and at
+ *     most, and (--tracemalloc) the requested bytes still traced hold what
+ *     the run left alive (cycles with the collector off) and little else.
+ *   - the collector's statistics per generation add up to the run's totals
+ *     (collections, objects examined, freed, uncollectable, pause time),
+ *     also summed over forked workers; the free-threaded collector counts
+ *     its automatic collections under generation 0 only.
  *   - --memory-trace: samples in time order, every collection marked, the
  *     trace unchanged through the pipe a repeat process sends it on; the
  *     sampler reading the workers' RSS never holds up the fork of the next.
@@ -235,6 +242,83 @@ Test(memory, pss_adds_up_every_process)
     run_sample_t on = run_one(&s);
     cr_assert(isfinite(on.pss_sum_kib) && on.pss_sum_kib > 0, "%f", on.pss_sum_kib);
     cr_assert_leq(on.pss_sum_kib, on.rss_sum_kib, "Pss divides what RSS counts whole");
+}
+
+/* The heap after the timed region: with the collector off every node of
+ * the dropped rings is still there, with it on next to nothing is; an
+ * allocator pymalloc's walk does not know, or no tracer, leaves the
+ * figures empty. */
+Test(memory, the_heap_at_the_end_of_the_row)
+{
+    const int64_t nodes = 20000;   /* cycle=2: 10000 rings */
+    run_spec_t s = spec_of(&wl_cycles, RUN_MODE_single, GUARD_gil, 1, nodes);
+    s.tracemalloc = true;
+    s.gc.disabled = true;
+    run_sample_t off = run_one(&s);
+    cr_assert_geq(off.heap_blocks_end, (double)nodes, "every node is a block: %f", off.heap_blocks_end);
+    cr_assert_geq(off.traced_blocks_end, (double)nodes, "%f", off.traced_blocks_end);
+    cr_assert_leq(off.traced_bytes_end, off.traced_peak_bytes);
+    cr_assert_geq(off.small_bytes_end, off.traced_bytes_end, "size classes round requests up");
+    cr_assert(off.arenas_end >= 1 && off.arenas_peak >= off.arenas_end, "%f %f", off.arenas_end, off.arenas_peak);
+    s.gc.disabled = false;
+    run_sample_t on = run_one(&s);
+    cr_assert_lt(on.heap_blocks_end, (double)nodes / 10, "the collector freed the rings: %f", on.heap_blocks_end);
+    cr_assert_lt(on.traced_blocks_end, (double)nodes / 10, "%f", on.traced_blocks_end);
+
+    s.tracemalloc = false;
+    s.mode = RUN_MODE_processes;
+    s.workers = 2;
+    s.gc.disabled = true;
+    run_sample_t forked = run_one(&s);
+    cr_assert_geq(forked.heap_blocks_end, (double)nodes / 2, "the largest worker's half: %f", forked.heap_blocks_end);
+    cr_assert(isnan(forked.traced_bytes_end) && isnan(forked.traced_blocks_end), "not traced: empty");
+    s.mode = RUN_MODE_single;
+    s.workers = 1;
+    s.allocator = HEAP_malloc;
+    run_sample_t other = run_one(&s);
+    cr_assert(isnan(other.heap_blocks_end) && isnan(other.arenas_end) && isnan(other.arenas_peak) &&
+                  isnan(other.small_bytes_end),
+              "no pymalloc, no walk");
+}
+
+/* Per generation: each figure of the row is the sum of its generations',
+ * in one process and summed over forked workers; the free-threaded
+ * collector (gc_free_threading.c's gc_collect_main) counts an automatic
+ * collection under generation 0. */
+Test(memory, collector_statistics_per_generation_add_up)
+{
+    static const struct { run_mode_t mode; guard_kind_t guard; int workers; } rows[] = {
+        {RUN_MODE_single, GUARD_gil, 1}, {RUN_MODE_processes, GUARD_gil, 2}, {RUN_MODE_single, GUARD_biased, 1},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        run_spec_t s = spec_of(&wl_cycles, rows[k].mode, rows[k].guard, rows[k].workers, 100000);
+        run_sample_t o = run_one(&s);
+        double collections[] = {o.gc_collections_0, o.gc_collections_1, o.gc_collections_2};
+        double examined[] = {o.gc_examined_0, o.gc_examined_1, o.gc_examined_2};
+        double collected[] = {o.gc_collected_0, o.gc_collected_1, o.gc_collected_2};
+        double uncollectable[] = {o.gc_uncollectable_0, o.gc_uncollectable_1, o.gc_uncollectable_2};
+        double pause[] = {o.gc_pause_total_0_s, o.gc_pause_total_1_s, o.gc_pause_total_2_s};
+        double sum_examined = 0, sum_uncollectable = 0, sum_pause = 0;
+        for (int g = 0; g < GC_GENERATIONS; g++) {
+            cr_assert_geq(examined[g], collected[g], "row %zu gen %d: what it freed it examined", k, g);
+            if (collections[g] == 0)
+                cr_assert_eq(pause[g], 0, "row %zu gen %d: no collection, no pause", k, g);
+            cr_assert_leq(pause[g], o.gc_pause_total_s);
+            sum_examined += examined[g];
+            sum_uncollectable += uncollectable[g];
+            sum_pause += pause[g];
+        }
+        cr_assert_gt(collections[0], 0, "row %zu: the cycles collected", k);
+        cr_assert_eq(sum_examined, o.gc_examined, "row %zu", k);
+        cr_assert_eq(sum_uncollectable, o.gc_uncollectable, "row %zu", k);
+        cr_assert_float_eq(sum_pause, o.gc_pause_total_s, 1e-9, "row %zu: %g vs %g", k, sum_pause,
+                           o.gc_pause_total_s);
+        if (rows[k].guard == GUARD_biased)
+            cr_assert(collections[1] == 0 && collections[2] == 0 && examined[1] == 0,
+                      "3.13t: automatic collections are generation 0's");
+        else
+            cr_assert_gt(collections[1], 0, "row %zu: generation 1 ran too", k);
+    }
 }
 
 /* --memory-trace: samples in time order with the heap where it is in reach,

@@ -569,17 +569,18 @@ Test(results, calibrate_plumbing_with_a_fake_python)
 {
     const char *python = fake_python(FAKE_ANSWERS);
     char *csv;
-    result_t r = RUN("calibrate", "--python", python, "-w", "countdown", "-m", "single,threads",
-                     "-j", "2", "-n", "2000", "-r", "2", "--warmup", "0", "-o", path_in_tmp("c"));
+    result_t r = RUN("calibrate", "--python", python, "-w", "countdown,io", "-m", "single,threads",
+                     "-j", "2", "-n", "20", "-r", "2", "--warmup", "0", "-o", path_in_tmp("c"));
 
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.out, "Fidelity: FakePython 0.1"), "%s", r.out);
     result_free(&r);
     csv = slurp(path_in_tmp("c/fidelity.csv"));
-    cr_expect_not_null(strstr(csv, "\ncountdown,single,1,2000,FakePython 0.1,0.5,1,gil,"), "%s",
+    cr_expect_not_null(strstr(csv, "\ncountdown,single,1,20,FakePython 0.1,0.5,1,gil,"), "%s",
                        csv);
-    cr_expect_not_null(strstr(csv, "\ncountdown,threads,2,2000,FakePython 0.1,0.5,1,gil,"), "%s",
+    cr_expect_not_null(strstr(csv, "\ncountdown,threads,2,20,FakePython 0.1,0.5,1,gil,"), "%s",
                        csv);
+    cr_expect_not_null(strstr(csv, "\nio,threads,2,20,FakePython 0.1,0.5,1,gil,"), "%s", csv);
     free(csv);
     cr_expect(exists(path_in_tmp("c/python-1.json")));
     r = RUN("compare", path_in_tmp("c/results.json"), path_in_tmp("c/python-1.json"));
@@ -614,6 +615,12 @@ Test(results, calibrate_with_the_real_python3)
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cr_expect_not_null(strstr(r.out, "Fidelity: CPython 3."), "%s", r.out);
     cr_expect_eq(count_of(r.out, "\n  shared "), 3, "%s", r.out);
+    result_free(&r);
+    /* io at its own small size: its 1 ms sleeps add up */
+    r = RUN("calibrate", "-w", "io", "-m", "single,threads", "-j", "2", "-n", "20", "-r", "1",
+            "--warmup", "0", "--no-plot", "-o", path_in_tmp("io"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_eq(count_of(r.out, "\n  io "), 2, "%s", r.out);
     result_free(&r);
 }
 

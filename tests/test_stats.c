@@ -346,7 +346,10 @@ Test(csv, header_is_the_contract)
                      "gc_pause_max_2_s,check_interval,blocking_calls,blocked_s,gil_switch_wait_s,"
                      "gil_futile_wakeups,gil_share_min,gil_share_max,gil_jain,starved_workers,requests,"
                      "throughput_rps,lat_p50_s,lat_p90_s,lat_p99_s,lat_p999_s,lat_max_s,server_gil_wait_s,"
-                     "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s\n");
+                     "trace_events,trace_dropped,gil_wait_min_s,gil_wait_max_s,gc_examined_0,gc_examined_1,"
+                     "gc_examined_2,gc_uncollectable_0,gc_uncollectable_1,gc_uncollectable_2,"
+                     "gc_pause_total_0_s,gc_pause_total_1_s,gc_pause_total_2_s,traced_bytes_end,"
+                     "traced_blocks_end,heap_blocks_end,small_bytes_end,arenas_end,arenas_peak,gc_freeze\n");
     free(text);
 }
 
