@@ -102,6 +102,15 @@ Test(results, json_has_google_benchmarks_schema)
             cr_expect(json_is_number(json_object_get(e, "wall_s")), "gil-lab's fields too");
             cr_expect_float_eq(json_number_value(json_object_get(e, "real_time")),
                                json_number_value(json_object_get(e, "wall_s")) * 1e3, 1e-9);
+            /* Each worker's GIL, one entry per worker, in order. */
+            const json_t *gw = json_object_get(e, "gil_workers");
+            int workers = (int)json_integer_value(json_object_get(e, "workers"));
+            cr_expect_eq(json_array_size(gw), (size_t)workers);
+            for (int i = 0; i < workers; i++) {
+                const json_t *w = json_array_get(gw, (size_t)i);
+                cr_expect_eq(json_integer_value(json_object_get(w, "worker")), i);
+                cr_expect(json_is_number(json_object_get(w, "share")) && json_is_number(json_object_get(w, "wait_s")));
+            }
             iterations++;
         } else {
             static const char *const names[] = {"mean", "median", "stddev", "cv"};
@@ -450,7 +459,8 @@ Test(results, min_time_chooses_the_size)
     result_free(&r);
 }
 
-/* The wall times of a results.json's repeats, in order, as text. */
+/* The wall times and worker 0's GIL shares of a results.json's repeats, in
+ * order, as text. */
 static char *walls(const char *dir)
 {
     char path[256], *out = NULL;
@@ -462,8 +472,10 @@ static char *walls(const char *dir)
     doc = load_json(path);
     json_array_foreach(json_object_get(doc, "benchmarks"), k, e)
         if (strcmp(json_string_value(json_object_get(e, "run_type")), "iteration") == 0)
-            fprintf(m, "%s %.17g\n", json_string_value(json_object_get(e, "run_name")),
-                    json_number_value(json_object_get(e, "wall_s")));
+            fprintf(m, "%s %.17g %.17g\n", json_string_value(json_object_get(e, "run_name")),
+                    json_number_value(json_object_get(e, "wall_s")),
+                    /* each worker's GIL share is read back too (load.c) */
+                    json_number_value(json_object_get(json_array_get(json_object_get(e, "gil_workers"), 0), "share")));
     fclose(m);
     json_decref(doc);
     return out;
