@@ -283,6 +283,43 @@ Test(results, plot_redraws_the_runs_chart_data)
     free(redrawn);
 }
 
+/* A convoy sweep of two switch intervals draws latency against the
+ * interval: each line (p50, p99) has one point per interval, at the
+ * interval in ms; `plot --chart latency-interval` redraws the same data. */
+Test(results, latency_against_switch_interval)
+{
+    static const char *const series[] = {"\"threads / gil p50\"", "\"threads / gil p99\""};
+    result_t r;
+    char *ran, *redrawn;
+
+    if (!have_gnuplot())
+        cr_skip_test("gnuplot is not installed");
+    r = RUN("run", "-w", "convoy", "-m", "threads", "-n", "50", "-r", "1", "--warmup", "0", "--switch-interval",
+            "1000,5000", "-o", path_in_tmp("a"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    ran = slurp(path_in_tmp("a/latency-interval.dat"));
+    for (size_t k = 0; k < 2; k++) {
+        const char *block = strstr(ran, series[k]);
+        double x1, x2, v1, v2;
+        cr_assert_not_null(block, "no line %s in:\n%s", series[k], ran);
+        block = strchr(block, '\n') + 1;
+        /* two points, at 1 and 5 ms, then the block's end */
+        cr_assert_eq(sscanf(block, "%lf %lf %*f %*f %lf %lf", &x1, &v1, &x2, &v2), 4, "%s", block);
+        cr_expect(x1 == 1.0 && x2 == 5.0, "%s: x %g and %g", series[k], x1, x2);
+        cr_expect(v1 > 0 && v2 > 0, "%s: latencies %g %g", series[k], v1, v2);
+        const char *after = strchr(strchr(block, '\n') + 1, '\n') + 1;
+        cr_expect_eq(*after, '\n', "%s: one point per interval:\n%s", series[k], block);
+    }
+    r = RUN("plot", path_in_tmp("a"), "--chart", "latency-interval", "-o", path_in_tmp("b"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    redrawn = slurp(path_in_tmp("b/latency-interval.dat"));
+    cr_expect_str_eq(redrawn, ran);
+    free(ran);
+    free(redrawn);
+}
+
 Test(results, plot_formats_theme_size_and_merge)
 {
     char *svg;
