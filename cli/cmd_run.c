@@ -556,7 +556,7 @@ static int resume_rows(sweep_t *sw, char *err, size_t errlen)
     if (rep_results_load(path, &old, err, errlen) < 0)
         return CLI_EXIT_USAGE;
     for (int k = 0; k < old.nruns && status == CLI_EXIT_OK; k++) {
-        const run_row_t *o = &old.runs[k];
+        run_row_t *o = &old.runs[k];
         int i;
         rep_spec_name(&o->spec, name, sizeof name);
         for (i = 0; i < sw->nspecs; i++) {
@@ -583,6 +583,8 @@ static int resume_rows(sweep_t *sw, char *err, size_t errlen)
             break;
         }
         memcpy(sw->runs[i].samples, o->samples, (size_t)o->nsamples * sizeof *o->samples);
+        sw->runs[i].fair = o->fair;   /* taken: the old results are freed below */
+        o->fair = NULL;
         sw->finished[i] = true;
         sw->progress.left[i] = 0;
         sw->resumed++;

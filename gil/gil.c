@@ -232,7 +232,13 @@ void gil_take(gil_t *gil, gil_client_t *self)
             }
             now = now_monotonic();
         }
-        self->stats.wait_ns += timespec_ns(now_monotonic()) - start_ns;
+        self->took_ns = timespec_ns(now_monotonic());
+        self->stats.wait_ns += self->took_ns - start_ns;
+    } else {
+        /* Held from here: one clock read per take and per drop, which
+         * happen at most once a switch interval or around a blocking call,
+         * each already a mutex and a condition variable. */
+        self->took_ns = timespec_ns(now_monotonic());
     }
 
     /* Ours. Publish the new holder under switch_mutex too, so that a former
@@ -260,6 +266,7 @@ static void gil_release(gil_t *gil, gil_client_t *self, uint32_t why)
 {
     /* Recorded while the GIL is still ours: a trace never shows the next
      * holder's TAKE before this DROP. */
+    self->stats.held_ns += timespec_ns(now_monotonic()) - self->took_ns;
     if (self->trace != NULL)
         trace_record(self->trace, TRACE_DROP, why);
     GL_PTHREAD_CHECK(pthread_mutex_lock(&gil->mutex));
@@ -312,6 +319,9 @@ void gil_reinit_after_fork(gil_t *gil, gil_client_t *self)
     /* A request from a parent thread that does not exist here: without this
      * our next gil_drop would wait for a switch that can never come. */
     drop_bit_clear(self);
+    /* The child's turn with the GIL starts here (held_ns). */
+    self->took_ns = timespec_ns(now_monotonic());
+    gil->turn = self;
 }
 
 /* Counts every change of holder, including the very first take (CPython's

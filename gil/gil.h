@@ -55,7 +55,8 @@
     X(wait_ns)        /* total time spent waiting to take the GIL */           \
     X(switch_wait_ns) /* FORCE_SWITCHING: time a dropper waited for the        \
                          waiter to take it */                                  \
-    X(futile_wakeups) /* woken by a release, found the GIL taken again */
+    X(futile_wakeups) /* woken by a release, found the GIL taken again */    \
+    X(held_ns)        /* time holding the GIL, each take to its drop */
 
 typedef struct gil_stats {
 #define X(name) uint64_t name;
@@ -70,6 +71,7 @@ typedef struct gil_client {
     uint32_t *eval_breaker;   /* accessed only with __atomic builtins */
     uint32_t drop_bit;
     gil_stats_t stats;
+    uint64_t took_ns;         /* when this thread last took the GIL (held_ns) */
     trace_buf_t *trace;       /* NULL unless this thread is traced (gil/trace.h) */
 } gil_client_t;
 
@@ -86,6 +88,7 @@ typedef struct gil {
      * _Py_Ticker. Only the holder touches `ticker`. */
     int check_interval;
     int ticker;
+    gil_client_t *turn;           /* whose time held runs (gil_old_take) */
 
     pthread_mutex_t mutex;        /* protects `locked` transitions, with `cond` */
     pthread_cond_t cond;          /* signalled when the GIL is released */

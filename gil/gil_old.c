@@ -60,8 +60,18 @@ void gil_old_init(gil_t *gil, int ticks)
     gil->ticker = gil->check_interval;
 }
 
+/* Time held (held_ns). A check interval's release and re-take come every
+ * few microseconds, too often for two more clock reads, so a thread's
+ * turn is not closed at its release: it stays open (gil->turn) until the
+ * thread drops the lock for good (gil_old_drop) or another thread takes
+ * it, which closes it at that moment, the hand-off's latency included. The
+ * clock is read only then, on a wait (read anyway) and on a first take.
+ * gil->turn, took_ns and held_ns are written under the mutex; gil->turn is
+ * never a thread gone (it drops the lock for good before it goes), unlike
+ * gil->holder. */
 void gil_old_take(gil_t *gil, gil_client_t *self)
 {
+    uint64_t now = 0;
     GL_PTHREAD_CHECK(pthread_mutex_lock(&gil->mutex));
     if (__atomic_load_n(&gil->locked, __ATOMIC_RELAXED)) {
         if (__atomic_load_n(&gil->holder, __ATOMIC_RELAXED) == self)
@@ -74,12 +84,21 @@ void gil_old_take(gil_t *gil, gil_client_t *self)
             if (__atomic_load_n(&gil->locked, __ATOMIC_RELAXED))
                 self->stats.futile_wakeups++;
         }
-        self->stats.wait_ns += clock_now_ns() - start;
+        now = clock_now_ns();
+        self->stats.wait_ns += now - start;
     }
     __atomic_store_n(&gil->locked, 1, __ATOMIC_RELAXED);
     if (__atomic_load_n(&gil->holder, __ATOMIC_RELAXED) != self) {
         __atomic_store_n(&gil->holder, self, __ATOMIC_RELAXED);
         __atomic_fetch_add(&gil->switch_number, 1, __ATOMIC_RELAXED);
+    }
+    if (gil->turn != self) {
+        if (now == 0)
+            now = clock_now_ns();
+        if (gil->turn != NULL)
+            gil->turn->stats.held_ns += now - gil->turn->took_ns;
+        gil->turn = self;
+        self->took_ns = now;
     }
     self->stats.acquisitions++;
     if (self->trace != NULL)
@@ -97,6 +116,10 @@ static void gil_old_release(gil_t *gil, gil_client_t *self, uint32_t why)
         __atomic_load_n(&gil->holder, __ATOMIC_RELAXED) != self)
         fatal("gil_old_drop: this client does not hold the GIL");
     __atomic_store_n(&gil->locked, 0, __ATOMIC_RELAXED);
+    if (why == TRACE_DROP_VOLUNTARY && gil->turn == self) {
+        self->stats.held_ns += clock_now_ns() - self->took_ns;
+        gil->turn = NULL;
+    }
     GL_PTHREAD_CHECK(pthread_mutex_unlock(&gil->mutex));
     /* thread_pthread.h signals after unlocking: "wake up someone (anyone,
      * if any) waiting on the lock". */

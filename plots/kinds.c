@@ -216,7 +216,7 @@ static int cluster_of(plot_chart_t *c, const char *label)
             return k;
     if (c->nclusters == PLOT_MAX_CLUSTERS)
         return -1;
-    snprintf(c->clusters[c->nclusters], sizeof c->clusters[0], "%s", label);
+    snprintf(c->clusters[c->nclusters], sizeof c->clusters[0], "%.*s", (int)sizeof c->clusters[0] - 1, label);
     for (int s = 0; s < PLOT_MAX_SERIES; s++)
         c->v[s][c->nclusters][0] = c->v[s][c->nclusters][1] = c->v[s][c->nclusters][2] = NAN;
     return c->nclusters++;
@@ -320,6 +320,30 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Add x to the set xs[0..*nx) unless there or full. */
+static void x_add(double *xs, int *nx, double x)
+{
+    for (int k = 0; k < *nx; k++)
+        if (xs[k] == x)
+            return;
+    if (*nx < PLOT_MAX_CLUSTERS)
+        xs[(*nx)++] = x;
+}
+
+/* The columns of a line chart: xs sorted, each a cluster labelled by its
+ * value ("%g"). */
+static void x_columns(plot_chart_t *c, double *xs, int nx)
+{
+    qsort(xs, (size_t)nx, sizeof *xs, cmp_double);
+    c->shape = PLOT_LINES;
+    for (int k = 0; k < nx; k++) {
+        char label[32];
+        snprintf(label, sizeof label, "%g", xs[k]);
+        cluster_of(c, label);
+        c->x[k] = xs[k];
+    }
+}
+
 static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
 {
     merged_t m;
@@ -338,22 +362,9 @@ static int fill_scaling(const plot_source_t *src, plot_chart_t *c, char *err, si
     parts.workers = false;
     parts.mode = parts.guard = true;
     /* columns: every worker count, 1 included */
-    for (int i = 0; i < m.n; i++) {
-        double w = m.runs[i].spec.workers;
-        bool seen = false;
-        for (int k = 0; k < nx; k++)
-            seen |= xs[k] == w;
-        if (!seen && nx < PLOT_MAX_CLUSTERS)
-            xs[nx++] = w;
-    }
-    qsort(xs, (size_t)nx, sizeof *xs, cmp_double);
-    c->shape = PLOT_LINES;
-    for (int k = 0; k < nx; k++) {
-        char label[32];
-        snprintf(label, sizeof label, "%g", xs[k]);
-        cluster_of(c, label);
-        c->x[k] = xs[k];
-    }
+    for (int i = 0; i < m.n; i++)
+        x_add(xs, &nx, m.runs[i].spec.workers);
+    x_columns(c, xs, nx);
     for (int i = 0; i < m.n; i++) {
         const rep_row_t *r = &m.rows[i];
         char label[32];
@@ -767,17 +778,76 @@ fail:
     return -1;
 }
 
+/* A client's latency against the switch interval (convoy): per group of
+ * rows that differ only in the interval (mode, guard, and the parameters
+ * that vary, such as cpu_threads), the median of the repeats' p50 (solid) and p99 (dashed),
+ * in ms, both axes logarithmic. */
+static int fill_latency_interval(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen)
+{
+    merged_t m;
+    double xs[PLOT_MAX_CLUSTERS];
+    int nx = 0;
+    char params[40], rest[40], group[88], se[96], x[32];
+
+    if (merge(src, NULL, &m, err, errlen) < 0)
+        return -1;
+    varies_t v = what_varies(&m), parts = v;
+    parts.switch_us = parts.params = parts.workers = false;   /* workers: 1 + cpu_threads */
+    parts.mode = parts.guard = true;
+    for (int i = 0; i < m.n; i++)
+        if (isfinite(m.rows[i].med[REP_F_requests]))
+            x_add(xs, &nx, (double)m.runs[i].spec.switch_interval_us / 1000);
+    if (nx < 2) {
+        snprintf(err, errlen, "no rows with a client (convoy) at two switch intervals or more");
+        merged_free(&m);
+        return -1;
+    }
+    x_columns(c, xs, nx);
+    for (int i = 0; i < m.n; i++) {
+        const double *med = m.rows[i].med;
+        if (!isfinite(med[REP_F_requests]))
+            continue;
+        params[0] = '\0';
+        if (v.params)
+            varying_params(&m, i, params, sizeof params);
+        row_label(&m, src, i, parts, rest, sizeof rest);
+        snprintf(group, sizeof group, "%s%s%s", params, params[0] ? " / " : "", rest);
+        snprintf(x, sizeof x, "%g", (double)m.runs[i].spec.switch_interval_us / 1000);
+        snprintf(se, sizeof se, "%s p50", group);
+        if (chart_put(c, se, x, med[REP_F_lat_p50_s] * 1e3, NAN, NAN, err, errlen) < 0)
+            goto fail;
+        snprintf(se, sizeof se, "%s p99", group);
+        if (chart_put(c, se, x, med[REP_F_lat_p99_s] * 1e3, NAN, NAN, err, errlen) < 0)
+            goto fail;
+    }
+    snprintf(c->unit, sizeof c->unit, "ms");
+    c->decimals = 3;
+    c->xbase = 10;
+    c->ylog = c->pairs = true;
+    snprintf(c->xlabel, sizeof c->xlabel, "switch interval (ms, log scale)");
+    snprintf(c->ylabel, sizeof c->ylabel, "request latency (ms, log scale), lower is better");
+    snprintf(c->note, sizeof c->note,
+             "lines: median over the repeats of each repeat's p50 (solid) and p99 (dashed); no error bars");
+    default_title(&m, src, "latency against switch interval", c->title, sizeof c->title);
+    merged_free(&m);
+    return 0;
+fail:
+    merged_free(&m);
+    return -1;
+}
+
 static bool always(const rep_doc_t *doc)
 {
     return doc->nrows > 0;
 }
 
-/* Whether some series of the document has two worker counts or more. */
+/* Whether some series of the document has two worker counts or more, and
+ * a speedup to draw (a convoy sweep of cpu_threads has no single row). */
 static bool several_worker_counts(const rep_doc_t *doc)
 {
     for (int i = 0; i < doc->nrows; i++)
         for (int j = 0; j < doc->nrows; j++)
-            if (doc->rows[i].run->spec.mode != RUN_MODE_single &&
+            if (doc->rows[i].run->spec.mode != RUN_MODE_single && isfinite(doc->rows[i].speedup) &&
                 doc->rows[j].run->spec.mode == doc->rows[i].run->spec.mode &&
                 doc->rows[j].run->spec.workers != doc->rows[i].run->spec.workers)
                 return true;
@@ -823,6 +893,17 @@ static bool read_smaps(const rep_doc_t *doc)
     return false;
 }
 
+/* Whether rows with a client ran at two switch intervals or more. */
+static bool client_intervals(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        for (int j = 0; j < doc->nrows; j++)
+            if (isfinite(doc->rows[i].med[REP_F_requests]) && isfinite(doc->rows[j].med[REP_F_requests]) &&
+                doc->rows[i].run->spec.switch_interval_us != doc->rows[j].run->spec.switch_interval_us)
+                return true;
+    return false;
+}
+
 /* Whether some row ran a collection. */
 static bool collected(const rep_doc_t *doc)
 {
@@ -849,6 +930,8 @@ const plot_kind_t plot_kinds[] = {
     {"cow", "cow", "MiB each forked reader copied, per heap variant and mode", fill_cow, read_smaps},
     {"gcpauses", "gc-pauses", "the cycle collector's pause p50/p99/max per generation", fill_gc_pauses,
      collected},
+    {"latency-interval", "latency-interval", "a client's p50 and p99 latency against the switch interval",
+     fill_latency_interval, client_intervals},
 };
 const int plot_nkinds = (int)(sizeof plot_kinds / sizeof plot_kinds[0]);
 

@@ -12,10 +12,13 @@
 # Variables: as plots/bars.gp (data, term, width, height, dark, nseries,
 # title1, title2, footer, ylab, note), plus xlab, xmax (the largest x),
 # cpus (the machine's CPUs, 0 unknown) and ideal (0: none, 1: the line
-# y = x up to the CPUs, flat beyond them, 2: the line y = 1), drawn dashed.
+# y = x up to the CPUs, flat beyond them, 2: the line y = 1), drawn dashed;
+# xbase, xmin, ylog and pairs for other x axes (latency-interval).
 #
-# The x axis is logarithmic in base 2 (1, 2, 4, ... workers: each doubling
-# the same step), the y axis starts at zero.
+# The x axis is logarithmic in base xbase: 2 by default (1, 2, 4, ...
+# workers: each doubling the same step), 10 for switch intervals. The y
+# axis starts at zero, unless ylog (latencies span decades). With pairs,
+# lines 2k and 2k+1 share a colour, the second dashed (p50 and p99).
 
 if (!exists("data")) data = "scaling.dat"
 if (!exists("term")) term = "png"
@@ -26,6 +29,10 @@ if (!exists("nseries")) nseries = 1
 if (!exists("xmax")) xmax = 2
 if (!exists("ideal")) ideal = 1
 if (!exists("cpus")) cpus = 0
+if (!exists("xbase")) xbase = 2
+if (!exists("xmin")) xmin = 1
+if (!exists("ylog")) ylog = 0
+if (!exists("pairs")) pairs = 0
 if (!exists("title1")) title1 = "gil-lab"
 if (!exists("title2")) title2 = ""
 if (!exists("footer")) footer = ""
@@ -44,10 +51,20 @@ set encoding utf8
 set title title1 . (strlen(title2) > 0 ? "\n" . title2 : "") textcolor rgb fg
 set xlabel xlab textcolor rgb fg
 set ylabel ylab textcolor rgb fg
-set logscale x 2
-set xrange [0.8:xmax * 1.25]
-set yrange [0:*]
-set offsets 0, 0, graph 0.08, 0
+set logscale x xbase
+if (xbase == 2) {
+    set xrange [0.8:xmax * 1.25]
+} else {
+    set xrange [xmin / 1.5:xmax * 1.5]
+}
+if (ylog) {
+    set logscale y
+    set yrange [*:*]
+    set format y "%g"
+} else {
+    set yrange [0:*]
+    set offsets 0, 0, graph 0.08, 0
+}
 set xtics nomirror textcolor rgb fg
 set ytics nomirror textcolor rgb fg
 set grid xtics ytics lc rgb gridc
@@ -78,6 +95,12 @@ if (term eq "svg") {
 }
 set output
 idealfn(x) = ideal == 1 ? (cpus > 0 && x > cpus ? cpus : x) : 1
-plot for [i=0:nseries-1] data index i using 1:2:3:4 with yerrorlines lt (i + 1) lw 3 pt 7 ps 1.5 \
-         title columnheader(1), \
-     (ideal > 0 ? idealfn(x) : NaN) with lines dt 2 lw 2 lc rgb fg title (ideal == 1 ? "ideal" : "perfect")
+if (xbase == 2) {
+    plot for [i=0:nseries-1] data index i using 1:2:3:4 with yerrorlines lt (pairs ? i / 2 + 1 : i + 1) \
+             dt 1 + pairs * (i % 2) lw 3 pt 7 ps 1.5 title columnheader(1), \
+         (ideal > 0 ? idealfn(x) : NaN) with lines dt 2 lw 2 lc rgb fg title (ideal == 1 ? "ideal" : "perfect")
+} else {
+    # a few decades at most: a tick at every x that has a point
+    plot for [i=0:nseries-1] data index i using 1:2:3:4:xtic(sprintf("%g", $1)) with yerrorlines \
+             lt (pairs ? i / 2 + 1 : i + 1) dt 1 + pairs * (i % 2) lw 3 pt 7 ps 1.5 title columnheader(1)
+}

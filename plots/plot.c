@@ -123,14 +123,16 @@ static void chart_variables(const plot_chart_t *c, const char *stem, const rep_d
 {
     char title2[664], footer[256], machine[320], fmt[16];
     char q1[1300], q2[1332], q3[540], q4[260], q5[520], q6[140], q7[40], q8[40], q9[100];
-    double top = 0.0, xmax = 1.0;
+    double top = 0.0, xmax = 1.0, xmin = INFINITY;
 
     for (int s = 0; s < c->nseries; s++)
         for (int k = 0; k < c->nclusters; k++)
             if (isfinite(c->v[s][k][0]))
                 top = fmax(top, fmax(c->v[s][k][0], isfinite(c->v[s][k][2]) ? c->v[s][k][2] : 0));
-    for (int k = 0; k < c->nclusters; k++)
+    for (int k = 0; k < c->nclusters; k++) {
         xmax = fmax(xmax, c->x[k]);
+        xmin = fmin(xmin, c->x[k]);
+    }
     rep_machine_line(doc->ctx, machine, sizeof machine);
     snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
     snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV,
@@ -148,11 +150,13 @@ static void chart_variables(const plot_chart_t *c, const char *stem, const rep_d
     snprintf(vars, len,
              "data='%s'; term='%s'; width=%d; height=%d; dark=%d; nseries=%d; nclusters=%d; "
              "unit=%s; valuefmt=%s; hasref=%d; ref=%.9g; ideal=%d; cpus=%d; top=%.9g; xmax=%.9g; "
+             "xmin=%.9g; xbase=%d; ylog=%d; pairs=%d; "
              "title1=%s; title2=%s; footer=%s; ylab=%s; note=%s; xlab=%s",
              q9, term, o->width, o->height, o->dark ? 1 : 0,
              c->nseries, c->nclusters, q7, q8, isfinite(c->ref) ? 1 : 0,
-             isfinite(c->ref) ? c->ref : 0.0, c->ideal, doc->ctx->num_pus, top, xmax, q1, q2, q3,
-             q4, q5, q6);
+             isfinite(c->ref) ? c->ref : 0.0, c->ideal, doc->ctx->num_pus, top, xmax,
+             isfinite(xmin) ? xmin : 1.0, c->xbase ? c->xbase : 2, c->ylog ? 1 : 0, c->pairs ? 1 : 0, q1, q2,
+             q3, q4, q5, q6);
 }
 
 /* <stem>.dat into the folder, through an exclusive temporary. Returns 0,

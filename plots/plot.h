@@ -23,6 +23,9 @@
  *                           over A, error bars the ratio's 95 % CI
  *   paired      paired      calibrate: CPython's time relative to its own
  *                           single row beside the lab's
+ *   latency-interval        a client's p50 (solid) and p99 (dashed)
+ *               latency-interval  against the switch interval, log axes,
+ *                           one pair per mode/guard/parameters
  *
  * Every chart says on itself what its bars and error bars are, the machine
  * and the lab's version; text is noenhanced (gil_biased stays as written);
@@ -77,6 +80,9 @@ typedef struct plot_chart {
     char title[640];          /* first title line */
     double ref;               /* bars: a reference line at this value; NaN: none */
     int ideal;                /* lines: 0 none, 1 y = x, 2 y = 1 */
+    int xbase;                /* lines: the log x axis's base (0: 2, for workers) */
+    bool ylog;                /* lines: a log y axis, not one from zero */
+    bool pairs;               /* lines: series 2k solid, 2k+1 dashed, one colour */
 } plot_chart_t;
 
 /* One or more results documents, with a label for each (the folders). */

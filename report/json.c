@@ -17,7 +17,9 @@
  *                  repetition_index, threads: 1, iterations: 1,
  *                  real_time, cpu_time, time_unit: "ms",
  *                  <the row's spec>, params{}, <every sample field>,
- *                  cpu_share}
+ *                  cpu_share, and when the workers share one GIL
+ *                  gil_workers[{worker, share, wait_s}]: each worker's
+ *                  GIL held / wall and its wait in seconds}
  *       then aggregates {... run_type: "aggregate", aggregate_name:
  *                  mean | median | stddev | cv | min | max | mad,
  *                  aggregate_unit: "time" | "percentage"}; the median's
@@ -279,6 +281,25 @@ static void write_identity(FILE *f, const rep_row_t *r, int family, const char *
     putc('}', f);
 }
 
+/* Repeat k's gil_workers array, when the row has one. */
+static void write_workers_gil(FILE *f, const run_row_t *run, int k, const char *in)
+{
+    int w = run->spec.workers;
+    if (run->fair == NULL)
+        return;
+    json_key(f, false, in, "gil_workers");
+    putc('[', f);
+    for (int i = 0; i < w; i++) {
+        const run_fair_t *x = &run->fair[(size_t)k * (size_t)w + (size_t)i];
+        fprintf(f, "%s{\"worker\": %d, \"share\": ", i ? ", " : "", i);
+        json_exact(f, x->share);
+        fputs(", \"wait_s\": ", f);
+        json_exact(f, x->wait_s);
+        putc('}', f);
+    }
+    putc(']', f);
+}
+
 static void write_iteration(FILE *f, const rep_doc_t *doc, const rep_row_t *r, int family, int k)
 {
     static const char in[] = "      ";
@@ -295,6 +316,7 @@ static void write_iteration(FILE *f, const rep_doc_t *doc, const rep_row_t *r, i
         json_num_member(f, in, rep_field_name((rep_field_t)field),
                         rep_sample_value(s, (rep_field_t)field).d);
     json_num_member(f, in, "cpu_share", rep_cpu_share(&r->run->spec, s, &doc->setup));
+    write_workers_gil(f, r->run, k, in);
     fputs("\n    }", f);
 }
 

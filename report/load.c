@@ -209,6 +209,32 @@ void rep_sample_read(const struct json_t *obj, run_sample_t *s)
 #undef X
 }
 
+/* Repeat k's gil_workers (json.c) into row->fair, allocated at the row's
+ * first repeat that has them; a row with them in some repeats and not in
+ * others, or with another count than its workers, is refused. */
+static int read_workers_gil(const json_t *e, run_row_t *row, const char *name, char *err, size_t errlen)
+{
+    const json_t *a = json_object_get(e, "gil_workers");
+    int w = row->spec.workers;
+    if (row->nsamples == 0 && json_is_array(a) &&
+        (row->fair = calloc((size_t)row->spec.repeats * (size_t)w, sizeof *row->fair)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (row->fair == NULL && a == NULL)
+        return 0;
+    if (row->fair == NULL || !json_is_array(a) || json_array_size(a) != (size_t)w) {
+        snprintf(err, errlen, "a repeat of %s has %zu gil_workers for %d workers", name, json_array_size(a), w);
+        return -1;
+    }
+    for (int i = 0; i < w; i++) {
+        const json_t *x = json_array_get(a, (size_t)i);
+        row->fair[(size_t)row->nsamples * (size_t)w + (size_t)i] =
+            (run_fair_t){num_at(x, "share"), num_at(x, "wait_s")};
+    }
+    return 0;
+}
+
 /* The iteration entries into out->runs. */
 static int read_rows(const json_t *benchmarks, rep_results_t *out, char *err, size_t errlen)
 {
@@ -250,6 +276,8 @@ static int read_rows(const json_t *benchmarks, rep_results_t *out, char *err, si
             snprintf(err, errlen, "a repeat of %s has no wall_s", name);
             return -1;
         }
+        if (read_workers_gil(e, row, name, err, errlen) < 0)
+            return -1;
         row->nsamples++;
     }
     for (int i = 0; i < out->nruns; i++) {

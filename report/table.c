@@ -17,6 +17,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gil/gil.h"
@@ -176,21 +177,52 @@ static void block_histogram(FILE *f, const run_row_t *run)
     putc('\n', f);
 }
 
-/* Fairness under a GIL: each worker's share of it, Jain's index of what
- * each got of what it asked for, and the starved. */
-static void block_fairness(FILE *f, const run_spec_t *s, const double *m)
+/* The workers starved by the median repeat: each worker's median share
+ * of the GIL judged against its fair share (run_starved), named in
+ * `out` ("worker 0, worker 3"). Returns how many, or -1 when the row has no
+ * per-worker shares (an older results.json). */
+static int starved_names(const run_row_t *run, char *out, size_t len)
 {
-    if (s->workers < 2 || !isfinite(m[REP_F_gil_jain]))
+    int w = run->spec.workers, n = 0;
+    size_t used = 0;
+    rep_stats_t st;
+    out[0] = '\0';
+    double *x = run->fair != NULL && run->nsamples > 0 ? malloc((size_t)run->nsamples * sizeof *x) : NULL;
+    if (x == NULL)
+        return -1;
+    for (int i = 0; i < w; i++) {
+        for (int k = 0; k < run->nsamples; k++)
+            x[k] = run->fair[(size_t)k * (size_t)w + (size_t)i].share;
+        if (rep_stats_compute(x, run->nsamples, &st) < 0 || !run_starved(st.median, w))
+            continue;
+        if (used < len)
+            used += (size_t)snprintf(out + used, len - used, "%sworker %d", n ? ", " : "", i);
+        n++;
+    }
+    free(x);
+    return n;
+}
+
+/* Fairness under the one GIL the workers share: their shares of it (held /
+ * wall, the least and the most), their waits, Jain's index of the shares,
+ * and the workers held under half their fair share (1/W of the wall). */
+static void block_fairness(FILE *f, const run_row_t *run, const double *m)
+{
+    int w = run->spec.workers;
+    if (w < 2 || !isfinite(m[REP_F_gil_jain]))
         return;
-    char wmin[32], wmax[32];
+    char wmin[32], wmax[32], names[160];
     fmt_time(m[REP_F_gil_wait_min_s], wmin, sizeof wmin);
     fmt_time(m[REP_F_gil_wait_max_s], wmax, sizeof wmax);
     fprintf(f, "  GIL share:          min %.1f%%, max %.1f%% of the wall time, waited %s to %s    "
                "Jain's index %.2f",
             100.0 * m[REP_F_gil_share_min], 100.0 * m[REP_F_gil_share_max], wmin, wmax, m[REP_F_gil_jain]);
-    if (m[REP_F_starved_workers] > 0)
-        fprintf(f, ", %.0f starved (got under half the mean share of the GIL it asked for)",
-                m[REP_F_starved_workers]);
+    int starved = starved_names(run, names, sizeof names);
+    if (starved > 0)
+        fprintf(f, ", starved: %s (held the GIL under half the fair %.1f%%)", names, 100.0 / w);
+    else if (starved < 0 && m[REP_F_starved_workers] > 0)
+        fprintf(f, ", %.0f starved (held the GIL under half the fair %.1f%%)", m[REP_F_starved_workers],
+                100.0 / w);
     putc('\n', f);
 }
 
@@ -433,7 +465,7 @@ void rep_table_block(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *s
 
     block_requests(f, m);
     block_histogram(f, r->run);
-    block_fairness(f, s, m);
+    block_fairness(f, r->run, m);
     block_io_and_trace(f, m);
 
     rep_fmt_bytes(m[REP_F_max_rss_kib] * 1024.0, t1, sizeof t1);

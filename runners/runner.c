@@ -201,42 +201,39 @@ int leak_probe_check(const leak_probe_t *before, const leak_probe_t *after, char
  * One repeat, inside its repeat process
  */
 
-/* Fairness under a GIL. A worker's run is time holding the GIL, waiting
- * for it (to take it, or, forced to drop, for a taker), and blocked in
- * calls that released it; so held = run - waited - blocked. Its share is
- * held / wall. Whether it got what it asked for is held / (held + waited):
- * 1 for a thread that never waited, 1/N for N CPU-bound threads taking
- * turns, near 0 for a server that waits an interval for every request.
- * Jain's index over those, (sum x)^2 / (n sum x^2), is 1 when all got the
- * same and 1/n when one got everything; a worker below half the mean is
- * starved. */
-static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s)
+/* Whether the workers share one GIL, so that fairness among them means
+ * something: not under a guard without a GIL, and not when forked, where
+ * each worker has a GIL of its own. */
+static bool run_shares_one_gil(const run_spec_t *spec)
+{
+    return guard_get(spec->guard)->has_gil && (spec->mode == RUN_MODE_single || spec->mode == RUN_MODE_threads);
+}
+
+/* Fairness under the one GIL (runners/fairness.c). A worker's share is
+ * the time it held the GIL (each take to its drop, gil.c) over the wall
+ * time, not its run less its waits: a busy machine may leave a thread
+ * unscheduled while it neither holds nor waits; its wait is
+ * the time it waited to take it, or, forced to drop, for a taker. Fills
+ * fair[0..W) and the sample's compact form: the least and most share and
+ * wait, Jain's index, the starved. */
+static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s, run_fair_t *fair)
 {
     int w = ctx->spec->workers;
-    double sum = 0, sum2 = 0, mean;
+    double share[RUN_MAX_WORKERS];
     s->gil_share_min = s->gil_wait_min_s = INFINITY;
     s->gil_share_max = s->gil_wait_max_s = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < w; i++) {
-            const worker_result_t *r = &ctx->results[i];
-            double waited = (double)(r->gil.wait_ns + r->gil.switch_wait_ns) / 1e9;
-            double held = fmax(0.0, r->run_s - waited - (double)r->count.blocked_ns / 1e9);
-            double got = held + waited > 0 ? held / (held + waited) : 1.0;
-            if (pass == 0) {
-                double share = s->wall_s > 0 ? held / s->wall_s : 0;
-                s->gil_share_min = fmin(s->gil_share_min, share);
-                s->gil_share_max = fmax(s->gil_share_max, share);
-                s->gil_wait_min_s = fmin(s->gil_wait_min_s, waited);
-                s->gil_wait_max_s = fmax(s->gil_wait_max_s, waited);
-                sum += got;
-                sum2 += got * got;
-            } else if (got < 0.5 * mean) {
-                s->starved_workers++;
-            }
-        }
-        mean = sum / w;
+    for (int i = 0; i < w; i++) {
+        const worker_result_t *r = &ctx->results[i];
+        double waited = (double)(r->gil.wait_ns + r->gil.switch_wait_ns) / 1e9;
+        share[i] = s->wall_s > 0 ? (double)r->gil.held_ns / 1e9 / s->wall_s : 0;
+        fair[i] = (run_fair_t){share[i], waited};
+        s->gil_share_min = fmin(s->gil_share_min, share[i]);
+        s->gil_share_max = fmax(s->gil_share_max, share[i]);
+        s->gil_wait_min_s = fmin(s->gil_wait_min_s, waited);
+        s->gil_wait_max_s = fmax(s->gil_wait_max_s, waited);
+        s->starved_workers += run_starved(share[i], w);
     }
-    s->gil_jain = sum2 > 0 ? sum * sum / (w * sum2) : 1.0;
+    s->gil_jain = run_jain(share, w);
 }
 
 /* Add a summary of collections to the sample; pause percentiles are the
@@ -357,7 +354,6 @@ static void run_fold_results(const run_ctx_t *ctx, run_sample_t *s)
         }
     }
     s->worker_mean_s = sum / w;
-    run_fold_fairness(ctx, s);
 }
 
 /* What a row does not measure holds NaN (runner.h). */
@@ -379,8 +375,10 @@ static void run_mark_unmeasured(const run_spec_t *spec, run_sample_t *s)
     if (spec->allocator != HEAP_pymalloc)
         s->arena_bytes_peak = s->heap_blocks_end = s->small_bytes_end = s->arenas_end = s->arenas_peak = NAN;
     if (!gil)
-        s->gil_switch_wait_s = s->gil_futile_wakeups = s->gil_share_min = s->gil_share_max =
-            s->gil_jain = s->starved_workers = s->gil_wait_min_s = s->gil_wait_max_s = NAN;
+        s->gil_switch_wait_s = s->gil_futile_wakeups = NAN;
+    if (!run_shares_one_gil(spec))
+        s->gil_share_min = s->gil_share_max = s->gil_jain = s->starved_workers = s->gil_wait_min_s =
+            s->gil_wait_max_s = NAN;
     if (spec->workload->client == NULL)
         s->requests = s->throughput_rps = s->lat_p50_s = s->lat_p90_s = s->lat_p99_s =
             s->lat_p999_s = s->lat_max_s = NAN;
@@ -587,10 +585,12 @@ typedef struct repeat_job {
 } repeat_job_t;
 
 /* What one repeat measured, beside the sample: the client's latency
- * histogram, the GIL trace (spec->workers buffers, or NULL) and the memory
- * trace (--memory-trace). */
+ * histogram, each worker's share of the one GIL (run_shares_one_gil), the
+ * GIL trace (spec->workers buffers, or NULL) and the memory trace
+ * (--memory-trace). */
 typedef struct repeat_out {
     run_sample_t sample;
+    run_fair_t fair[RUN_MAX_WORKERS];
     run_hist_t hist;
     trace_buf_t *trace;
     uint64_t t0_ns;
@@ -689,6 +689,8 @@ static int run_repeat(const repeat_job_t *job, repeat_out_t *out, char *err, siz
     rc = run_finish(&ctx, &baseline, &out->sample, rc);
     if (rc == 0) {
         run_fold_results(&ctx, &out->sample);
+        if (run_shares_one_gil(spec))
+            run_fold_fairness(&ctx, &out->sample, out->fair);
         if (ctx.client != NULL) {
             run_fold_client(&ctx, &cres, &out->sample);
             out->hist = cres.hist;
@@ -708,12 +710,14 @@ out:
     return rc;
 }
 
-/* What a repeat process sends back; then, when traced, its memory trace
+/* What a repeat process sends back; then fair_workers run_fair_t (the
+ * workers' shares of the one GIL); then, when traced, its memory trace
  * (memtrace_write) and each GIL-traced lane as a trace_lane_wire_t and its
  * events. */
 typedef struct repeat_msg {
     int rc;
     bool traced;
+    int fair_workers;
     int trace_lanes;
     uint64_t t0_ns;
     run_sample_t sample;
@@ -740,7 +744,10 @@ static void repeat_process_main(const repeat_job_t *job, int fd)
     msg.t0_ns = out.t0_ns;
     msg.traced = msg.rc == 0 && job->spec->memory_trace;
     msg.trace_lanes = msg.rc == 0 && job->send_trace && out.trace != NULL ? job->spec->workers : 0;
-    int ok = pipe_write_all(fd, &msg, sizeof msg) == 0 && (!msg.traced || memtrace_write(fd, &out.memtrace) == 0);
+    msg.fair_workers = msg.rc == 0 && run_shares_one_gil(job->spec) ? job->spec->workers : 0;
+    int ok = pipe_write_all(fd, &msg, sizeof msg) == 0 &&
+             pipe_write_all(fd, out.fair, (size_t)msg.fair_workers * sizeof(run_fair_t)) == 0 &&
+             (!msg.traced || memtrace_write(fd, &out.memtrace) == 0);
     for (int i = 0; ok && i < msg.trace_lanes; i++) {
         trace_lane_wire_t w = {out.trace[i].lane, out.trace[i].count, out.trace[i].dropped};
         ok = pipe_write_all(fd, &w, sizeof w) == 0 &&
@@ -816,12 +823,14 @@ bool run_kill_repeat(void)
 }
 
 /* Fork a repeat process and wait for what it measured: the sample, the
- * latency histogram, the memory trace (--memory-trace) and
- * (job->send_trace) the GIL trace into *trace. SIGINT and SIGTERM are
- * held while run_group changes, so that a handler never sees a group
- * being made or already reaped. */
+ * latency histogram, the workers' GIL shares into fair (spec->workers
+ * slots, filled when they share one GIL), the memory trace
+ * (--memory-trace) and (job->send_trace) the GIL trace into *trace.
+ * SIGINT and SIGTERM are held while run_group changes, so that a handler
+ * never sees a group being made or already reaped. */
 static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, run_hist_t *hist,
-                               memtrace_t *memtrace, run_trace_t **trace, char *err, size_t errlen)
+                               run_fair_t *fair, memtrace_t *memtrace, run_trace_t **trace,
+                               char *err, size_t errlen)
 {
     int fds[2];
     pid_t parent = getpid();
@@ -857,6 +866,9 @@ static int run_repeat_isolated(const repeat_job_t *job, run_sample_t *sample, ru
     close(fds[1]);
     repeat_msg_t *msg = malloc(sizeof *msg);
     int got = msg != NULL && pipe_read_all(fds[0], msg, sizeof *msg) == 0;
+    if (got && msg->fair_workers > 0)
+        got = msg->fair_workers == job->spec->workers &&
+              pipe_read_all(fds[0], fair, (size_t)msg->fair_workers * sizeof(run_fair_t)) == 0;
     if (got && msg->traced)
         got = memtrace_read(fds[0], memtrace) == 0;
     if (got && msg->rc == 0 && msg->trace_lanes > 0 &&
@@ -941,7 +953,9 @@ run_session_t *run_session_open(const run_spec_t *spec, run_row_t *row, char *er
         goto fail;
     }
     row->samples = calloc((size_t)spec->repeats, sizeof(run_sample_t));
-    if (row->samples == NULL) {
+    if (run_shares_one_gil(spec))
+        row->fair = calloc((size_t)spec->repeats * (size_t)spec->workers, sizeof(run_fair_t));
+    if (row->samples == NULL || (run_shares_one_gil(spec) && row->fair == NULL)) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -961,6 +975,8 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
     run_hist_t hist;
     memtrace_t memtrace = {0};
     run_trace_t *trace = NULL;
+    run_fair_t *fair = s->row->fair != NULL ? s->row->fair + (size_t)s->row->nsamples * (size_t)spec->workers
+                                            : NULL;
     err[0] = '\0';
     if (s->done >= s->total)
         return 0;
@@ -971,7 +987,9 @@ int run_session_step(run_session_t *s, char *err, size_t errlen)
         .pin = s->pin,
         .send_trace = s->done == spec->warmup,   /* the first timed repeat's */
     };
-    if (run_repeat_isolated(&job, &sample, &hist, &memtrace, &trace, err, errlen) < 0)
+    /* A warm-up's shares land in the slots of the next repeat, which
+     * overwrites them. */
+    if (run_repeat_isolated(&job, &sample, &hist, fair, &memtrace, &trace, err, errlen) < 0)
         return -1;
     /* The first timed repeat's traces are the row's, as mprof plots one run. */
     if (s->done == spec->warmup)
@@ -1024,6 +1042,8 @@ void run_row_free(run_row_t *row)
         return;
     free(row->samples);
     row->samples = NULL;
+    free(row->fair);
+    row->fair = NULL;
     row->nsamples = 0;
     run_trace_free(row->gil_trace);
     row->gil_trace = NULL;

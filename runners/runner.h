@@ -171,9 +171,9 @@ typedef struct run_spec {
     X(gil_switch_wait_s, SEC)  /* forced switching: droppers awaiting a taker */\
     X(gil_futile_wakeups, NUM) /* waiters woken to find the GIL taken again */ \
     X(gil_share_min, RATIO)    /* least GIL held / wall, over the workers */   \
-    X(gil_share_max, RATIO)                                                    \
-    X(gil_jain, RATIO)         /* Jain's index of held / (held + waited) */    \
-    X(starved_workers, NUM)    /* below half the mean of held / (held+waited) */\
+    X(gil_share_max, RATIO)    /* (one shared GIL: single, threads) */         \
+    X(gil_jain, RATIO)         /* Jain's index of the shares (run_jain) */     \
+    X(starved_workers, NUM)    /* shares under half of 1/W (run_starved) */    \
     X(requests, NUM)           /* client workloads: replies checked */         \
     X(throughput_rps, NUM)     /* requests per second of client traffic */     \
     X(lat_p50_s, SEC)          /* request latencies, nearest rank */           \
@@ -225,10 +225,28 @@ typedef struct run_trace {
 /* Release a trace. NULL-safe. */
 void run_trace_free(run_trace_t *t);
 
+/* Fairness under one GIL shared by W threads (runners/fairness.c): a
+ * worker's share is the time it held the GIL over the wall time, its fair
+ * share 1/W. Jain's index of the shares, (sum x)^2 / (n sum x^2): 1 when
+ * all held it alike, 1/n when one held it all. Cannot fail; n >= 1. */
+double run_jain(const double *share, int n);
+/* Whether a worker of n with this share is starved: under half of 1/n.
+ * One worker alone is never starved. */
+bool run_starved(double share, int n);
+
+/* One worker's GIL in one repeat. */
+typedef struct run_fair {
+    double share;                   /* GIL held / wall */
+    double wait_s;                  /* waiting to take it, or for a taker */
+} run_fair_t;
+
 typedef struct run_row {
     run_spec_t spec;
     int nsamples;                   /* == spec.repeats on success */
     run_sample_t *samples;          /* owned; free with run_row_free */
+    run_fair_t *fair;               /* nsamples x spec.workers, repeat-major,
+                                       when the workers share one GIL; else
+                                       NULL; owned */
     memtrace_t trace;               /* --memory-trace: the first timed repeat's */
     run_hist_t latency;             /* client workloads: every timed repeat's */
     run_trace_t *gil_trace;         /* spec.trace_events: the first timed

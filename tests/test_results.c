@@ -102,6 +102,15 @@ Test(results, json_has_google_benchmarks_schema)
             cr_expect(json_is_number(json_object_get(e, "wall_s")), "gil-lab's fields too");
             cr_expect_float_eq(json_number_value(json_object_get(e, "real_time")),
                                json_number_value(json_object_get(e, "wall_s")) * 1e3, 1e-9);
+            /* Each worker's GIL, one entry per worker, in order. */
+            const json_t *gw = json_object_get(e, "gil_workers");
+            int workers = (int)json_integer_value(json_object_get(e, "workers"));
+            cr_expect_eq(json_array_size(gw), (size_t)workers);
+            for (int i = 0; i < workers; i++) {
+                const json_t *w = json_array_get(gw, (size_t)i);
+                cr_expect_eq(json_integer_value(json_object_get(w, "worker")), i);
+                cr_expect(json_is_number(json_object_get(w, "share")) && json_is_number(json_object_get(w, "wait_s")));
+            }
             iterations++;
         } else {
             static const char *const names[] = {"mean", "median", "stddev", "cv"};
@@ -269,6 +278,43 @@ Test(results, plot_redraws_the_runs_chart_data)
     result_free(&r);
     ran = slurp(path_in_tmp("a/scaling.dat"));
     redrawn = slurp(path_in_tmp("b/scaling.dat"));
+    cr_expect_str_eq(redrawn, ran);
+    free(ran);
+    free(redrawn);
+}
+
+/* A convoy sweep of two switch intervals draws latency against the
+ * interval: each line (p50, p99) has one point per interval, at the
+ * interval in ms; `plot --chart latency-interval` redraws the same data. */
+Test(results, latency_against_switch_interval)
+{
+    static const char *const series[] = {"\"threads / gil p50\"", "\"threads / gil p99\""};
+    result_t r;
+    char *ran, *redrawn;
+
+    if (!have_gnuplot())
+        cr_skip_test("gnuplot is not installed");
+    r = RUN("run", "-w", "convoy", "-m", "threads", "-n", "50", "-r", "1", "--warmup", "0", "--switch-interval",
+            "1000,5000", "-o", path_in_tmp("a"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    ran = slurp(path_in_tmp("a/latency-interval.dat"));
+    for (size_t k = 0; k < 2; k++) {
+        const char *block = strstr(ran, series[k]);
+        double x1, x2, v1, v2;
+        cr_assert_not_null(block, "no line %s in:\n%s", series[k], ran);
+        block = strchr(block, '\n') + 1;
+        /* two points, at 1 and 5 ms, then the block's end */
+        cr_assert_eq(sscanf(block, "%lf %lf %*f %*f %lf %lf", &x1, &v1, &x2, &v2), 4, "%s", block);
+        cr_expect(x1 == 1.0 && x2 == 5.0, "%s: x %g and %g", series[k], x1, x2);
+        cr_expect(v1 > 0 && v2 > 0, "%s: latencies %g %g", series[k], v1, v2);
+        const char *after = strchr(strchr(block, '\n') + 1, '\n') + 1;
+        cr_expect_eq(*after, '\n', "%s: one point per interval:\n%s", series[k], block);
+    }
+    r = RUN("plot", path_in_tmp("a"), "--chart", "latency-interval", "-o", path_in_tmp("b"));
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    result_free(&r);
+    redrawn = slurp(path_in_tmp("b/latency-interval.dat"));
     cr_expect_str_eq(redrawn, ran);
     free(ran);
     free(redrawn);
@@ -450,7 +496,8 @@ Test(results, min_time_chooses_the_size)
     result_free(&r);
 }
 
-/* The wall times of a results.json's repeats, in order, as text. */
+/* The wall times and worker 0's GIL shares of a results.json's repeats, in
+ * order, as text. */
 static char *walls(const char *dir)
 {
     char path[256], *out = NULL;
@@ -462,8 +509,10 @@ static char *walls(const char *dir)
     doc = load_json(path);
     json_array_foreach(json_object_get(doc, "benchmarks"), k, e)
         if (strcmp(json_string_value(json_object_get(e, "run_type")), "iteration") == 0)
-            fprintf(m, "%s %.17g\n", json_string_value(json_object_get(e, "run_name")),
-                    json_number_value(json_object_get(e, "wall_s")));
+            fprintf(m, "%s %.17g %.17g\n", json_string_value(json_object_get(e, "run_name")),
+                    json_number_value(json_object_get(e, "wall_s")),
+                    /* each worker's GIL share is read back too (load.c) */
+                    json_number_value(json_object_get(json_array_get(json_object_get(e, "gil_workers"), 0), "share")));
     fclose(m);
     json_decref(doc);
     return out;

@@ -130,6 +130,12 @@ static void check_row(const run_spec_t *spec, run_row_t *row)
         if (spec->guard != GUARD_biased)
             cr_assert(isnan(s->rc_shared) && isnan(s->brc_queued) && isnan(s->brc_merged),
                       "%s/%s: biased counters are not this guard's", what, gn);
+        /* Fairness needs workers sharing one GIL: not forked ones, each
+         * with a GIL of its own, and not a guard without a GIL. */
+        bool one_gil = guard_get(spec->guard)->has_gil &&
+                       (spec->mode == RUN_MODE_single || spec->mode == RUN_MODE_threads);
+        cr_assert_eq(row->fair != NULL, one_gil, "%s/%s: per-worker shares", what, gn);
+        cr_assert_eq(isfinite(s->gil_jain), one_gil, "%s/%s: Jain's index %g", what, gn, s->gil_jain);
     }
 }
 
@@ -216,6 +222,53 @@ Test(runners, threads_under_the_gil_take_turns)
         cr_assert(isfinite(s->gil_futile_wakeups) && isfinite(s->gil_jain));
     }
     run_row_free(&row);
+}
+
+Test(fairness, jain_and_starved_on_known_shares)
+{
+    const double even[] = {0.5, 0.5}, one[] = {1.0, 0.0}, lopsided[] = {0.45, 0.05}, none[] = {0, 0};
+    cr_assert_float_eq(run_jain(even, 2), 1.0, 1e-12);
+    cr_assert_float_eq(run_jain(one, 2), 0.5, 1e-12, "one held it all: 1/n");
+    cr_assert_float_eq(run_jain(lopsided, 2), 0.25 / (2 * 0.205), 1e-12);
+    cr_assert_float_eq(run_jain(none, 2), 1.0, 1e-12, "nobody held it: all alike");
+    /* The fair share of 2 is 1/2; starved is under a quarter. */
+    cr_assert_not(run_starved(lopsided[0], 2));
+    cr_assert(run_starved(lopsided[1], 2));
+    cr_assert_not(run_starved(0.25, 2), "exactly half the fair share is not under it");
+    cr_assert(run_starved(0.12, 4) && !run_starved(0.13, 4), "the fair share of 4 is 1/4");
+    cr_assert_not(run_starved(0.0, 1), "one worker has nobody to starve it");
+}
+
+/* Two threads share one GIL: together they hold it at most the wall time
+ * (a little slack for the clock reads around a hand-off), and each is in
+ * the row's per-worker shares. */
+Test(fairness, threads_share_at_most_the_wall)
+{
+    static const guard_kind_t gils[] = {GUARD_gil, GUARD_gil_old};
+    for (size_t g = 0; g < 2; g++) {
+        run_spec_t spec = spec_of(&wl_countdown, RUN_MODE_threads, gils[g], 2);
+        spec.size = 400000;
+        spec.switch_interval_us = 100;
+        run_row_t row;
+        check_row(&spec, &row);
+        cr_assert_not_null(row.fair);
+        for (int k = 0; k < row.nsamples; k++) {
+            const run_sample_t *s = &row.samples[k];
+            const run_fair_t *f = &row.fair[k * 2];
+            double sum = f[0].share + f[1].share;
+            cr_assert(f[0].share > 0 && f[1].share > 0, "%s: both held it: %g %g", guard_name(gils[g]), f[0].share,
+                      f[1].share);
+            cr_assert_leq(sum, 1.0 + 0.02, "%s: one GIL, shares %g + %g", guard_name(gils[g]), f[0].share, f[1].share);
+            cr_assert(f[0].wait_s >= 0 && f[1].wait_s >= 0);
+            cr_assert_float_eq(s->gil_share_min, fmin(f[0].share, f[1].share), 1e-12);
+            cr_assert_float_eq(s->gil_share_max, fmax(f[0].share, f[1].share), 1e-12);
+            cr_assert_float_eq(s->gil_wait_max_s, fmax(f[0].wait_s, f[1].wait_s), 1e-12);
+            double x[2] = {f[0].share, f[1].share};
+            cr_assert_float_eq(s->gil_jain, run_jain(x, 2), 1e-12);
+            cr_assert_eq(s->starved_workers, run_starved(x[0], 2) + run_starved(x[1], 2));
+        }
+        run_row_free(&row);
+    }
 }
 
 Test(runners, other_workloads_in_every_mode)
