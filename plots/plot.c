@@ -181,14 +181,27 @@ static int write_dat(const rep_outdir_t *d, const char *name, const plot_chart_t
     return rep_file_commit(&file, 1, err, errlen);
 }
 
+void plot_drawn_add(plot_drawn_t *drawn, const char *stem)
+{
+    if (drawn && drawn->n < PLOT_MAX_DRAWN)
+        snprintf(drawn->stems[drawn->n++], sizeof drawn->stems[0], "%s", stem);
+}
+
 plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
-                        const plot_opts_t *opts, char *err, size_t errlen)
+                        const plot_opts_t *opts, plot_drawn_t *drawn, char *err, size_t errlen)
 {
     char vars[8192], dat[80];
-    plot_chart_t *c = calloc(1, sizeof *c);
+    plot_chart_t *c;
     plot_status_t status = PLOT_FAILED;
 
-    if (!c) {
+    if (kind->draw) {
+        if (src->ndocs != 1) {
+            snprintf(err, errlen, "the %s chart draws one results folder, not %d", kind->name, src->ndocs);
+            return PLOT_FAILED;
+        }
+        return kind->draw(d, &src->docs[0], opts, drawn, err, errlen);
+    }
+    if (!(c = calloc(1, sizeof *c))) {
         snprintf(err, errlen, "out of memory");
         return PLOT_FAILED;
     }
@@ -207,6 +220,8 @@ plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const pl
     status = gp_draw_pictures(d, kind->stem, vars, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
                               c->shape == PLOT_BARS ? plot_script_bars_len : plot_script_lines_len, opts->formats,
                               err, errlen);
+    if (status == PLOT_DRAWN)
+        plot_drawn_add(drawn, kind->stem);
 done:
     free(c);
     return status;
@@ -215,11 +230,9 @@ done:
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
     static const char *const exts[] = {"png", "svg", "pdf", "dat", "log"};
-    /* The memory chart's files and the data it is drawn from; the latency
-     * chart's; every trace and timeline (one per row, numbered). */
-    static const char *const memory[] = {"memory.png", "memory.svg", "memory.log", "memory.csv",
-                                         "latency.png", "latency.svg", "latency.dat", "latency.log",
-                                         "timeline.png", "timeline.svg", "timeline.dat", "timeline.log"};
+    /* The data the memory chart is drawn from (the kinds' own files are
+     * the loop's); every trace and timeline (one per row, numbered). */
+    static const char *const memory[] = {"memory.csv"};
     char name[96];
 
     for (int k = 0; k < plot_nkinds; k++) {
