@@ -1,8 +1,8 @@
-# plots/theme.gp: the size and theme of a picture, for the charts drawn
-# during a run (plots/latency.gp, plots/timeline.gp, plots/memory.gp).
-# The build embeds this file in the gil-lab binary; plots/gilcharts.c and
-# plots/memchart.c put it in the prelude, in front of the chart's script,
-# after the variables below.
+# plots/theme.gp: the size and theme of a picture, one for every chart of
+# results (plots/bars.gp, lines.gp, latency.gp, timeline.gp, memory.gp),
+# so that --size and --theme mean the same on each. The build embeds this
+# file in the gil-lab binary; gp_theme_prelude (plots/gnuplot.c) puts it in
+# front of the chart's script, after the variables below.
 #
 # Variables: width and height (pixels; a PDF is 100 pixels to the inch,
 # as in plots/bars.gp), dark (1: light text on a dark background).
@@ -21,7 +21,7 @@ if (!exists("dark")) dark = 0
 
 fg = dark ? "#e8e8e8" : "#222222"
 bg = dark ? "#1e1e1e" : "#ffffff"
-gridc = dark ? "#4a4a4a" : "#d8d8d8"
+gridc = dark ? "#4a4a4a" : "#d0d0d0"
 muted = dark ? "#aaaaaa" : "#666666"
 scale = height < width * 9 / 16.0 ? height / 900.0 : width / 1600.0
 pt(n) = int(n * scale) < 8 ? 8 : int(n * scale)
