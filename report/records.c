@@ -10,7 +10,9 @@
  *                  to its row by name, back into run->trace
  *
  * A file that is not there is no error (the run had no --trace or no
- * --memory-trace); a file that is there and wrong is. */
+ * --memory-trace), nor a trace-N.json without gilLabEvents (an older
+ * gil-lab's: the row is then drawn as untraced); a file that is there and
+ * wrong is. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -91,8 +93,12 @@ static int read_gil_trace(const char *folder, int row, run_row_t *run, char *err
         return -1;
     }
     lanes = json_object_get(doc, "gilLabEvents");
+    if (lanes == NULL) {
+        json_decref(doc);   /* an older gil-lab's: its spans only, nothing to redraw from */
+        return 0;
+    }
     if (!json_is_array(lanes) || json_array_size(lanes) == 0 || json_array_size(lanes) > 4096) {
-        snprintf(err, errlen, "%s has no gilLabEvents (written by an older gil-lab?)", path);
+        snprintf(err, errlen, "%s: gilLabEvents is not an array of lanes", path);
         goto fail;
     }
     if (!(t = calloc(1, sizeof *t)) || !(t->lanes = calloc(json_array_size(lanes), sizeof *t->lanes))) {

@@ -15,7 +15,9 @@
  *   - `cycles --gc off`: exit 0 and exactly the containers its size leaves
  *     in unreachable cycles (workloads/cycles.c: a ring of `cycle` nodes
  *     and its data list per `cycle` nodes of -n);
- *   - plot's own refusals: one line, exit 2.
+ *   - plot's own refusals, and saved records that are wrong (an event of
+ *     no known kind, a memory.csv line of no row): one line, exit 2; a
+ *     trace-N.json of an older gil-lab (no events) is a row untraced.
  */
 #include "cli_fixture.h"
 
@@ -274,4 +276,43 @@ Test(charts, plot_refuses_what_it_cannot_draw)
     refused(r, "no row has a client's latencies");
     r = RUN("plot", path_in_tmp("plain"), path_in_tmp("plain"), "--chart", "latency", "-o", path_in_tmp("x"));
     refused(r, "the latency chart draws one results folder, not 2");
+}
+
+/* text into tmpdir/dir/name. */
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", path_in_tmp(dir), name);
+    f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(charts, saved_records_that_are_wrong_are_refused)
+{
+    char path[512];
+    result_t r;
+
+    OK("run", "-w", "countdown", "-m", "single", "-n", "2000", "-r", "1", "--warmup", "0", "--no-plot", "-o",
+       path_in_tmp("rec"));
+    /* An older gil-lab's trace: spans only. The row is untraced. */
+    put_file("rec", "trace-1.json", "{\"traceEvents\": []}\n");
+    r = RUN("plot", path_in_tmp("rec"), "--chart", "timeline", "-o", path_in_tmp("x"));
+    refused(r, "no row was traced (run --trace)");
+    /* An event of a kind gil/trace.h does not have. */
+    put_file("rec", "trace-1.json",
+             "{\"traceEvents\": [], \"gilLabEvents\": [{\"lane\": 0, \"dropped\": 0, \"events\": [5, 99, 0]}]}\n");
+    r = RUN("plot", path_in_tmp("rec"), "--chart", "timeline", "-o", path_in_tmp("x"));
+    refused(r, "trace-1.json: event 0 of lane 0 is not t_ns, kind, arg");
+    snprintf(path, sizeof path, "%s/trace-1.json", path_in_tmp("rec"));
+    cr_assert_eq(unlink(path), 0);
+    /* A memory trace of a row the results do not have. */
+    put_file("rec", "memory.csv",
+             "row,kind,t_s,rss_kib,heap_bytes,heap_blocks,generation,pause_s\n"
+             "alloc/single/gil/pymalloc/j:1/n:5,sample,0.005,1624,38216,11,,\n");
+    r = RUN("plot", path_in_tmp("rec"), "--chart", "memtrace", "-o", path_in_tmp("x"));
+    refused(r, "memory.csv line 2 names a row the results do not have");
 }
