@@ -128,25 +128,35 @@ static double csv_number(const char *s)
     return *s == '\0' || *s == ',' || *s == '\n' ? NAN : strtod(s, NULL);
 }
 
+/* arr (n elements) with room for one more: it doubles at each power of
+ * two (memtrace_t keeps no capacity). NULL when out of memory (arr is
+ * then unchanged). */
+static void *grow(void *arr, size_t n, size_t size)
+{
+    if (n & (n - 1))
+        return arr;   /* not a power of two: there is room */
+    return realloc(arr, (n ? 2 * n : 1) * size);
+}
+
 /* Append one memory.csv line (its row already found) to t. Returns 0, or
  * -1 when it is not a sample or collection, or out of memory. */
 static int add_line(memtrace_t *t, const char *kind, const char *const field[6])
 {
     if (strncmp(kind, "sample,", 7) == 0) {
-        memtrace_point_t *p = realloc(t->points, (t->npoints + 1) * sizeof *p);
+        memtrace_point_t *p = grow(t->points, t->npoints, sizeof *p);
         if (!p)
             return -1;
         t->points = p;
-        p[t->npoints++] = (memtrace_point_t){csv_number(field[0]), csv_number(field[1]), csv_number(field[2]),
-                                             csv_number(field[3])};
+        t->points[t->npoints++] = (memtrace_point_t){csv_number(field[0]), csv_number(field[1]),
+                                                     csv_number(field[2]), csv_number(field[3])};
         return 0;
     }
     if (strncmp(kind, "gc,", 3) == 0) {
-        memtrace_gc_t *g = realloc(t->gcs, (t->ngcs + 1) * sizeof *g);
+        memtrace_gc_t *g = grow(t->gcs, t->ngcs, sizeof *g);
         if (!g)
             return -1;
         t->gcs = g;
-        g[t->ngcs++] = (memtrace_gc_t){csv_number(field[0]), csv_number(field[5]), (int)csv_number(field[4])};
+        t->gcs[t->ngcs++] = (memtrace_gc_t){csv_number(field[0]), csv_number(field[5]), (int)csv_number(field[4])};
         return 0;
     }
     return -1;
