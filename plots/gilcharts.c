@@ -12,7 +12,7 @@
  * hands plots/theme.gp, the variables and its script to gp_draw_pictures
  * (plots/gnuplot.c): the formats asked for, checked, renamed together.
  * The same functions draw during a run and for `gil-lab plot --chart
- * timeline|latency` from the saved files (report/load_traces.c). */
+ * timeline|latency` from the saved files (report/records.c). */
 #define _GNU_SOURCE /* open_memstream */
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * run's memory traces (`run --memory-trace`, runners/memtrace.h), drawn
  * by gnuplot from plots/memory.gp (built into the binary) with the traces
  * as inline data blocks: the data itself is in memory.csv, beside it, which
- * `gil-lab plot --chart memtrace` reads back (report/load_traces.c) to draw
+ * `gil-lab plot --chart memtrace` reads back (report/records.c) to draw
  * the same chart here. The pictures are temporaries the lab created,
  * checked and renamed into place together (plots/gnuplot.h); gnuplot's
  * messages go to memory.log, kept only when not empty. */
