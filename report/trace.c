@@ -181,7 +181,7 @@ int rep_trace_json(FILE *f, const rep_doc_t *doc, const void *arg)
         fprintf(f, "%s%" PRIu64, i ? ", " : "", t->lanes[i].dropped);
     fputs("]},\n", f);
     /* The lock's own events, which the spans above were made from: what
-     * `gil-lab plot --chart timeline` reads back (report/load_traces.c) to
+     * `gil-lab plot --chart timeline` reads back (report/records.c) to
      * draw the timeline by the same code as the run: per lane, its events
      * as flat triples (ns since the timed region's start, the kind of
      * gil/trace.h, its argument). Trace viewers take a member they do not
