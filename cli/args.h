@@ -22,7 +22,6 @@
 #define CLI_DEFAULT_TRACE_EVENTS 262144  /* --trace: events per thread (4 MiB) */
 #define CLI_DEFAULT_TRACE_WINDOW_MS 100  /* --trace-window: the chart's span */
 #define CLI_MAX_TRACE_WINDOW_MS 3600000
-#define CLI_MAX_STACKED_LANES 24         /* timeline.png: more would not read */
 
 typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format_t;
 

@@ -426,7 +426,7 @@ static int publish(const cal_args_t *a, cal_set_t *sets, int nsets, rep_context_
     if (a->plot) {
         plot_opts_t opts = plot_opts_default();
         plot_source_t src = {docs, labels, nsets, &opts};
-        plot_status_t ps = plot_draw(&d, plot_kind_find("paired"), &src, &opts, err, sizeof err);
+        plot_status_t ps = plot_draw(&d, plot_kind_find("paired"), &src, &opts, NULL, err, sizeof err);
         if (ps == PLOT_NO_GNUPLOT) {
             cli_error("chart skipped: %s", err);
         } else if (ps != PLOT_DRAWN) {

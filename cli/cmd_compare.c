@@ -217,7 +217,7 @@ static int write_folder(const char *dir, const cmp_ctx_t *c, rep_results_t *res,
         plot_source_t src = {docs, (const char *const *)c->paths, c->npaths, &opts};
         for (int k = 0; k < c->npaths; k++)
             docs[k] = res[k].doc;
-        plot_status_t ps = plot_draw(&d, plot_kind_find("ratio"), &src, &opts, err, sizeof err);
+        plot_status_t ps = plot_draw(&d, plot_kind_find("ratio"), &src, &opts, NULL, err, sizeof err);
         if (ps == PLOT_NO_GNUPLOT) {
             cli_error("chart skipped: %s", err);
         } else if (ps == PLOT_FAILED) {

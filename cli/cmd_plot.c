@@ -54,8 +54,11 @@ static void plot_usage(FILE *f)
             "  -o, --output DIR     where the chart goes (default: the first folder)\n"
             "  -h, --help           this help\n"
             "\n"
-            "Files: <stem>.png/.svg/.pdf and <stem>.dat, the stem being chart for bars and\n"
-            "the kind's name otherwise.\n"
+            "Files: <stem>.png/.svg/.pdf and <stem>.dat, the stem being chart for bars,\n"
+            "memory-per-mode for memory, gc-pauses for gcpauses, memory for memtrace\n"
+            "(drawn from memory.csv), timeline and timeline-N for timeline (drawn from\n"
+            "trace-N.json), and the kind's name otherwise. latency, timeline and memtrace\n"
+            "draw from one results folder.\n"
             "\n"
             "Example:\n"
             "  gil-lab plot results/gil results/biased --format pdf --theme dark\n",
@@ -96,9 +99,10 @@ static int draw(const char *dir, const plot_kind_t *kind, rep_results_t *res, ch
         free(docs);
         return CLI_EXIT_USAGE;
     }
-    switch (plot_draw(&d, kind, &src, opts, err, sizeof err)) {
+    switch (plot_draw(&d, kind, &src, opts, NULL, err, sizeof err)) {
     case PLOT_DRAWN:
-        cli_error("%s chart in %s/%s.*", kind->name, d.path, kind->stem);
+        cli_error("%s chart in %s/%s%s.*", kind->name, d.path, kind->stem,
+                  kind->draw == plot_timelines ? "*" : "");
         break;
     case PLOT_NO_GNUPLOT:
         cli_error("chart skipped: %s", err);
@@ -206,7 +210,7 @@ int cmd_plot(int argc, char **argv)
  * report
  */
 
-#define REPORT_MAX_CHARTS 8
+#define REPORT_MAX_CHARTS PLOT_MAX_DRAWN
 
 /* The whole of a small file (an SVG) into a malloc'd string; NULL when it
  * cannot be read. */
@@ -293,11 +297,12 @@ int cmd_report(int argc, char **argv)
     opts.formats = PLOT_SVG;
     for (int k = 0; k < plot_nkinds && nsvg < REPORT_MAX_CHARTS; k++) {
         plot_source_t src = {&res[0].doc, NULL, 1, &opts};
+        plot_drawn_t drawn = {0};
         char why[512];
         plot_status_t ps;
         if (!plot_kinds[k].fits || !plot_kinds[k].fits(&res[0].doc))
             continue;
-        ps = plot_draw(&d, &plot_kinds[k], &src, &opts, why, sizeof why);
+        ps = plot_draw(&d, &plot_kinds[k], &src, &opts, &drawn, why, sizeof why);
         if (ps == PLOT_NO_GNUPLOT) {
             cli_error("charts skipped: %s", why);
             break;
@@ -307,13 +312,15 @@ int cmd_report(int argc, char **argv)
             status = CLI_EXIT_FAILED;
             goto done;
         }
-        snprintf(name, sizeof name, "%s.svg", plot_kinds[k].stem);
-        if (!(svg[nsvg] = read_file(d.fd, name))) {
-            cli_error("cannot read %s/%s back: %s", d.path, name, strerror(errno));
-            status = CLI_EXIT_FAILED;
-            goto done;
+        for (int p = 0; p < drawn.n && nsvg < REPORT_MAX_CHARTS; p++) {
+            snprintf(name, sizeof name, "%s.svg", drawn.stems[p]);
+            if (!(svg[nsvg] = read_file(d.fd, name))) {
+                cli_error("cannot read %s/%s back: %s", d.path, name, strerror(errno));
+                status = CLI_EXIT_FAILED;
+                goto done;
+            }
+            caption[nsvg++] = plot_kinds[k].description;
         }
-        caption[nsvg++] = plot_kinds[k].description;
     }
     {
         rep_html_charts_t charts = {(const char *const *)svg, caption, nsvg};

@@ -450,20 +450,11 @@ static int chart_outcome(const sweep_t *sw, plot_status_t chart, const char *wha
 }
 
 /* --trace: for every saved row with a trace, trace-N.json (N counts rows
- * from 1) and, unless --no-plot, its timeline chart; with several rows,
- * also their timelines stacked on one chart. Returns the status. */
+ * from 1), what `plot --chart timeline` redraws from (the timelines
+ * themselves are plot_run_charts'). Returns the status. */
 static int write_traces(sweep_t *sw, int status)
 {
-    const cli_run_args_t *a = sw->args;
-    char err[PATH_MAX + 256], name[32], what[48];
-
-    if (a->plot && sw->saved > 1 && rep_timeline_lanes(&sw->doc) > 0 &&
-        rep_timeline_lanes(&sw->doc) <= CLI_MAX_STACKED_LANES) {
-        rep_doc_t traced = sw->doc;
-        traced.nrows = sw->saved;
-        status = chart_outcome(sw, plot_timeline(&sw->dir, &traced, 0, err, sizeof err), "timelines", err,
-                               status);
-    }
+    char err[PATH_MAX + 256], name[32];
 
     for (int i = 0; i < sw->saved; i++) {
         if (sw->rows[i].run->gil_trace == NULL)
@@ -476,12 +467,7 @@ static int write_traces(sweep_t *sw, int status)
         if (rep_write_files(&sw->dir, &out, 1, &one, err, sizeof err) < 0) {
             cli_error("%s", err);
             status = CLI_EXIT_FAILED;
-            continue;
         }
-        if (!a->plot)
-            continue;
-        snprintf(what, sizeof what, "timeline of row %d", i + 1);
-        status = chart_outcome(sw, plot_timeline(&sw->dir, &one, i + 1, err, sizeof err), what, err, status);
     }
     return status;
 }
@@ -494,17 +480,8 @@ static int finish(sweep_t *sw)
     char err[PATH_MAX + 256], busy[512];
     int status = CLI_EXIT_OK;
 
-    if (a->plot) {
-        plot_status_t chart = plot_run_charts(&sw->dir, &sw->doc, err, sizeof err);
-        status = chart_outcome(sw, chart, "chart", err, status);
-        if (chart != PLOT_NO_GNUPLOT && a->memory_trace && rep_has_memtrace(&sw->doc))
-            status = chart_outcome(sw, plot_memory(&sw->dir, &sw->doc, err, sizeof err), "memory chart", err,
-                                   status);
-        if (chart != PLOT_NO_GNUPLOT) {
-            status = chart_outcome(sw, plot_latency(&sw->dir, &sw->doc, err, sizeof err), "latency chart", err,
-                                   status);
-        }
-    }
+    if (a->plot)
+        status = chart_outcome(sw, plot_run_charts(&sw->dir, &sw->doc, err, sizeof err), "chart", err, status);
     for (int i = 0; a->memory_trace && i < sw->saved; i++)
         if (sw->rows[i].run->trace.dropped > 0)
             cli_error("note: memory trace of %s: %zu samples past the first %u were dropped (a longer "

@@ -16,15 +16,17 @@
 # Output: the picture, on standard output (a file gil-lab created; gnuplot
 # never opens an output name of its own).
 #
-# Variables (set on the first line by gil-lab): data, term ('png', 'svg' or
-# 'pdf'), width and height (pixels; a PDF is 100 pixels to the inch),
-# dark (1: light text on a dark background), nseries, nclusters, unit and
+# Variables (set in front of it by gil-lab): plots/theme.gp's width and
+# height (pixels; a PDF is 100 pixels to the inch) and dark (1: light text
+# on a dark background), with theme.gp itself; data, term ('png', 'svg' or
+# 'pdf'), nseries, nclusters, unit and
 # valuefmt (the bar labels), hasref and ref (a dashed reference line),
 # top (the highest bar or error bar), title1 (what is shown and every
 # non-default setting), title2 (machine), footer (provenance), ylab, note
 # (what the bars and error bars are). Rerun by hand inside a results folder
 # with
-#   gnuplot -e "data='chart.dat'; nseries=4; nclusters=1" path/to/plots/bars.gp > chart.png
+#   gnuplot -e "data='chart.dat'; nseries=4; nclusters=1" path/to/plots/theme.gp \
+#       path/to/plots/bars.gp > chart.png
 #
 # Slide rules: large fonts, y axis from zero, every error bar explained on
 # the chart, noenhanced text so that names with underscores or carets are
@@ -32,9 +34,6 @@
 
 if (!exists("data")) data = "chart.dat"
 if (!exists("term")) term = "png"
-if (!exists("width")) width = 1600
-if (!exists("height")) height = 900
-if (!exists("dark")) dark = 0
 if (!exists("nseries")) nseries = 1
 if (!exists("nclusters")) nclusters = 1
 if (!exists("unit")) unit = "s"
@@ -48,12 +47,9 @@ if (!exists("footer")) footer = ""
 if (!exists("ylab")) ylab = "wall time (s), lower is better"
 if (!exists("note")) note = ""
 
-fg = dark ? "#e8e8e8" : "#222222"
-bg = dark ? "#1e1e1e" : "#ffffff"
-gridc = dark ? "#4a4a4a" : "#d0d0d0"
+# fg, bg, gridc, muted, pt() and theme_terminal(): plots/theme.gp, in front.
 edge = dark ? "#bbbbbb" : "#333333"
-fs = int(22.0 * (height < width * 9 / 16.0 ? height / 900.0 : width / 1600.0))
-fs = fs < 8 ? 8 : fs
+fs = pt(22)
 
 set termoption noenhanced
 set encoding utf8
@@ -81,7 +77,7 @@ if (nclusters > 4) {
     set bmargin 7
 }
 set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
-set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb (dark ? "#aaaaaa" : "#666666")
+set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
 if (hasref) set arrow 1 from graph 0, first ref to graph 1, first ref nohead dt 2 lw 2 lc rgb fg
 
 # Okabe-Ito, distinguishable with every common colour-vision deficiency.
@@ -98,15 +94,7 @@ set linetype cycle 8
 # Value labels only while they fit above their bars.
 labels = nseries * nclusters <= 16
 
-if (term eq "svg") {
-    set terminal svg size width, height font sprintf("sans,%d", fs) noenhanced background rgb bg
-} else {
-    if (term eq "pdf") {
-        set terminal pdfcairo size width / 100.0, height / 100.0 fontscale 1 font sprintf("sans,%g", fs * 0.72) noenhanced background rgb bg
-    } else {
-        set terminal pngcairo size width, height font sprintf("sans,%d", fs) noenhanced background rgb bg
-    }
-}
+eval theme_terminal(term, 22)
 set output
 plot for [i=0:nseries-1] data index i using 1:2 with boxes lt (i + 1) title columnheader(1), \
      for [i=0:nseries-1] data index i using 1:3:(0):($4 - $3) with vectors heads size 0.12,90 \

@@ -9,10 +9,14 @@
  *              p50 as bars, p90/p99/p99.9/max as marks, log axis
  *
  * Each writes its data file (<stem>.dat) through the results folder, then
- * hands the variables and its script to gp_draw_pictures (plots/gnuplot.c):
- * PNG and SVG, checked, renamed together. */
+ * hands plots/theme.gp, the variables and its script to gp_draw_pictures
+ * (plots/gnuplot.c): the formats asked for, checked, renamed together.
+ * The same functions draw during a run and for `gil-lab plot --chart
+ * timeline|latency` from the saved files (report/records.c). */
+#define _GNU_SOURCE /* open_memstream */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "build_info.h"
@@ -24,15 +28,16 @@
 extern const unsigned char plot_script_timeline[], plot_script_latency[];
 extern const size_t plot_script_timeline_len, plot_script_latency_len;
 
-/* title1, title2 and footer for a chart of `what`, as gnuplot assignments. */
-static void titles(const rep_doc_t *doc, const char *what, char *vars, size_t len)
+/* title1 (opts' title, or `what`), title2 and footer, as gnuplot
+ * assignments. */
+static void titles(const rep_doc_t *doc, const plot_opts_t *opts, const char *what, char *vars, size_t len)
 {
     char title2[664], footer[256], machine[320], q1[1300], q2[1332], q3[540];
 
     rep_machine_line(doc->ctx, machine, sizeof machine);
     snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
     snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV, doc->ctx->date);
-    gp_quote(q1, sizeof q1, what);
+    gp_quote(q1, sizeof q1, opts->title ? opts->title : what);
     gp_quote(q2, sizeof q2, title2);
     gp_quote(q3, sizeof q3, footer);
     snprintf(vars, len, "title1=%s; title2=%s; footer=%s", q1, q2, q3);
@@ -40,20 +45,38 @@ static void titles(const rep_doc_t *doc, const char *what, char *vars, size_t le
 
 /* <stem>.dat from fill, then the pictures. */
 static plot_status_t draw(const rep_outdir_t *d, const char *stem, rep_fill_fn fill, const rep_doc_t *doc,
-                          const char *vars, const unsigned char *script, size_t script_len, char *err,
-                          size_t errlen)
+                          const plot_opts_t *opts, const char *vars, const unsigned char *script,
+                          size_t script_len, plot_drawn_t *drawn, char *err, size_t errlen)
 {
-    char data[64], prelude[4300];
+    plot_status_t status = PLOT_FAILED;
+    char data[64], *prelude = NULL;
+    size_t prelude_len = 0;
+    FILE *f;
+
     snprintf(data, sizeof data, "%s.dat", stem);
     rep_output_t out = {data, fill, NULL};
     if (rep_write_files(d, &out, 1, doc, err, errlen) < 0)
         return PLOT_FAILED;
-    snprintf(prelude, sizeof prelude, "%s; data='%s'", vars, data);
-    return gp_draw_pictures(d, stem, prelude, script, script_len, PLOT_PNG | PLOT_SVG, err, errlen);
+    if ((f = open_memstream(&prelude, &prelude_len)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PLOT_FAILED;
+    }
+    gp_theme_prelude(f, opts);
+    fprintf(f, "%s; data='%s'\n", vars, data);
+    if (fclose(f) != 0 || prelude == NULL)
+        snprintf(err, errlen, "out of memory");
+    else
+        status = gp_draw_pictures(d, stem, prelude, script, script_len, opts->formats, err, errlen);
+    free(prelude);
+    if (status == PLOT_DRAWN)
+        plot_drawn_add(drawn, stem);
+    return status;
 }
 
-plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, char *err,
-                            size_t errlen)
+/* One timeline: timeline-<index> of a one-row doc, or (index 0) timeline
+ * of every row's lanes stacked. */
+static plot_status_t timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, const plot_opts_t *opts,
+                              plot_drawn_t *drawn, char *err, size_t errlen)
 {
     const rep_row_t *r = &doc->rows[0];
     const run_spec_t *s = &r->run->spec;
@@ -80,15 +103,38 @@ plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int ind
     else
         snprintf(what, sizeof what, "GIL timeline: %s %s %s, %d worker%s", s->workload->name,
                  run_mode_name(s->mode), guard_name(s->guard), s->workers, s->workers == 1 ? "" : "s");
-    titles(doc, what, vars, sizeof vars);
+    titles(doc, opts, what, vars, sizeof vars);
     used = strlen(vars);
     snprintf(subline, sizeof subline, "%s%s%s", lock, lock[0] && r->params[0] ? "; " : "", r->params);
     gp_quote(sub, sizeof sub, subline);
     snprintf(vars + used, sizeof vars - used, "; sub=%s; nlanes=%d; from_ms=%lld; to_ms=%lld", sub,
              rep_timeline_lanes(doc), (long long)doc->window_from_ms,
              (long long)(doc->window_from_ms + doc->window_len_ms));
-    return draw(d, base, rep_timeline_data, doc, vars, plot_script_timeline, plot_script_timeline_len, err,
-                errlen);
+    return draw(d, base, rep_timeline_data, doc, opts, vars, plot_script_timeline, plot_script_timeline_len,
+                drawn, err, errlen);
+}
+
+plot_status_t plot_timelines(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                             plot_drawn_t *drawn, char *err, size_t errlen)
+{
+    int lanes = rep_timeline_lanes(doc);
+    plot_status_t status = PLOT_DRAWN;
+
+    if (lanes == 0) {
+        snprintf(err, errlen, "no row was traced (run --trace)");
+        return PLOT_FAILED;
+    }
+    if (doc->nrows > 1 && lanes <= PLOT_MAX_STACKED_LANES)
+        status = timeline(d, doc, 0, opts, drawn, err, errlen);
+    for (int i = 0; i < doc->nrows && status == PLOT_DRAWN; i++) {
+        if (doc->rows[i].run->gil_trace == NULL)
+            continue;
+        rep_doc_t one = *doc;
+        one.rows = &doc->rows[i];
+        one.nrows = 1;
+        status = timeline(d, &one, i + 1, opts, drawn, err, errlen);
+    }
+    return status;
 }
 
 /* latency.dat: per row with a client, its label, p50, p90, p99, p99.9, max (ms). */
@@ -118,19 +164,23 @@ static int write_latency(FILE *f, const rep_doc_t *doc, const void *arg)
     return ferror(f) ? -1 : 0;
 }
 
-plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                           plot_drawn_t *drawn, char *err, size_t errlen)
 {
     char vars[4096], what[300];
     int n = 0;
 
     for (int i = 0; i < doc->nrows; i++)
         n += isfinite(doc->rows[i].med[REP_F_requests]);
-    if (n == 0)
-        return PLOT_DRAWN;   /* no row has a client: nothing to draw */
+    if (n == 0) {
+        snprintf(err, errlen, "no row has a client's latencies (the convoy workload)");
+        return PLOT_FAILED;
+    }
     snprintf(what, sizeof what, "Request latency: %s (median of the repeats' percentiles)",
              doc->rows[0].run->spec.workload->name);
-    titles(doc, what, vars, sizeof vars);
+    titles(doc, opts, what, vars, sizeof vars);
     size_t used = strlen(vars);
     snprintf(vars + used, sizeof vars - used, "; nrows=%d", n);
-    return draw(d, "latency", write_latency, doc, vars, plot_script_latency, plot_script_latency_len, err, errlen);
+    return draw(d, "latency", write_latency, doc, opts, vars, plot_script_latency, plot_script_latency_len, drawn,
+                err, errlen);
 }

@@ -23,6 +23,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* plots/theme.gp, embedded by the build (CMakeLists.txt). */
+extern const unsigned char plot_script_theme[];
+extern const size_t plot_script_theme_len;
+
+void gp_theme_prelude(FILE *f, const plot_opts_t *opts)
+{
+    fprintf(f, "width = %d\nheight = %d\ndark = %d\n", opts->width, opts->height, opts->dark ? 1 : 0);
+    fwrite(plot_script_theme, 1, plot_script_theme_len, f);
+    fputs("\n", f);
+}
+
 /* True when the last `n` bytes of the file, trailing white space
  * dropped, are `tail` (n bytes read, at most 64). */
 static bool ends_with(int fd, off_t size, size_t n, const char *tail, size_t tail_len)

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "plots/plot.h"
@@ -51,6 +52,12 @@ void gp_quote(char *dst, size_t cap, const char *src);
 plot_status_t gp_draw(int dirfd, const char *prelude, const unsigned char *script,
                       size_t script_len, const gp_format_t *fmt, int out, const char *name,
                       int log, const char *log_name, char *err, size_t errlen);
+
+/* The head of a prelude for plots/latency.gp, timeline.gp and memory.gp:
+ * width, height and dark from opts, then plots/theme.gp (the colours,
+ * font sizes and theme_terminal the scripts use). Cannot fail (stream
+ * errors show in ferror). */
+void gp_theme_prelude(FILE *f, const plot_opts_t *opts);
 
 /* Draw <stem>.<format> for each format bit set in `formats` (bit k:
  * gp_formats[k]; PLOT_PNG | PLOT_SVG for a run's charts) from prelude and

@@ -914,24 +914,45 @@ static bool collected(const rep_doc_t *doc)
     return false;
 }
 
+/* Whether some row has a client's latencies (convoy). */
+static bool has_latency(const rep_doc_t *doc)
+{
+    for (int i = 0; i < doc->nrows; i++)
+        if (isfinite(doc->rows[i].med[REP_F_requests]))
+            return true;
+    return false;
+}
+
+/* Whether some row has a GIL trace (run --trace). */
+static bool has_gil_trace(const rep_doc_t *doc)
+{
+    return rep_timeline_lanes(doc) > 0;
+}
+
 const plot_kind_t plot_kinds[] = {
-    {"bars", "chart", "median wall time per mode and guard, error bars min-max", fill_bars,
+    {"bars", "chart", "median wall time per mode and guard, error bars min-max", fill_bars, NULL,
      always},
-    {"scaling", "scaling", "speedup against workers, with the ideal line", fill_scaling,
+    {"scaling", "scaling", "speedup against workers, with the ideal line", fill_scaling, NULL,
      several_worker_counts},
     {"normalised", "normalised", "each guard's time relative to a baseline, per workload",
-     fill_normalised, workloads_by_guards},
-    {"ratio", "ratio", "compare: time ratios of matched rows, with intervals", fill_ratio, NULL},
-    {"paired", "paired", "calibrate: CPython's speedups beside the model's", fill_paired, NULL},
+     fill_normalised, NULL, workloads_by_guards},
+    {"ratio", "ratio", "compare: time ratios of matched rows, with intervals", fill_ratio, NULL, NULL},
+    {"paired", "paired", "calibrate: CPython's speedups beside the model's", fill_paired, NULL, NULL},
     {"throughput", "throughput", "each mode's throughput relative to its single row, per workload",
-     fill_throughput, beside_single},
-    {"memory", "memory-per-mode", "Pss (or RSS) of all a row's processes, per mode", fill_memory,
+     fill_throughput, NULL, beside_single},
+    {"memory", "memory-per-mode", "Pss (or RSS) of all a row's processes, per mode", fill_memory, NULL,
      measured_pss},
-    {"cow", "cow", "MiB each forked reader copied, per heap variant and mode", fill_cow, read_smaps},
-    {"gcpauses", "gc-pauses", "the cycle collector's pause p50/p99/max per generation", fill_gc_pauses,
+    {"cow", "cow", "MiB each forked reader copied, per heap variant and mode", fill_cow, NULL, read_smaps},
+    {"gcpauses", "gc-pauses", "the cycle collector's pause p50/p99/max per generation", fill_gc_pauses, NULL,
      collected},
     {"latency-interval", "latency-interval", "a client's p50 and p99 latency against the switch interval",
-     fill_latency_interval, client_intervals},
+     fill_latency_interval, NULL, client_intervals},
+    {"latency", "latency", "a convoy server's latency percentiles (p50 bars, p90/p99/max marks)", NULL,
+     plot_latency, has_latency},
+    {"timeline", "timeline", "the GIL timeline of each traced row (--trace), and of all stacked", NULL,
+     plot_timelines, has_gil_trace},
+    {"memtrace", "memory", "memory over time, with the collections (--memory-trace)", NULL, plot_memory,
+     rep_has_memtrace},
 };
 const int plot_nkinds = (int)(sizeof plot_kinds / sizeof plot_kinds[0]);
 
@@ -952,6 +973,6 @@ plot_status_t plot_run_charts(const rep_outdir_t *d, const rep_doc_t *doc, char 
 
     for (int k = 0; k < plot_nkinds && status == PLOT_DRAWN; k++)
         if (plot_kinds[k].fits && plot_kinds[k].fits(doc))
-            status = plot_draw(d, &plot_kinds[k], &src, &opts, err, errlen);
+            status = plot_draw(d, &plot_kinds[k], &src, &opts, NULL, err, errlen);
     return status;
 }

@@ -9,7 +9,7 @@
 #   2 1.93 1.89 1.97
 #   <two blank lines>
 #
-# Variables: as plots/bars.gp (data, term, width, height, dark, nseries,
+# Variables: as plots/bars.gp (theme.gp's width, height, dark; data, term, nseries,
 # title1, title2, footer, ylab, note), plus xlab, xmax (the largest x),
 # cpus (the machine's CPUs, 0 unknown) and ideal (0: none, 1: the line
 # y = x up to the CPUs, flat beyond them, 2: the line y = 1), drawn dashed;
@@ -22,9 +22,6 @@
 
 if (!exists("data")) data = "scaling.dat"
 if (!exists("term")) term = "png"
-if (!exists("width")) width = 1600
-if (!exists("height")) height = 900
-if (!exists("dark")) dark = 0
 if (!exists("nseries")) nseries = 1
 if (!exists("xmax")) xmax = 2
 if (!exists("ideal")) ideal = 1
@@ -40,11 +37,8 @@ if (!exists("ylab")) ylab = "speedup"
 if (!exists("xlab")) xlab = "workers"
 if (!exists("note")) note = ""
 
-fg = dark ? "#e8e8e8" : "#222222"
-bg = dark ? "#1e1e1e" : "#ffffff"
-gridc = dark ? "#4a4a4a" : "#d0d0d0"
-fs = int(22.0 * (height < width * 9 / 16.0 ? height / 900.0 : width / 1600.0))
-fs = fs < 8 ? 8 : fs
+# fg, bg, gridc, muted, pt() and theme_terminal(): plots/theme.gp, in front.
+fs = pt(22)
 
 set termoption noenhanced
 set encoding utf8
@@ -72,7 +66,7 @@ set border 3 lc rgb fg
 set key outside right top vertical reverse Left samplen 2 textcolor rgb fg
 set bmargin 6
 set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
-set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb (dark ? "#aaaaaa" : "#666666")
+set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
 
 set linetype 1 lc rgb "#0072B2"
 set linetype 2 lc rgb "#E69F00"
@@ -84,15 +78,7 @@ set linetype 7 lc rgb "#F0E442"
 set linetype 8 lc rgb (dark ? "#ffffff" : "#000000")
 set linetype cycle 8
 
-if (term eq "svg") {
-    set terminal svg size width, height font sprintf("sans,%d", fs) noenhanced background rgb bg
-} else {
-    if (term eq "pdf") {
-        set terminal pdfcairo size width / 100.0, height / 100.0 fontscale 1 font sprintf("sans,%g", fs * 0.72) noenhanced background rgb bg
-    } else {
-        set terminal pngcairo size width, height font sprintf("sans,%d", fs) noenhanced background rgb bg
-    }
-}
+eval theme_terminal(term, 22)
 set output
 idealfn(x) = ideal == 1 ? (cpus > 0 && x > cpus ? cpus : x) : 1
 if (xbase == 2) {

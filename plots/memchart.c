@@ -1,10 +1,11 @@
-/* plots/memchart.c: memory.png and memory.svg, the chart of a run's
- * memory traces (`run --memory-trace`, runners/memtrace.h), drawn by
- * gnuplot from plots/memory.gp (built into the binary) with the traces as
- * inline data blocks: the data itself is in memory.csv, beside it. Both
- * pictures are temporaries the lab created, checked and renamed into place
- * together (plots/gnuplot.h); gnuplot's messages go to memory.log, kept
- * only when not empty. */
+/* plots/memchart.c: memory.png and memory.svg (and .pdf), the chart of a
+ * run's memory traces (`run --memory-trace`, runners/memtrace.h), drawn
+ * by gnuplot from plots/memory.gp (built into the binary) with the traces
+ * as inline data blocks: the data itself is in memory.csv, beside it, which
+ * `gil-lab plot --chart memtrace` reads back (report/records.c) to draw
+ * the same chart here. The pictures are temporaries the lab created,
+ * checked and renamed into place together (plots/gnuplot.h); gnuplot's
+ * messages go to memory.log, kept only when not empty. */
 #define _GNU_SOURCE /* open_memstream */
 #include <math.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ static bool memchart_has_heap(const memtrace_t *t)
     return t->npoints > 0 && isfinite(t->points[0].heap_bytes);
 }
 
-static void memchart_prelude(FILE *f, const rep_doc_t *doc)
+static void memchart_prelude(FILE *f, const rep_doc_t *doc, const plot_opts_t *opts)
 {
     char label[256], quoted[600], title1[400], title2[700], footer[256], machine[320];
     double ymax = 0, xmax = 0;
@@ -117,7 +118,7 @@ static void memchart_prelude(FILE *f, const rep_doc_t *doc)
     rep_machine_line(doc->ctx, machine, sizeof machine);
     snprintf(title2, sizeof title2, "%s; %s", machine, doc->ctx->os);
     snprintf(footer, sizeof footer, "gil-lab %s (%s), %s", GL_VERSION, GL_GIT_REV, doc->ctx->date);
-    gp_quote(quoted, sizeof quoted, title1);
+    gp_quote(quoted, sizeof quoted, opts->title ? opts->title : title1);
     fprintf(f, "title1 = %s\n", quoted);
     gp_quote(quoted, sizeof quoted, title2);
     fprintf(f, "title2 = %s\n", quoted);
@@ -125,14 +126,15 @@ static void memchart_prelude(FILE *f, const rep_doc_t *doc)
     fprintf(f, "footer = %s\nymax = %.6f\nxmax = %.6f\n", quoted, ymax > 0 ? ymax : 1, xmax > 0 ? xmax : 1);
 }
 
-plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen)
+plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                          plot_drawn_t *drawn, char *err, size_t errlen)
 {
     plot_status_t status = PLOT_FAILED;
     char *prelude = NULL;
     size_t prelude_len = 0;
 
     if (!rep_has_memtrace(doc)) {
-        snprintf(err, errlen, "no row was traced");
+        snprintf(err, errlen, "no row has a memory trace (run --memory-trace)");
         return PLOT_FAILED;
     }
     FILE *f = open_memstream(&prelude, &prelude_len);
@@ -140,12 +142,15 @@ plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err
         snprintf(err, errlen, "out of memory");
         return PLOT_FAILED;
     }
-    memchart_prelude(f, doc);
+    gp_theme_prelude(f, opts);
+    memchart_prelude(f, doc, opts);
     if (fclose(f) != 0 || prelude == NULL)
         snprintf(err, errlen, "out of memory");
     else
         status = gp_draw_pictures(d, "memory", prelude, plot_script_memory, plot_script_memory_len,
-                                  PLOT_PNG | PLOT_SVG, err, errlen);
+                                  opts->formats, err, errlen);
     free(prelude);
+    if (status == PLOT_DRAWN)
+        plot_drawn_add(drawn, "memory");
     return status;
 }

@@ -13,7 +13,8 @@
 #   $gc                   one index per row: "t_s generation pause_ms"
 #                         lines (a dummy line "NaN 0 0" when none)
 #   title1, title2, footer, ymax, xmax
-#   term                  'png' or 'svg'
+#   plots/theme.gp        width, height, dark, and what it defines
+#   term                  'png', 'svg' or 'pdf'
 #
 # Output: the picture, on standard output (a file gil-lab created).
 #
@@ -30,16 +31,12 @@ if (!exists("ymax")) ymax = 1
 if (!exists("xmax")) xmax = 1
 if (!exists("term")) term = "png"
 
-if (term eq "svg") {
-    set terminal svg size 1600,900 font "sans,18" noenhanced background rgb "white"
-} else {
-    set terminal pngcairo size 1600,900 font "sans,18" noenhanced background rgb "white"
-}
+eval theme_terminal(term, 18)
 set output
 set termoption noenhanced
 set encoding utf8
 
-set multiplot layout 2,1 title title1."\n".title2 font ",20"
+set multiplot layout 2,1 title title1."\n".title2 font sprintf(",%d", pt(20)) textcolor rgb fg
 # One time axis for both panels, so that a collection sits under the
 # memory it freed.
 set xrange [0:xmax]
@@ -50,10 +47,14 @@ set rmargin 34
 set size 1,0.66
 set origin 0,0.24
 set xlabel ""
-set ylabel "MiB"
+set ylabel "MiB" textcolor rgb fg
+set border lc rgb fg
+set xtics textcolor rgb fg
+set ytics textcolor rgb fg
 set yrange [0:ymax * 1.08]
-set grid ytics lc rgb "#dddddd"
-set key outside right top vertical font ",14" title "solid heap, dashed RSS" left
+set grid ytics lc rgb gridc
+keyfont = sprintf(",%d", pt(14))  # set key and set tics take a variable, not an expression
+set key outside right top vertical font keyfont textcolor rgb fg title "solid heap, dashed RSS" left textcolor rgb fg
 set style line 1 lc rgb "#1f77b4" lw 3
 set style line 2 lc rgb "#d62728" lw 3
 set style line 3 lc rgb "#2ca02c" lw 3
@@ -72,11 +73,11 @@ set size 1,0.22
 set origin 0,0.0
 unset key
 set rmargin 34
-set xlabel "seconds since the run started"
-set ylabel "GC gen" font ",14"
+set xlabel "seconds since the run started" textcolor rgb fg
+set ylabel "GC gen" font sprintf(",%d", pt(14)) textcolor rgb fg
 set yrange [-0.5:2.5]
-set ytics 0,1,2 font ",14"
-set label 1 footer at screen 0.99, screen 0.01 right font ",12" textcolor rgb "#777777"
+set ytics 0,1,2 font keyfont textcolor rgb fg
+set label 1 footer at screen 0.99, screen 0.01 right font sprintf(",%d", pt(12)) textcolor rgb muted
 plot for [i=1:nrows] $gc index (i-1) using 1:2 with impulses ls ((i-1)%8+1) lw 2 notitle, \
      for [i=1:nrows] $gc index (i-1) using 1:2 with points ls ((i-1)%8+1) pt 7 ps 0.6 notitle
 unset multiplot

@@ -1,20 +1,22 @@
 /* plots/plot.c: the charts of gil-lab (see plots/plot.h for the kinds).
  *
- * Each kind's fill function turns results into a plot_chart_t; one writer
+ * A kind that draws itself (latency, timeline, memtrace) is handed the
+ * document (plots/gilcharts.c, plots/memchart.c). Each other kind's fill function turns results into a plot_chart_t; one writer
  * puts any plot_chart_t into <stem>.dat in the layout its script reads
  * (described at the top of plots/bars.gp and plots/lines.gp); gnuplot runs
  * as a program (fork + execvp, no shell) once per picture, inside the
  * results folder:
  *
- *     gnuplot -   < "<variables>" + bars.gp or lines.gp, built into the binary
+ *     gnuplot -   < "<size, theme>" + theme.gp + "<variables>" + bars.gp or
+ *                   lines.gp, built into the binary
  *                 > <stem>.png.tmp (or .svg.tmp, .pdf.tmp)
  *                2> <stem>.log.tmp
  *
  * Why this shape:
  *
  *   - the scripts are compiled into the binary (the build turns each .gp
- *     into a C array) and reach gnuplot, after a first line that sets its
- *     variables, through an anonymous memory file on its standard input, so
+ *     into a C array) and reach gnuplot, after plots/theme.gp and a line that
+ *     sets the chart's variables, through an anonymous memory file on its standard input, so
  *     a moved or installed binary draws the same chart and no path of the
  *     build machine is baked in (not `gnuplot -e <variables> -`: gnuplot
  *     5.4 then rejects the script's multi-line { } blocks);
@@ -35,7 +37,7 @@
  * backslashes blanked). gnuplot's messages go to <stem>.log, kept only
  * when not empty.
  */
-#define _GNU_SOURCE /* fdopendir of an openat descriptor */
+#define _GNU_SOURCE /* fdopendir of an openat descriptor, open_memstream */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,15 +150,14 @@ static void chart_variables(const plot_chart_t *c, const char *stem, const rep_d
     gp_quote(q7, sizeof q7, c->unit);
     gp_quote(q8, sizeof q8, fmt);
     snprintf(vars, len,
-             "data='%s'; term='%s'; width=%d; height=%d; dark=%d; nseries=%d; nclusters=%d; "
+             "data='%s'; term='%s'; nseries=%d; nclusters=%d; "
              "unit=%s; valuefmt=%s; hasref=%d; ref=%.9g; ideal=%d; cpus=%d; top=%.9g; xmax=%.9g; "
              "xmin=%.9g; xbase=%d; ylog=%d; pairs=%d; "
-             "title1=%s; title2=%s; footer=%s; ylab=%s; note=%s; xlab=%s",
-             q9, term, o->width, o->height, o->dark ? 1 : 0,
-             c->nseries, c->nclusters, q7, q8, isfinite(c->ref) ? 1 : 0,
+             "title1=%s; title2=%s; footer=%s; ylab=%s; note=%s; xlab=%s\n",
+             q9, term, c->nseries, c->nclusters, q7, q8, isfinite(c->ref) ? 1 : 0,
              isfinite(c->ref) ? c->ref : 0.0, c->ideal, doc->ctx->num_pus, top, xmax,
-             isfinite(xmin) ? xmin : 1.0, c->xbase ? c->xbase : 2, c->ylog ? 1 : 0, c->pairs ? 1 : 0, q1, q2,
-             q3, q4, q5, q6);
+             isfinite(xmin) ? xmin : 1.0, c->xbase ? c->xbase : 2, c->ylog ? 1 : 0, c->pairs ? 1 : 0,
+             q1, q2, q3, q4, q5, q6);
 }
 
 /* <stem>.dat into the folder, through an exclusive temporary. Returns 0,
@@ -185,14 +186,29 @@ static int write_dat(const rep_outdir_t *d, const char *name, const plot_chart_t
     return rep_file_commit(&file, 1, err, errlen);
 }
 
-plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
-                        const plot_opts_t *opts, char *err, size_t errlen)
+void plot_drawn_add(plot_drawn_t *drawn, const char *stem)
 {
-    char vars[8192], dat[80];
-    plot_chart_t *c = calloc(1, sizeof *c);
-    plot_status_t status = PLOT_FAILED;
+    if (drawn && drawn->n < PLOT_MAX_DRAWN)
+        snprintf(drawn->stems[drawn->n++], sizeof drawn->stems[0], "%s", stem);
+}
 
-    if (!c) {
+plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
+                        const plot_opts_t *opts, plot_drawn_t *drawn, char *err, size_t errlen)
+{
+    char vars[8192], dat[80], *prelude = NULL;
+    size_t prelude_len = 0;
+    plot_chart_t *c;
+    plot_status_t status = PLOT_FAILED;
+    FILE *f;
+
+    if (kind->draw) {
+        if (src->ndocs != 1) {
+            snprintf(err, errlen, "the %s chart draws one results folder, not %d", kind->name, src->ndocs);
+            return PLOT_FAILED;
+        }
+        return kind->draw(d, &src->docs[0], opts, drawn, err, errlen);
+    }
+    if (!(c = calloc(1, sizeof *c))) {
         snprintf(err, errlen, "out of memory");
         return PLOT_FAILED;
     }
@@ -208,10 +224,23 @@ plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const pl
         goto done;
     /* The term line gp_draw adds after these variables is the one that counts. */
     chart_variables(c, kind->stem, &src->docs[0], opts, "png", vars, sizeof vars);
-    status = gp_draw_pictures(d, kind->stem, vars, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
+    if (!(f = open_memstream(&prelude, &prelude_len))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    gp_theme_prelude(f, opts);
+    fputs(vars, f);
+    if (fclose(f) != 0 || prelude == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    status = gp_draw_pictures(d, kind->stem, prelude, c->shape == PLOT_BARS ? plot_script_bars : plot_script_lines,
                               c->shape == PLOT_BARS ? plot_script_bars_len : plot_script_lines_len, opts->formats,
                               err, errlen);
+    if (status == PLOT_DRAWN)
+        plot_drawn_add(drawn, kind->stem);
 done:
+    free(prelude);
     free(c);
     return status;
 }
@@ -219,11 +248,9 @@ done:
 int plot_remove(const rep_outdir_t *d, char *err, size_t errlen)
 {
     static const char *const exts[] = {"png", "svg", "pdf", "dat", "log"};
-    /* The memory chart's files and the data it is drawn from; the latency
-     * chart's; every trace and timeline (one per row, numbered). */
-    static const char *const memory[] = {"memory.png", "memory.svg", "memory.log", "memory.csv",
-                                         "latency.png", "latency.svg", "latency.dat", "latency.log",
-                                         "timeline.png", "timeline.svg", "timeline.dat", "timeline.log"};
+    /* The data the memory chart is drawn from (the kinds' own files are
+     * the loop's); every trace and timeline (one per row, numbered). */
+    static const char *const memory[] = {"memory.csv"};
     char name[96];
 
     for (int k = 0; k < plot_nkinds; k++) {

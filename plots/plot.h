@@ -26,6 +26,14 @@
  *   latency-interval        a client's p50 (solid) and p99 (dashed)
  *               latency-interval  against the switch interval, log axes,
  *                           one pair per mode/guard/parameters
+ *   (throughput, memory, cow, gcpauses: see plots/kinds.c's table)
+ *   latency     latency     a convoy server's latency percentiles
+ *   timeline    timeline    the GIL timeline, timeline-N per traced row
+ *   memtrace    memory      memory over time (run --memory-trace)
+ *
+ * The last three have a script of their own (plots/gilcharts.c,
+ * plots/memchart.c) and draw from one document, a run's records or the
+ * files it saved (trace-N.json, memory.csv) read back.
  *
  * Every chart says on itself what its bars and error bars are, the machine
  * and the lab's version; text is noenhanced (gil_biased stays as written);
@@ -93,12 +101,32 @@ typedef struct plot_source {
     const plot_opts_t *opts;
 } plot_source_t;
 
+/* The pictures one plot_draw made, by stem ("timeline-2"): a report
+ * embeds each. */
+#define PLOT_MAX_DRAWN 64
+typedef struct plot_drawn {
+    int n;
+    char stems[PLOT_MAX_DRAWN][32];
+} plot_drawn_t;
+
+/* Add stem to drawn (NULL: nothing). Cannot fail (beyond PLOT_MAX_DRAWN,
+ * ignored). */
+void plot_drawn_add(plot_drawn_t *drawn, const char *stem);
+
+/* A stacked timeline with more lanes would not read. */
+#define PLOT_MAX_STACKED_LANES 24
+
 typedef struct plot_kind {
     const char *name;
     const char *stem;          /* files: <stem>.png/.svg/.pdf, <stem>.dat, <stem>.log */
     const char *description;
-    /* Extract the data. 0, or -1 with why the kind does not apply in err. */
+    /* Extract the data. 0, or -1 with why the kind does not apply in err.
+     * NULL for a kind that draws itself. */
     int (*fill)(const plot_source_t *src, plot_chart_t *c, char *err, size_t errlen);
+    /* A chart with a script of its own (latency, timeline, memtrace):
+     * draws from one document, its stems into drawn. NULL for the rest. */
+    plot_status_t (*draw)(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                          plot_drawn_t *drawn, char *err, size_t errlen);
     /* Whether `run` and `report` draw it for doc unasked; NULL: only on
      * request (plot --chart, compare, calibrate). */
     bool (*fits)(const rep_doc_t *doc);
@@ -113,35 +141,45 @@ const plot_kind_t *plot_kind_find(const char *name);
 /* Draw kind from src into the folder: <stem>.dat, then one picture per
  * format, each gnuplot's output into a temporary the lab created, checked
  * (size, fsync, the format's end marker) and renamed into place together
- * with the others, or none. Returns the status, with err set unless
- * PLOT_DRAWN. */
+ * with the others, or none (a kind with `draw`: what it draws, from one
+ * document). The stems drawn are added to `drawn` (NULL: not wanted).
+ * Returns the status, with err set unless PLOT_DRAWN. */
 plot_status_t plot_draw(const rep_outdir_t *d, const plot_kind_t *kind, const plot_source_t *src,
-                        const plot_opts_t *opts, char *err, size_t errlen);
+                        const plot_opts_t *opts, plot_drawn_t *drawn, char *err, size_t errlen);
 
 /* What `run` draws: every kind that fits the document (bars always,
  * scaling when a series has several worker counts, normalised when several
- * workloads ran under several guards). PNG and SVG. Returns the first
+ * workloads ran under several guards, latency, timelines and the memory
+ * trace when the run recorded them). PNG and SVG. Returns the first
  * failure's status, or PLOT_DRAWN. */
 plot_status_t plot_run_charts(const rep_outdir_t *d, const rep_doc_t *doc, char *err,
                               size_t errlen);
 
-/* Draw memory.png and memory.svg (plots/memchart.c, plots/memory.gp)
- * from the rows' memory traces (run --memory-trace); gnuplot's messages go
- * to memory.log. PLOT_FAILED when no row was traced. */
-plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+/* The charts of a run's own records, each with a script of its own and
+ * drawn straight from the document (no plot_chart_t): kinds latency,
+ * timeline and memtrace of the table, plot_draw's `draw` functions.
+ *
+ * plot_memory: memory.<format> (plots/memchart.c, plots/memory.gp) from
+ * the rows' memory traces (run --memory-trace; memory.csv read back).
+ * PLOT_FAILED when no row was traced. */
+plot_status_t plot_memory(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                          plot_drawn_t *drawn, char *err, size_t errlen);
 
-/* Draw a GIL timeline (plots/timeline.gp) of doc's traced rows within its
- * window: timeline-<index>.png/.svg and .dat for a one-row doc (index > 0),
- * timeline.png/.svg/.dat with every traced row's lanes stacked, on the
- * same window, for index 0 (the gil-old vs gil pair of a sweep)
- * (plots/gilcharts.c). */
-plot_status_t plot_timeline(const rep_outdir_t *d, const rep_doc_t *doc, int index, char *err,
-                            size_t errlen);
+/* plot_timelines: a GIL timeline (plots/timeline.gp) of each traced row
+ * within the doc's window, timeline-N.<format> and .dat for row N
+ * (counted from 1), and, when the doc has several rows and at most
+ * PLOT_MAX_STACKED_LANES lanes, timeline.<format>: every traced row's
+ * lanes stacked on the same window (gil against gil-old)
+ * (plots/gilcharts.c; the traces are the run's, or trace-N.json read back).
+ * PLOT_FAILED when no row was traced. */
+plot_status_t plot_timelines(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                             plot_drawn_t *drawn, char *err, size_t errlen);
 
-/* Draw latency.png/.svg (plots/latency.gp): the latency percentiles of the
- * rows that have a client, one mark per percentile on a log axis. Nothing
- * (PLOT_DRAWN) when no row has one (plots/gilcharts.c). */
-plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, char *err, size_t errlen);
+/* plot_latency: latency.<format> (plots/latency.gp): the latency
+ * percentiles of the rows that have a client, one mark per percentile on
+ * a log axis (plots/gilcharts.c). PLOT_FAILED when no row has one. */
+plot_status_t plot_latency(const rep_outdir_t *d, const rep_doc_t *doc, const plot_opts_t *opts,
+                           plot_drawn_t *drawn, char *err, size_t errlen);
 
 /* Remove every chart file of every kind (pictures, data, log, temporaries)
  * from the folder, so that no chart of an earlier run stays beside new

@@ -18,13 +18,14 @@
 #
 # Output: the picture, on standard output.
 #
-# Variables: term ('png' or 'svg'), data, nlanes, from_ms, to_ms, title1
-# (the row), sub (its parameters), title2 (machine), footer (provenance).
-# Rerun by hand inside a results folder with
+# Variables: term ('png', 'svg' or 'pdf'), data, nlanes, from_ms, to_ms,
+# title1 (the row), sub (its parameters), title2 (machine), footer
+# (provenance), and plots/theme.gp's (width, height, dark), which comes
+# first. Rerun by hand inside a results folder with
 #   gnuplot -e "term='svg'; data='timeline-1.dat'; nlanes=2; from_ms=0; to_ms=100" \
-#       path/to/plots/timeline.gp > timeline-1.svg
+#       path/to/plots/theme.gp path/to/plots/timeline.gp > timeline-1.svg
 #
-# Slide rules: 1600x900, one lane per thread, a colour per state that reads
+# Slide rules: 1600x900 by default, one lane per thread, a colour per state that reads
 # with every common colour-vision deficiency (Okabe-Ito), the key on the
 # chart, noenhanced text.
 
@@ -38,27 +39,23 @@ if (!exists("sub")) sub = ""
 if (!exists("title2")) title2 = ""
 if (!exists("footer")) footer = ""
 
+eval theme_terminal(term, 22)
+set output
 set termoption noenhanced
 set encoding utf8
-set title title1 . (strlen(sub) > 0 ? "\n" . sub : "") . (strlen(title2) > 0 ? "\n" . title2 : "")
-set xlabel sprintf("ms since the start of the (first timed) repeat, window %g–%g ms", from_ms, to_ms)
+set title title1 . (strlen(sub) > 0 ? "\n" . sub : "") . (strlen(title2) > 0 ? "\n" . title2 : "") textcolor rgb fg
+set xlabel sprintf("ms since the start of the (first timed) repeat, window %g–%g ms", from_ms, to_ms) textcolor rgb fg
 set xrange [from_ms:to_ms]
 set yrange [-0.7:nlanes - 0.3]
-set ytics scale 0
-set xtics nomirror
-set grid xtics lc rgb "#e0e0e0"
-set border 1
+set ytics scale 0 textcolor rgb fg
+set xtics nomirror textcolor rgb fg
+set grid xtics lc rgb gridc
+set border 1 lc rgb fg
 set style fill solid 1.0 noborder
-set key at screen 0.5, screen 0.085 center center horizontal maxrows 1 samplen 1.2 width -1
+set key at screen 0.5, screen 0.085 center center horizontal maxrows 1 samplen 1.2 width -1 textcolor rgb fg
 set bmargin 7
 set lmargin 26
-set label 2 footer at screen 0.99, screen 0.02 right font ",14" tc rgb "#666666" noenhanced
-
-if (term eq "svg") {
-    set terminal svg size 1600,900 font "sans,22" noenhanced background rgb "white"
-} else {
-    set terminal pngcairo size 1600,900 font "sans,22" noenhanced background rgb "white"
-}
+set label 2 footer at screen 0.99, screen 0.02 right font sprintf(",%d", pt(14)) tc rgb muted noenhanced
 
 # Lanes top to bottom in worker order.
 plot data index 5 using (0):(nlanes - 1 - $1):ytic(2) with points pt -1 notitle, \

@@ -216,6 +216,16 @@ static void write_context(FILE *f, const rep_doc_t *doc)
     rep_baseline_format(&doc->setup.baseline, base, sizeof base);
     json_str_member(f, false, in, "baseline", base);
     json_num_member(f, in, "ci_level", REP_CI_LEVEL);
+    /* What `plot --chart timeline|memtrace` needs beside trace-N.json and
+     * memory.csv to draw the run's own chart again. */
+    if (rep_timeline_lanes(doc) > 0) {
+        json_key(f, false, in, "trace_window_ms");
+        fprintf(f, "[%lld, %lld]", (long long)doc->window_from_ms, (long long)doc->window_len_ms);
+    }
+    if (rep_has_memtrace(doc) && doc->nrows > 0)
+        json_num_member(f, in, "sample_interval_us",
+                        doc->rows[0].run->spec.sample_interval_us ? (double)doc->rows[0].run->spec.sample_interval_us
+                                                                  : MEMTRACE_DEFAULT_INTERVAL_US);
     json_key(f, false, in, "notes");
     json_lines(f, doc->notes);
     json_key(f, false, in, "warnings");

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gil/gil.h"
 #include "report/report.h"
 
 /* The number at key, NaN when absent or null. */
@@ -68,7 +69,7 @@ static void read_state(const json_t *obj, rep_machine_state_t *st)
 static int read_context(const json_t *c, rep_results_t *out, char *err, size_t errlen)
 {
     rep_context_t *ctx = &out->ctx;
-    const json_t *caches = json_object_get(c, "caches"), *notes = json_object_get(c, "notes");
+    const json_t *caches = json_object_get(c, "caches"), *notes = json_object_get(c, "notes"), *window;
     const char *base = str_at(c, "baseline"), *line = str_at(c, "command_line");
     size_t used = 0, cap = 0;
 
@@ -92,6 +93,11 @@ static int read_context(const json_t *c, rep_results_t *out, char *err, size_t e
         rc->size = (uint64_t)fmax(0, num_at(e, "size"));
         rc->num_sharing = (int)fmax(0, num_at(e, "num_sharing"));
         rc->count = (int)fmax(0, num_at(e, "count"));
+    }
+    window = json_object_get(c, "trace_window_ms");
+    if (json_array_size(window) == 2) {
+        out->window_from_ms = (int64_t)fmax(0, json_number_value(json_array_get(window, 0)));
+        out->window_len_ms = (int64_t)fmax(0, json_number_value(json_array_get(window, 1)));
     }
     read_state(json_object_get(c, "machine_before"), &ctx->before);
     read_state(json_object_get(c, "machine_after"), &ctx->after);
@@ -189,6 +195,10 @@ static int read_spec(const json_t *e, run_spec_t *spec, char *err, size_t errlen
     spec->immortal = !json_is_false(json_object_get(e, "immortal"));
     spec->pin = pin && strcmp(pin, "cores") == 0 ? RUN_PIN_CORES : RUN_PIN_NONE;
     read_gc(e, spec);
+    double ticks = num_at(e, "check_interval");
+    if (spec->guard == GUARD_gil_old && isfinite(ticks) && ticks >= 1 && ticks <= INT_MAX &&
+        (int)ticks != GIL_OLD_DEFAULT_CHECK_INTERVAL)
+        spec->check_interval = (int)ticks;
     for (int p = 0; p < spec->workload->nparams; p++) {
         const wl_param_t *pr = &spec->workload->params[p];
         const json_t *v = json_object_get(params, pr->name);
@@ -326,6 +336,11 @@ int rep_results_load(const char *path, rep_results_t *out, char *err, size_t err
         snprintf(err, errlen, "%s: %s", out->path, why);
         goto fail;
     }
+    double interval = num_at(json_object_get(doc, "context"), "sample_interval_us");
+    for (int i = 0; isfinite(interval) && i < out->nruns; i++)
+        out->runs[i].spec.sample_interval_us = (uint64_t)fmax(0, interval);
+    if (rep_results_load_records(out, err, errlen) < 0)
+        goto fail;
     json_decref(doc);
     return 0;
 fail:
@@ -342,7 +357,8 @@ int rep_results_doc(rep_results_t *r)
         return -1;
     r->doc = (rep_doc_t){.ctx = &r->ctx, .rows = r->rows, .nrows = r->nruns,
                          .interleaved = r->interleaved, .setup = r->setup, .notes = r->notes,
-                         .implementation = strncmp(r->impl, "gil-lab", 7) ? r->impl : NULL};
+                         .implementation = strncmp(r->impl, "gil-lab", 7) ? r->impl : NULL,
+                         .window_from_ms = r->window_from_ms, .window_len_ms = r->window_len_ms};
     return 0;
 }
 

@@ -422,6 +422,7 @@ typedef struct rep_results {
     char impl[96];        /* "gil-lab 0.1.0", or the Python that produced it */
     rep_row_t *rows;      /* owned; rep_results_doc's summary */
     rep_doc_t doc;        /* rep_results_doc's */
+    int64_t window_from_ms, window_len_ms;   /* --trace-window, when traced */
 } rep_results_t;
 
 /* Summarise r's rows under its own setup into r->doc (what every writer
@@ -439,6 +440,12 @@ int rep_results_load(const char *path, rep_results_t *out, char *err, size_t err
  * RUN_SAMPLE_FIELDS; a field absent or not a number is NaN. Cannot fail. */
 struct json_t;
 void rep_sample_read(const struct json_t *obj, run_sample_t *s);
+
+/* records.c: the run's own records beside r's results file, when they are
+ * there: trace-N.json's events into row N's gil_trace, memory.csv into the
+ * rows' memory traces (rep_results_load calls it). Returns 0, or -1 with
+ * one line in err (a record that is there but cannot be read). */
+int rep_results_load_records(rep_results_t *r, char *err, size_t errlen);
 
 /* Release what rep_results_load allocated. NULL- and twice-safe. */
 void rep_results_free(rep_results_t *r);

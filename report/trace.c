@@ -179,7 +179,25 @@ int rep_trace_json(FILE *f, const rep_doc_t *doc, const void *arg)
             guard_name(r->run->spec.guard), (unsigned long long)r->run->spec.switch_interval_us);
     for (int i = 0; i < t->nlanes; i++)
         fprintf(f, "%s%" PRIu64, i ? ", " : "", t->lanes[i].dropped);
-    fputs("]}}\n", f);
+    fputs("]},\n", f);
+    /* The lock's own events, which the spans above were made from: what
+     * `gil-lab plot --chart timeline` reads back (report/records.c) to
+     * draw the timeline by the same code as the run: per lane, its events
+     * as flat triples (ns since the timed region's start, the kind of
+     * gil/trace.h, its argument). Trace viewers take a member they do not
+     * know for metadata. */
+    fputs("\"gilLabEvents\": [", f);
+    for (int i = 0; i < t->nlanes; i++) {
+        const run_trace_lane_t *lane = &t->lanes[i];
+        fprintf(f, "%s\n  {\"lane\": %" PRIu32 ", \"dropped\": %" PRIu64 ", \"events\": [", i ? "," : "",
+                lane->lane, lane->dropped);
+        for (uint32_t k = 0; k < lane->count; k++) {
+            const trace_event_t *e = &lane->events[k];
+            fprintf(f, "%s%" PRId64 ",%u,%" PRIu32, k ? "," : "", (int64_t)(e->t_ns - t->t0_ns), e->kind, e->arg);
+        }
+        fputs("]}", f);
+    }
+    fputs("\n]}\n", f);
     return ferror(f) ? -1 : 0;
 }
 

@@ -581,11 +581,20 @@ static void run_documented(const char *line, const char *where, int index, const
 }
 
 /* What the documented compare, plot and report lines read: results/gil and
- * results/biased, tiny runs, in cwd. */
+ * results/biased, tiny runs, and results/convoy, a tiny convoy run with
+ * --trace and --memory-trace, in cwd (the documented run lines write
+ * elsewhere: run_documented gives them -o). */
 static void documented_results(const char *cwd)
 {
     static const char *const guards[] = {"gil", "biased"};
     char dir[256];
+    result_t convoy;
+
+    snprintf(dir, sizeof dir, "%s/results/convoy", cwd);
+    convoy = RUN("run", "-w", "convoy", "-m", "threads", "-n", "200", "-r", "1", "--warmup", "0", "--trace",
+                 "--memory-trace", "--no-plot", "-o", dir);
+    cr_assert_eq(convoy.status, 0, "stderr: %s", convoy.err);
+    result_free(&convoy);
 
     for (size_t k = 0; k < 2; k++) {
         result_t r;

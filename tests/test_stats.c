@@ -403,6 +403,64 @@ Test(json, document_has_no_nan)
 }
 
 /* ------------------------------------------------------------------------
+ * The busy-machine warning (rep_busy_warning)
+ */
+
+static void write_doc_html(FILE *f, const void *arg)
+{
+    rep_html_write(f, arg, NULL);
+}
+
+/* A processes row of 2 workers on a 4-CPU machine whose load average was
+ * `load` before the run: 2 CPUs are free for the others. */
+static rep_doc_t busy_doc(rep_context_t *ctx, double load)
+{
+    static fake_rows_t f;
+    const double wall[] = {1.0, 1.1};
+
+    memset(&f, 0, sizeof f);
+    *ctx = (rep_context_t){.cpu_model = "test", .command_line = "gil-lab run", .num_pus = 4};
+    ctx->before = (rep_machine_state_t){.valid = true, .load = {load, load, load}, .running = 1};
+    add_row(&f, RUN_MODE_processes, GUARD_gil, 2, wall, 2);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
+    return (rep_doc_t){.ctx = ctx, .rows = f.rows, .nrows = 1, .setup = rep_setup_default()};
+}
+
+Test(busy, load_above_the_free_cpus_warns_in_every_output)
+{
+    rep_context_t ctx;
+    rep_doc_t doc = busy_doc(&ctx, 3.5);
+    char buf[512], *json, *html;
+
+    cr_assert(rep_busy_warning(&doc, buf, sizeof buf));
+    cr_expect_not_null(strstr(buf, "the machine was busy before the run: load average 3.50"), "%s", buf);
+    cr_expect_not_null(strstr(buf, "on 4 CPUs of which the widest row needs 2"), "%s", buf);
+    json = capture(write_doc_json, &doc);
+    html = capture(write_doc_html, &doc);
+    cr_expect_not_null(strstr(json, "the machine was busy before the run"));
+    cr_expect_not_null(strstr(html, "<h2>Warnings</h2>"));
+    cr_expect_not_null(strstr(html, "the machine was busy before the run"));
+    free(json);
+    free(html);
+}
+
+Test(busy, load_within_the_free_cpus_does_not)
+{
+    rep_context_t ctx;
+    rep_doc_t doc = busy_doc(&ctx, 1.0);
+    char buf[512], *json, *html;
+
+    cr_expect_not(rep_busy_warning(&doc, buf, sizeof buf));
+    cr_expect_str_eq(buf, "");
+    json = capture(write_doc_json, &doc);
+    html = capture(write_doc_html, &doc);
+    cr_expect_null(strstr(json, "busy"));
+    cr_expect_null(strstr(html, "busy"));
+    free(json);
+    free(html);
+}
+
+/* ------------------------------------------------------------------------
  * JSON strings
  */
 
