@@ -178,7 +178,8 @@ static void block_histogram(FILE *f, const run_row_t *run)
 }
 
 /* The workers starved by the median repeat: each worker's median share
- * of the GIL judged against its fair share (run_starved), named in
+ * of the GIL judged against its median demand and its fair share
+ * (run_starved), named in
  * `out` ("worker 0, worker 3"). Returns how many, or -1 when the row has no
  * per-worker shares (an older results.json). */
 static int starved_names(const run_row_t *run, char *out, size_t len)
@@ -187,13 +188,20 @@ static int starved_names(const run_row_t *run, char *out, size_t len)
     size_t used = 0;
     rep_stats_t st;
     out[0] = '\0';
-    double *x = run->fair != NULL && run->nsamples > 0 ? malloc((size_t)run->nsamples * sizeof *x) : NULL;
+    rep_stats_t wanted;
+    double *x = run->fair != NULL && run->nsamples > 0 ? malloc(2 * (size_t)run->nsamples * sizeof *x) : NULL;
     if (x == NULL)
         return -1;
+    double *y = x + run->nsamples;
     for (int i = 0; i < w; i++) {
-        for (int k = 0; k < run->nsamples; k++)
-            x[k] = run->fair[(size_t)k * (size_t)w + (size_t)i].share;
-        if (rep_stats_compute(x, run->nsamples, &st) < 0 || !run_starved(st.median, w))
+        for (int k = 0; k < run->nsamples; k++) {
+            const run_fair_t *f = &run->fair[(size_t)k * (size_t)w + (size_t)i];
+            double wall = run->samples[k].wall_s;
+            x[k] = f->share;
+            y[k] = wall > 0 ? f->share + f->wait_s / wall : 0;
+        }
+        if (rep_stats_compute(x, run->nsamples, &st) < 0 ||
+            rep_stats_compute(y, run->nsamples, &wanted) < 0 || !run_starved(st.median, wanted.median, w))
             continue;
         if (used < len)
             used += (size_t)snprintf(out + used, len - used, "%sworker %d", n ? ", " : "", i);

@@ -9,9 +9,13 @@
  *
  * is 1 when every worker held it as long as the others and 1/n when one
  * held it all (R. Jain, D. Chiu, W. Hawe, "A Quantitative Measure of
- * Fairness", DEC-TR-301, 1984). A worker is starved when its share is
- * under half its fair share. Pure arithmetic: the runner feeds it each
- * repeat's shares, the table each worker's median share.
+ * Fairness", DEC-TR-301, 1984). A worker is starved when it held the GIL
+ * under half of what it was due: its fair share 1/W, or, when it wanted
+ * less (an I/O thread blocked most of the run neither holds nor asks),
+ * the time it wanted it, held + waited. So a thread that blocks is not
+ * starved by its own blocking, but one that waits longer than it holds
+ * (the convoy's server) is. Pure arithmetic: the runner feeds it each
+ * repeat's shares, the table each worker's median share and demand.
  */
 #include "runners/runner.h"
 
@@ -26,8 +30,9 @@ double run_jain(const double *share, int n)
     return sum2 > 0 ? sum * sum / (n * sum2) : 1.0;
 }
 
-bool run_starved(double share, int n)
+bool run_starved(double share, double wanted, int n)
 {
     /* One worker has nobody to starve it: a low share is its own blocking. */
-    return n >= 2 && share < 0.5 / n;
+    double due = wanted < 1.0 / n ? wanted : 1.0 / n;
+    return n >= 2 && share < 0.5 * due;
 }

@@ -173,7 +173,7 @@ typedef struct run_spec {
     X(gil_share_min, RATIO)    /* least GIL held / wall, over the workers */   \
     X(gil_share_max, RATIO)    /* (one shared GIL: single, threads) */         \
     X(gil_jain, RATIO)         /* Jain's index of the shares (run_jain) */     \
-    X(starved_workers, NUM)    /* shares under half of 1/W (run_starved) */    \
+    X(starved_workers, NUM)    /* held under half their due (run_starved) */  \
     X(requests, NUM)           /* client workloads: replies checked */         \
     X(throughput_rps, NUM)     /* requests per second of client traffic */     \
     X(lat_p50_s, SEC)          /* request latencies, nearest rank */           \
@@ -230,9 +230,10 @@ void run_trace_free(run_trace_t *t);
  * share 1/W. Jain's index of the shares, (sum x)^2 / (n sum x^2): 1 when
  * all held it alike, 1/n when one held it all. Cannot fail; n >= 1. */
 double run_jain(const double *share, int n);
-/* Whether a worker of n with this share is starved: under half of 1/n.
- * One worker alone is never starved. */
-bool run_starved(double share, int n);
+/* Whether a worker of n that held `share` of the wall time and wanted
+ * `wanted` of it (held + waited) is starved: under half of the lesser of
+ * 1/n and `wanted`. One worker alone is never starved. */
+bool run_starved(double share, double wanted, int n);
 
 /* One worker's GIL in one repeat. */
 typedef struct run_fair {

@@ -231,12 +231,18 @@ Test(fairness, jain_and_starved_on_known_shares)
     cr_assert_float_eq(run_jain(one, 2), 0.5, 1e-12, "one held it all: 1/n");
     cr_assert_float_eq(run_jain(lopsided, 2), 0.25 / (2 * 0.205), 1e-12);
     cr_assert_float_eq(run_jain(none, 2), 1.0, 1e-12, "nobody held it: all alike");
-    /* The fair share of 2 is 1/2; starved is under a quarter. */
-    cr_assert_not(run_starved(lopsided[0], 2));
-    cr_assert(run_starved(lopsided[1], 2));
-    cr_assert_not(run_starved(0.25, 2), "exactly half the fair share is not under it");
-    cr_assert(run_starved(0.12, 4) && !run_starved(0.13, 4), "the fair share of 4 is 1/4");
-    cr_assert_not(run_starved(0.0, 1), "one worker has nobody to starve it");
+    /* CPU-bound, each wanted the whole run: the fair share of 2 is 1/2,
+     * starved is under a quarter. */
+    cr_assert_not(run_starved(lopsided[0], 1.0, 2));
+    cr_assert(run_starved(lopsided[1], 1.0, 2));
+    cr_assert_not(run_starved(0.25, 1.0, 2), "exactly half the fair share is not under it");
+    cr_assert(run_starved(0.12, 1.0, 4) && !run_starved(0.13, 1.0, 4), "the fair share of 4 is 1/4");
+    cr_assert_not(run_starved(0.0, 1.0, 1), "one worker has nobody to starve it");
+    /* A thread blocked most of the run asks for little: held 1 %, waited
+     * 0.5 %, it got what it asked for; held 1 %, waited 3 % (the convoy's
+     * server), it got a quarter of it. */
+    cr_assert_not(run_starved(0.01, 0.015, 2), "blocking is not starving");
+    cr_assert(run_starved(0.01, 0.04, 2), "waiting longer than holding is");
 }
 
 /* Two threads share one GIL: together they hold it at most the wall time
@@ -265,7 +271,8 @@ Test(fairness, threads_share_at_most_the_wall)
             cr_assert_float_eq(s->gil_wait_max_s, fmax(f[0].wait_s, f[1].wait_s), 1e-12);
             double x[2] = {f[0].share, f[1].share};
             cr_assert_float_eq(s->gil_jain, run_jain(x, 2), 1e-12);
-            cr_assert_eq(s->starved_workers, run_starved(x[0], 2) + run_starved(x[1], 2));
+            cr_assert_eq(s->starved_workers, run_starved(x[0], x[0] + f[0].wait_s / s->wall_s, 2) +
+                                                 run_starved(x[1], x[1] + f[1].wait_s / s->wall_s, 2));
         }
         run_row_free(&row);
     }
