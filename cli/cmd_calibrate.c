@@ -356,7 +356,9 @@ static void fidelity_table(FILE *f, const fidelity_t *fd)
                 p->wall.median * u.scale, u.name, p->speedup, u.decimals,
                 l->wall.median * u.scale, u.name, l->speedup, l->speedup - p->speedup,
                 ns_per_iteration(p), ns_per_iteration(l), p->cpu_share * 100, l->cpu_share * 100,
-                p->cpu_share < REP_LOW_CPU || l->cpu_share < REP_LOW_CPU ? "  (busy)" : "");
+                !rep_row_blocks(l) && (p->cpu_share < REP_LOW_CPU || l->cpu_share < REP_LOW_CPU)
+                    ? "  (busy)"
+                    : "");
     }
     fputs("  speedup = the implementation's own single row ÷ this row; Δ = lab - CPython;\n"
           "  (busy): a side got less than 75 % of the CPU it could use, so its speedup is\n"

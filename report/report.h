@@ -198,9 +198,15 @@ typedef struct rep_row {
 
 /* How much of the CPUs one repeat could use it got: (user + sys) / wall,
  * over the CPUs the row can keep busy: 1 for single and for threads under
- * the GIL (one runs at a time), else the workers, at most setup->cpus.
+ * a GIL (one runs at a time), else the workers, at most setup->cpus.
  * NaN when not measured. Cannot fail. */
 double rep_cpu_share(const run_spec_t *spec, const run_sample_t *s, const rep_setup_t *setup);
+
+/* Whether the row's workers spend a tenth of their time or more blocked in
+ * system calls (io, convoy): such a row leaves the CPUs idle by design, so
+ * a low CPU share says nothing about the machine, and W threads can wait
+ * at once, GIL or not, so its speedup is bounded by W, not by the CPUs. */
+bool rep_row_blocks(const rep_row_t *r);
 
 /* Summarize rows[0..n) into out[0..n): statistics, intervals, speedups
  * against setup's baseline (NULL: rep_setup_default()), warnings. Every row

@@ -291,14 +291,21 @@ bool rep_baseline_matches(const run_spec_t *specs, int n, const rep_baseline_t *
  * Rows
  */
 
-/* CPUs a row can keep busy: one under a GIL shared by threads. */
+/* CPUs a row can keep busy: one under a GIL shared by threads (the new
+ * GIL's or the old one's). */
 static double parallel_width(const run_spec_t *spec, const rep_setup_t *setup)
 {
     double w = spec->mode == RUN_MODE_single ||
-                       (spec->mode == RUN_MODE_threads && spec->guard == GUARD_gil)
+                       (spec->mode == RUN_MODE_threads && guard_get(spec->guard)->has_gil)
                    ? 1.0
                    : spec->workers;
     return setup->cpus > 0 && w > setup->cpus ? setup->cpus : w;
+}
+
+bool rep_row_blocks(const rep_row_t *r)
+{
+    double blocked = r->med[REP_F_blocked_s];
+    return isfinite(blocked) && blocked >= 0.1 * r->wall.median * r->run->spec.workers;
 }
 
 double rep_cpu_share(const run_spec_t *spec, const run_sample_t *s, const rep_setup_t *setup)
@@ -451,7 +458,7 @@ void rep_warnings_write(FILE *f, const rep_row_t *rows, int i, const rep_setup_t
                 prefix, r->cpu_share * 100);
     if (r->warnings & REP_W(implausible)) {
         const rep_row_t *b = &rows[r->baseline];
-        if (s->mode == RUN_MODE_threads && s->guard == GUARD_gil)
+        if (s->mode == RUN_MODE_threads && guard_get(s->guard)->has_gil && !rep_row_blocks(r))
             fprintf(f,
                     "%simplausible: threads under the GIL ran %.2fx faster than single, beyond "
                     "noise; one thread runs at a time, so the single row was slowed by something "
@@ -462,7 +469,9 @@ void rep_warnings_write(FILE *f, const rep_row_t *rows, int i, const rep_setup_t
                     "%simplausible: %s %.2fx is above the %s the row can use; the baseline was "
                     "slowed by something else (its CPU share: %.0f %%). Do not use this result.\n",
                     prefix, setup->scaling == REP_WEAK ? "efficiency" : "speedup", r->speedup,
-                    setup->scaling == REP_WEAK ? "1.0 of perfect weak scaling" : "CPUs",
+                    setup->scaling == REP_WEAK ? "1.0 of perfect weak scaling"
+                    : rep_row_blocks(r)        ? "workers"
+                                               : "CPUs",
                     b->cpu_share * 100);
     }
 }
@@ -479,7 +488,9 @@ static bool implausible(const rep_row_t *r, const rep_row_t *base, const rep_set
     if (b->mode != RUN_MODE_single || b->guard != s->guard || b->allocator != s->allocator ||
         s->mode == RUN_MODE_single)
         return false;
-    bound = setup->scaling == REP_WEAK ? 1.0 : parallel_width(s, setup);
+    bound = setup->scaling == REP_WEAK ? 1.0
+            : rep_row_blocks(r)          ? s->workers
+                                         : parallel_width(s, setup);
     return r->speedup > bound * (1.0 + REP_NOISE) && r->speedup_ci.lo > bound;
 }
 
@@ -515,7 +526,7 @@ static int compare_to_baseline(const run_row_t *rows, int n, const rep_setup_t *
             r->warnings |= REP_W(short);
         if (r->wall.cv > REP_HIGH_CV)
             r->warnings |= REP_W(high_cv);
-        if (r->cpu_share < REP_LOW_CPU)
+        if (r->cpu_share < REP_LOW_CPU && !rep_row_blocks(r))
             r->warnings |= REP_W(low_cpu);
         if (b >= 0 && b != i && implausible(r, &out[b], setup))
             r->warnings |= REP_W(implausible);

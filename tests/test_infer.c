@@ -305,6 +305,41 @@ Test(warnings, gil_threads_faster_than_single_is_implausible)
     free(text);
 }
 
+/* Threads that wait overlap their waits, GIL or not: io's threads(2) twice
+ * as fast as single at a few per cent of a CPU is the lesson, not a busy
+ * machine; gil-old is a GIL too; but more speedup than workers is still
+ * impossible. */
+Test(warnings, blocking_rows_are_bounded_by_their_workers)
+{
+    static rows_t f;
+    rep_setup_t setup = rep_setup_default();
+
+    setup.cpus = 2;
+    add(&f, RUN_MODE_single, GUARD_gil, HEAP_pymalloc, 1, 1000, 2.0, 0.03);
+    add(&f, RUN_MODE_threads, GUARD_gil, HEAP_pymalloc, 2, 1000, 1.0, 0.06);
+    add(&f, RUN_MODE_threads, GUARD_gil, HEAP_pymalloc, 4, 1000, 0.5, 0.12);
+    add(&f, RUN_MODE_threads, GUARD_gil, HEAP_pymalloc, 3, 1000, 0.5, 0.12);
+    for (int i = 0; i < f.n; i++)
+        for (int k = 0; k < 5; k++)   /* each worker blocked 90 % of the wall */
+            f.samples[i][k].blocked_s = 0.9 * f.samples[i][k].wall_s * f.runs[i].spec.workers;
+    cr_assert_eq(rep_summarize(f.runs, f.n, &setup, f.rows), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert(rep_row_blocks(&f.rows[i]));
+        cr_assert_eq(f.rows[i].warnings & (REP_W(low_cpu) | REP_W(implausible)), 0, "row %d: %s", i,
+                     f.rows[i].warning_text);
+    }
+    cr_assert(f.rows[3].warnings & REP_W(implausible), "4x with 3 workers");
+
+    static rows_t g;   /* the same row without its blocking: a busy machine */
+    add(&g, RUN_MODE_single, GUARD_gil_old, HEAP_pymalloc, 1, 1000, 2.0, 0.5);
+    add(&g, RUN_MODE_threads, GUARD_gil_old, HEAP_pymalloc, 2, 1000, 1.0, 1.0);
+    cr_assert_eq(rep_summarize(g.runs, g.n, &setup, g.rows), 0);
+    cr_assert(!rep_row_blocks(&g.rows[1]));
+    cr_assert(g.rows[0].warnings & REP_W(low_cpu));
+    cr_assert(!(g.rows[1].warnings & REP_W(low_cpu)), "one CPU is all threads under gil-old can use");
+    cr_assert(g.rows[1].warnings & REP_W(implausible), "gil-old threads 2x faster than single");
+}
+
 Test(warnings, speedup_above_the_cpus)
 {
     static rows_t f;

@@ -474,14 +474,16 @@ Test(results, baseline_names_another_guard)
     BAD_RUN("--baseline", "frobnicate");
 }
 
+/* Half a second: a 50k trial needs about 2 ms; at 0.02 s an ASan build on a
+ * machine loaded 15 deep once met the time with the trial's own size. */
 Test(results, min_time_chooses_the_size)
 {
-    result_t r = RUN("run", "-m", "single", "--min-time", "0.02", "-r", "1", "--warmup", "0",
+    result_t r = RUN("run", "-m", "single", "--min-time", "0.5", "-r", "1", "--warmup", "0",
                      "--format", "csv", "--no-plot", "-o", path_in_tmp("a"));
     long long size = 0;
 
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_expect_not_null(strstr(r.err, "note: --min-time 0.02 s: countdown -n "), "%s", r.err);
+    cr_expect_not_null(strstr(r.err, "note: --min-time 0.5 s: countdown -n "), "%s", r.err);
     cr_assert_eq(sscanf(strstr(r.out, "\ncountdown,single,gil,1,"), "\ncountdown,single,gil,1,%lld",
                         &size), 1);
     cr_expect_gt(size, 50000, "the trial starts at 50k and only grows");
