@@ -219,7 +219,9 @@ int rep_summarize(const run_row_t *rows, int n, const rep_setup_t *setup, rep_ro
  * worker count (single runs one worker); rows agreeing on more of them are
  * preferred. Workload parameters, immortal, switch interval and pinning
  * always match; the size too, or, under weak scaling, the size per worker.
- * Returns the index, or -1 when there is none. Cannot fail. */
+ * Under the default baseline, a row with no single row to go by takes its
+ * own mode's row at one worker (j:1). Returns the index, or -1 when there
+ * is none. Cannot fail. */
 int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b,
                     rep_scaling_t scaling);
 

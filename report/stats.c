@@ -264,8 +264,8 @@ static int baseline_score(const run_spec_t *row, const run_spec_t *base, const r
     return 2 * (base->allocator == row->allocator) + (base->workers == row->workers);
 }
 
-int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b,
-                    rep_scaling_t scaling)
+static int best_baseline(const rep_row_t *rows, int n, int i, const rep_baseline_t *b,
+                         rep_scaling_t scaling)
 {
     int best = -1, best_score = -1;
 
@@ -274,6 +274,21 @@ int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b
         if (score > best_score)
             best = j, best_score = score;
     }
+    return best;
+}
+
+int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b,
+                    rep_scaling_t scaling)
+{
+    static const rep_baseline_t one_worker = {NULL, -1, -1, -1, 1};
+    bool by_default = b->workload == NULL && b->mode == RUN_MODE_single && b->guard < 0 &&
+                      b->allocator < 0 && b->workers < 0;
+    int best = best_baseline(rows, n, i, b, scaling);
+
+    /* A sweep of -j 1,2,4 without a single row scales against its own
+     * mode at one worker, as a scaling curve does. */
+    if (best < 0 && by_default)
+        best = best_baseline(rows, n, i, &one_worker, scaling);
     return best;
 }
 

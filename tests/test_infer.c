@@ -282,6 +282,29 @@ Test(baseline, weak_scaling_matches_the_size_per_worker)
     cr_assert_eq(f.rows[1].baseline, -1, "strong scaling: sizes differ");
 }
 
+/* A scaling sweep without a single row (-m threads,processes -j 1,2,4)
+ * scales each mode against its own one-worker row; a single row, when
+ * there is one, stays the baseline. */
+Test(baseline, one_worker_row_without_single)
+{
+    static rows_t f, g;
+
+    add(&f, RUN_MODE_threads, GUARD_biased, HEAP_mimalloc, 1, 1000, 2.0, 1.0);
+    add(&f, RUN_MODE_threads, GUARD_biased, HEAP_mimalloc, 2, 1000, 1.0, 2.0);
+    add(&f, RUN_MODE_processes, GUARD_biased, HEAP_mimalloc, 1, 1000, 2.2, 1.0);
+    add(&f, RUN_MODE_processes, GUARD_biased, HEAP_mimalloc, 2, 1000, 1.1, 2.0);
+    cr_assert_eq(rep_summarize(f.runs, f.n, NULL, f.rows), 0);
+    cr_assert_eq(f.rows[1].baseline, 0);
+    cr_assert_eq(f.rows[3].baseline, 2, "processes against processes j=1");
+    cr_assert_float_eq(f.rows[1].speedup, 2.0, 0.01);
+
+    add(&g, RUN_MODE_single, GUARD_biased, HEAP_mimalloc, 1, 1000, 1.9, 1.0);
+    add(&g, RUN_MODE_threads, GUARD_biased, HEAP_mimalloc, 1, 1000, 2.0, 1.0);
+    add(&g, RUN_MODE_threads, GUARD_biased, HEAP_mimalloc, 2, 1000, 1.0, 2.0);
+    cr_assert_eq(rep_summarize(g.runs, g.n, NULL, g.rows), 0);
+    cr_assert_eq(g.rows[2].baseline, 0, "the single row first");
+}
+
 Test(warnings, gil_threads_faster_than_single_is_implausible)
 {
     static rows_t f;
