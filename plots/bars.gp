@@ -76,8 +76,10 @@ if (nclusters > 4) {
     set key at screen 0.5, screen 0.13 center center horizontal reverse Left noautotitle samplen 1.5 textcolor rgb fg
     set bmargin 7
 }
-set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
-set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
+# The note (what the marks are) above the footer (version, date): a long
+# note and the footer side by side overlapped.
+set label 1 note at screen 0.01, screen 0.07 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
+set label 2 footer at screen 0.99, screen 0.025 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
 if (hasref) set arrow 1 from graph 0, first ref to graph 1, first ref nohead dt 2 lw 2 lc rgb fg
 
 # Okabe-Ito, distinguishable with every common colour-vision deficiency.

@@ -65,8 +65,10 @@ set grid xtics ytics lc rgb gridc
 set border 3 lc rgb fg
 set key outside right top vertical reverse Left samplen 2 textcolor rgb fg
 set bmargin 6
-set label 1 note at screen 0.01, screen 0.03 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
-set label 2 footer at screen 0.99, screen 0.03 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
+# The note (what the marks are) above the footer (version, date): a long
+# note and the footer side by side overlapped.
+set label 1 note at screen 0.01, screen 0.07 left font sprintf(",%d", int(fs * 0.72)) noenhanced textcolor rgb fg
+set label 2 footer at screen 0.99, screen 0.025 right font sprintf(",%d", int(fs * 0.64)) noenhanced textcolor rgb muted
 
 set linetype 1 lc rgb "#0072B2"
 set linetype 2 lc rgb "#E69F00"
