@@ -89,6 +89,22 @@ static void write_context(FILE *f, const rep_doc_t *doc)
     fputs("</table>\n", f);
 }
 
+typedef struct warning_ctx {
+    FILE *f;
+    const char *row;
+} warning_ctx_t;
+
+/* One row's warning sentence as a list item (rep_warnings_each). */
+static void warning_item(void *arg, const char *sentence)
+{
+    const warning_ctx_t *w = arg;
+    fputs("<li><code>", w->f);
+    h(w->f, w->row);
+    fputs("</code>: ", w->f);
+    h(w->f, sentence);
+    fputs("</li>\n", w->f);
+}
+
 static void write_warnings(FILE *f, const rep_doc_t *doc)
 {
     char busy[512];
@@ -104,23 +120,9 @@ static void write_warnings(FILE *f, const rep_doc_t *doc)
         h(f, busy);
         fputs(".</li>\n", f);
     }
-    for (int i = 0; i < doc->nrows; i++) {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *m;
-        if (!doc->rows[i].warnings || !(m = open_memstream(&text, &len)))
-            continue;
-        rep_warnings_write(m, doc->rows, i, &doc->setup, "");
-        fclose(m);
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-            fputs("<li><code>", f);
-            h(f, doc->rows[i].name);
-            fputs("</code>: ", f);
-            h(f, line);
-            fputs("</li>\n", f);
-        }
-        free(text);
-    }
+    for (int i = 0; i < doc->nrows; i++)
+        rep_warnings_each(doc->rows, i, &doc->setup, warning_item,
+                          &(warning_ctx_t){f, doc->rows[i].name});
     fputs("</ul>\n", f);
 }
 

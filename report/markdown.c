@@ -11,7 +11,6 @@
  */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "report/report.h"
 
@@ -34,6 +33,20 @@ static void md_time(FILE *f, double v, rep_unit_t u)
         fprintf(f, "%.*f %s", u.decimals, v * u.scale, u.name);
     else
         fputs("–", f);
+}
+
+typedef struct warning_ctx {
+    FILE *f;
+    const char *row;
+} warning_ctx_t;
+
+/* One row's warning sentence as a quoted line (rep_warnings_each). */
+static void warning_quote(void *arg, const char *sentence)
+{
+    const warning_ctx_t *w = arg;
+    fprintf(w->f, "\n> **Warning** (%s): ", w->row);
+    md_text(w->f, sentence);
+    fputs("\n", w->f);
 }
 
 int rep_markdown_write(FILE *f, const rep_doc_t *doc)
@@ -82,20 +95,9 @@ int rep_markdown_write(FILE *f, const rep_doc_t *doc)
         md_text(f, busy);
         fputs(".\n", f);
     }
-    for (int i = 0; i < doc->nrows; i++) {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *m;
-        if (!doc->rows[i].warnings || !(m = open_memstream(&text, &len)))
-            continue;
-        rep_warnings_write(m, doc->rows, i, &doc->setup, "");
-        fclose(m);
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-            fprintf(f, "\n> **Warning** (%s): ", doc->rows[i].name);
-            md_text(f, line);
-            fputs("\n", f);
-        }
-        free(text);
-    }
+    for (int i = 0; i < doc->nrows; i++)
+        if (rep_warnings_each(doc->rows, i, &doc->setup, warning_quote,
+                              &(warning_ctx_t){f, doc->rows[i].name}) < 0)
+            return -1;
     return ferror(f) ? -1 : 0;
 }

@@ -235,6 +235,12 @@ bool rep_baseline_matches(const run_spec_t *specs, int n, const rep_baseline_t *
 void rep_warnings_write(FILE *f, const rep_row_t *rows, int i, const rep_setup_t *setup,
                         const char *prefix);
 
+/* The same sentences handed one at a time to line(arg, sentence), without
+ * a prefix or newline: for writers that mark each up (HTML, Markdown).
+ * Nothing when the row has no warning. Returns 0, or -1 on out-of-memory. */
+int rep_warnings_each(const rep_row_t *rows, int i, const rep_setup_t *setup,
+                      void (*line)(void *arg, const char *sentence), void *arg);
+
 /* "outliers, high CV" for r's bits; "" when none. Cannot fail. */
 void rep_warnings_short(unsigned bits, char *buf, size_t len);
 

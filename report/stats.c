@@ -491,6 +491,28 @@ void rep_warnings_write(FILE *f, const rep_row_t *rows, int i, const rep_setup_t
     }
 }
 
+int rep_warnings_each(const rep_row_t *rows, int i, const rep_setup_t *setup,
+                      void (*line)(void *arg, const char *sentence), void *arg)
+{
+    char *text = NULL, *save = NULL;
+    size_t len = 0;
+    FILE *m;
+
+    if (!rows[i].warnings)
+        return 0;
+    if (!(m = open_memstream(&text, &len)))
+        return -1;
+    rep_warnings_write(m, rows, i, setup, "");
+    if (fclose(m) != 0) {
+        free(text);
+        return -1;
+    }
+    for (char *s = strtok_r(text, "\n", &save); s; s = strtok_r(NULL, "\n", &save))
+        line(arg, s);
+    free(text);
+    return 0;
+}
+
 /* Whether the row's speedup is physically impossible: GIL threads beating
  * single beyond noise, or more speedup than CPUs the row can use. Only
  * against the same guard and allocator's single row, where physics bounds
