@@ -196,9 +196,8 @@ static int starved_names(const run_row_t *run, char *out, size_t len)
     for (int i = 0; i < w; i++) {
         for (int k = 0; k < run->nsamples; k++) {
             const run_fair_t *f = &run->fair[(size_t)k * (size_t)w + (size_t)i];
-            double wall = run->samples[k].wall_s;
             x[k] = f->share;
-            y[k] = wall > 0 ? f->share + f->wait_s / wall : 0;
+            y[k] = run_wanted(f, run->samples[k].wall_s);
         }
         if (rep_stats_compute(x, run->nsamples, &st) < 0 ||
             rep_stats_compute(y, run->nsamples, &wanted) < 0 || !run_starved(st.median, wanted.median, w))

@@ -30,6 +30,11 @@ double run_jain(const double *share, int n)
     return sum2 > 0 ? sum * sum / (n * sum2) : 1.0;
 }
 
+double run_wanted(const run_fair_t *f, double wall_s)
+{
+    return wall_s > 0 ? f->share + f->wait_s / wall_s : 0;
+}
+
 bool run_starved(double share, double wanted, int n)
 {
     /* One worker has nobody to starve it: a low share is its own blocking. */

@@ -231,7 +231,7 @@ static void run_fold_fairness(const run_ctx_t *ctx, run_sample_t *s, run_fair_t 
         s->gil_share_max = fmax(s->gil_share_max, share[i]);
         s->gil_wait_min_s = fmin(s->gil_wait_min_s, waited);
         s->gil_wait_max_s = fmax(s->gil_wait_max_s, waited);
-        s->starved_workers += run_starved(share[i], s->wall_s > 0 ? share[i] + waited / s->wall_s : 0, w);
+        s->starved_workers += run_starved(share[i], run_wanted(&fair[i], s->wall_s), w);
     }
     s->gil_jain = run_jain(share, w);
 }

@@ -241,6 +241,10 @@ typedef struct run_fair {
     double wait_s;                  /* waiting to take it, or for a taker */
 } run_fair_t;
 
+/* The part of a repeat of wall_s seconds in which the worker wanted the
+ * GIL: held + waited, over the wall; 0 without a wall time. Cannot fail. */
+double run_wanted(const run_fair_t *f, double wall_s);
+
 typedef struct run_row {
     run_spec_t spec;
     int nsamples;                   /* == spec.repeats on success */

@@ -243,6 +243,9 @@ Test(fairness, jain_and_starved_on_known_shares)
      * server), it got a quarter of it. */
     cr_assert_not(run_starved(0.01, 0.015, 2), "blocking is not starving");
     cr_assert(run_starved(0.01, 0.04, 2), "waiting longer than holding is");
+    /* wanted = held + waited over the wall: a quarter held, 0.5 s waited of 2 s */
+    cr_assert_float_eq(run_wanted(&(run_fair_t){0.25, 0.5}, 2.0), 0.5, 1e-12);
+    cr_assert_float_eq(run_wanted(&(run_fair_t){0.25, 0.5}, 0.0), 0.0, 1e-12, "no wall time, no demand");
 }
 
 /* Two threads share one GIL: together they hold it at most the wall time
@@ -271,8 +274,8 @@ Test(fairness, threads_share_at_most_the_wall)
             cr_assert_float_eq(s->gil_wait_max_s, fmax(f[0].wait_s, f[1].wait_s), 1e-12);
             double x[2] = {f[0].share, f[1].share};
             cr_assert_float_eq(s->gil_jain, run_jain(x, 2), 1e-12);
-            cr_assert_eq(s->starved_workers, run_starved(x[0], x[0] + f[0].wait_s / s->wall_s, 2) +
-                                                 run_starved(x[1], x[1] + f[1].wait_s / s->wall_s, 2));
+            cr_assert_eq(s->starved_workers, run_starved(x[0], run_wanted(&f[0], s->wall_s), 2) +
+                                                 run_starved(x[1], run_wanted(&f[1], s->wall_s), 2));
         }
         run_row_free(&row);
     }
