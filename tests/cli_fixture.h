@@ -1,6 +1,7 @@
 /* tests/cli_fixture.h: the gil-lab binary from the outside, as a user meets
- * it, for the two suites that run it (test_cli.c: input and commands;
- * test_output.c: what a run leaves in its folder). Criterion-only: both are
+ * it, for the suites that run it (test_cli.c: input and commands;
+ * test_output.c: what a run leaves in its folder; test_results.c and
+ * test_charts.c: results, charts and reports). Criterion-only: all are
  * Criterion suites, so failures are cr_assert.
  *
  * The binary is the one CTest names in $GIL_LAB. cli_run() forks and execs
@@ -336,6 +337,22 @@ static inline bool have_gnuplot(void)
         p += len + (p[len] == ':');
     }
     return false;
+}
+
+/* Run tests/html_check.py (Python's HTML parser) on the page at `path`:
+ * the line it prints, malloc'd (for report's pages). */
+static inline char *html_check(const char *path)
+{
+    char cmd[1200], line[256] = "";
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/html_check.py' '%s' 2>&1", getenv("GL_SOURCE_DIR"), path);
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    pclose(p);
+    return strdup(line);
 }
 
 #endif

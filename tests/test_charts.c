@@ -152,21 +152,6 @@ static void png_size(const char *path, int *w, int *h)
     *h = b[20] << 24 | b[21] << 16 | b[22] << 8 | b[23];
 }
 
-/* Run tests/html_check.py (Python's HTML parser) on page: its line. */
-static char *html_check(const char *page)
-{
-    char cmd[1200], line[256] = "";
-    FILE *p;
-
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/html_check.py' '%s' 2>&1", getenv("GL_SOURCE_DIR"), page);
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    if (!fgets(line, sizeof line, p))
-        line[0] = '\0';
-    pclose(p);
-    return strdup(line);
-}
-
 Test(charts, convoy_charts_redrawn_and_all_in_the_report)
 {
     static const char *const kinds[][2] = {{"latency", "latency"}, {"timeline", "timeline-1"}, {"memtrace", "memory"}};

@@ -350,23 +350,6 @@ Test(results, plot_formats_theme_size_and_merge)
     cr_expect(exists(path_in_tmp("out/normalised.png")));
 }
 
-/* Run tests/html_check.py (Python's HTML parser) on page: its line. */
-static char *html_check(const char *page)
-{
-    const char *source = getenv("GL_SOURCE_DIR");
-    char script[512], cmd[1200], line[256] = "";
-    FILE *p;
-
-    snprintf(script, sizeof script, "%s/tests/html_check.py", source);
-    snprintf(cmd, sizeof cmd, "python3 '%s' '%s' 2>&1", script, page);
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    if (!fgets(line, sizeof line, p))
-        line[0] = '\0';
-    pclose(p);
-    return strdup(line);
-}
-
 /* Chromium's binary, when installed (Debian names it chromium). */
 static const char *chromium(void)
 {
