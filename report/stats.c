@@ -281,8 +281,9 @@ int rep_baseline_of(const rep_row_t *rows, int n, int i, const rep_baseline_t *b
                     rep_scaling_t scaling)
 {
     static const rep_baseline_t one_worker = {NULL, -1, -1, -1, 1};
-    bool by_default = b->workload == NULL && b->mode == RUN_MODE_single && b->guard < 0 &&
-                      b->allocator < 0 && b->workers < 0;
+    rep_baseline_t def = rep_baseline_default();
+    bool by_default = b->workload == def.workload && b->mode == def.mode && b->guard == def.guard &&
+                      b->allocator == def.allocator && b->workers == def.workers;
     int best = best_baseline(rows, n, i, b, scaling);
 
     /* A sweep of -j 1,2,4 without a single row scales against its own
